@@ -1,0 +1,70 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Argv } from 'yargs';
+import { ClipsyncError, fail } from '../../errors.js';
+import type { CopyResponse } from '../../ipc/schema.js';
+import { clientFrom, type GlobalArgs } from '../context.js';
+import { printJson, usageError } from '../output.js';
+
+/** `clipsync copy` and `clipsync paste`: the clipboard itself. */
+export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
+  return cli
+    .command(
+      'copy [file]',
+      'Set the clipboard here and on every connected peer, from FILE or standard input',
+      (y) =>
+        y
+          .positional('file', { type: 'string', describe: 'File to copy (default: standard input)' })
+          .option('mime', { type: 'string', describe: 'Media type (default: text/plain for UTF-8 text, else application/octet-stream)' })
+          .option('wait', { type: 'boolean', default: false, describe: 'Return only once every connected peer has the clip' })
+          .option('timeout', { type: 'number', describe: 'With --wait: give up on peers silent for this many seconds' }),
+      async (args) => {
+        const body = await openInput(args.file);
+        const result = await clientFrom(args).json<CopyResponse>({
+          method: 'POST',
+          path: '/v1/copy',
+          query: { mime: args.mime, wait: args.wait ? '1' : undefined, timeout: args.timeout?.toString() },
+          body,
+        });
+        const failed = result.peers.filter((p) => p.status === 'failed');
+        if (args.json) printJson(result);
+        else if (args.wait) {
+          const delivered = result.peers.length - failed.length;
+          process.stderr.write(`copied ${result.size} bytes; ${delivered} of ${result.peers.length} peers have it\n`);
+        }
+        if (failed.length > 0) {
+          const names = failed.map((p) => `${p.name || p.fingerprint} (${p.detail ?? 'failed'})`).join(', ');
+          throw fail('CLIPSYNC_ERR_DELIVERY', `not delivered to ${names}`);
+        }
+      },
+    )
+    .command(
+      'paste',
+      'Write the current clip to standard output, byte for byte',
+      (y) => y.option('mime', { type: 'string', describe: 'Only paste a clip of this media type' }),
+      async (args) => {
+        const res = await clientFrom(args).open({ method: 'GET', path: '/v1/paste', query: { mime: args.mime } });
+        await new Promise<void>((resolve, reject) => {
+          res.on('error', reject);
+          process.stdout.on('error', reject);
+          res.pipe(process.stdout, { end: false });
+          res.on('end', () => resolve());
+        });
+      },
+    );
+}
+
+async function openInput(file: string | undefined): Promise<NodeJS.ReadableStream & import('node:stream').Readable> {
+  if (file === undefined || file === '-') {
+    if (process.stdin.isTTY) throw usageError('give a FILE to copy, or pipe data into `clipsync copy`');
+    return process.stdin;
+  }
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw fail('CLIPSYNC_ERR_USAGE', `${file} is not a regular file`);
+  } catch (err) {
+    if (err instanceof ClipsyncError) throw err;
+    throw fail('CLIPSYNC_ERR_USAGE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return createReadStream(file);
+}

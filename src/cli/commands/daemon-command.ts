@@ -1,0 +1,31 @@
+import type { Argv } from 'yargs';
+import { CLIPBOARD_CHOICES, type ClipboardChoice } from '../../config/config.js';
+import { runDaemon } from '../../daemon.js';
+import { createRootLogger } from '../../log.js';
+import { pathsFrom, type GlobalArgs } from '../context.js';
+
+/** `clipsync daemon`: runs in the foreground until stopped. */
+export function daemonCommand(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
+  return cli.command(
+    'daemon',
+    'Run the clipsync daemon in the foreground',
+    (y) =>
+      y
+        .option('listen', { type: 'string', array: true, describe: 'Address to accept peers on: tcp://HOST:PORT or unix:PATH (repeatable; replaces the configured ones)' })
+        .option('peer', { type: 'string', array: true, describe: 'Peer address to dial: tcp://HOST:PORT or unix:PATH (repeatable; added to the configured ones)' })
+        .option('mdns', { type: 'boolean', describe: 'Discover peers on the LAN with mDNS (--no-mdns turns it off)' })
+        .option('clipboard', { choices: CLIPBOARD_CHOICES, describe: 'auto: the system clipboard when reachable, else memory' }),
+    async (args) => {
+      await runDaemon(
+        pathsFrom(args),
+        {
+          listen: args.listen,
+          peers: args.peer,
+          mdns: args.mdns,
+          clipboard: args.clipboard as ClipboardChoice | undefined,
+        },
+        createRootLogger(),
+      );
+    },
+  );
+}

@@ -1,0 +1,49 @@
+import type { Argv } from 'yargs';
+import { loadConfig } from '../../config/config.js';
+import { loadIdentityFile } from '../../identity/identity.js';
+import { initHome } from '../../identity/setup.js';
+import { pathsFrom, type GlobalArgs } from '../context.js';
+import { printJson, printLine } from '../output.js';
+
+/** `clipsync init` and `clipsync id`: the local identity. */
+export function identityCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
+  return cli
+    .command(
+      'init',
+      'Create the clipsync home and an SSH identity (never replaces an existing one)',
+      (y) =>
+        y
+          .option('name', { type: 'string', describe: 'Name shown to peers (default: host name)' })
+          .option('identity', { type: 'string', describe: 'Use this existing OpenSSH private key instead of creating one' }),
+      async (args) => {
+        const paths = pathsFrom(args);
+        const result = await initHome(paths, { name: args.name, identityPath: args.identity });
+        const key = result.identity.publicKey;
+        if (args.json) {
+          printJson({ created: result.created, name: result.config.name, fingerprint: key.fingerprint, identity: result.identity.source, configDir: paths.configDir });
+          return;
+        }
+        printLine(result.created ? `created identity ${key.fingerprint} (${result.identity.source})` : `identity already exists: ${key.fingerprint} (${result.identity.source})`);
+        printLine(`name: ${result.config.name}`);
+        printLine('next: give `clipsync id` output to your other machines and run `clipsync trust` with theirs');
+      },
+    )
+    .command(
+      'id',
+      'Print this machine\'s public key (authorized_keys line) and fingerprint',
+      (y) => y,
+      async (args) => {
+        const paths = pathsFrom(args);
+        const config = await loadConfig(paths);
+        const identity = await loadIdentityFile(config.identity);
+        const key = identity.publicKey;
+        const publicKey = key.toLine(config.name);
+        if (args.json) {
+          printJson({ name: config.name, publicKey, fingerprint: key.fingerprint });
+          return;
+        }
+        printLine(publicKey);
+        printLine(key.fingerprint);
+      },
+    );
+}

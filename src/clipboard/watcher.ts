@@ -1,0 +1,66 @@
+import { messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ClipboardBackend, ClipboardContent } from './backend.js';
+
+/**
+ * Notices copies made on this machine by polling the backend: clipboards offer no portable
+ * change notification. What clipsync itself wrote is remembered so it is not taken for a
+ * new local copy (that would echo every received clip back out).
+ */
+export class ClipboardWatcher {
+  private lastSeen: Buffer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private failing = false;
+
+  constructor(
+    private readonly backend: ClipboardBackend,
+    private readonly intervalMs: number,
+    private readonly onChange: (content: ClipboardContent, initial: boolean) => void,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.pollOnce(true);
+    const tick = (): void => {
+      this.timer = setTimeout(() => void this.pollNow().finally(tick), this.intervalMs);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Records what clipsync put on the clipboard itself. */
+  noteWritten(data: Buffer): void {
+    this.lastSeen = data;
+  }
+
+  /** Polls now (e.g. before answering `paste`), sharing a poll already under way. */
+  pollNow(): Promise<void> {
+    this.polling ??= this.pollOnce(false).finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async pollOnce(initial: boolean): Promise<void> {
+    let content: ClipboardContent | null;
+    try {
+      content = await this.backend.read();
+    } catch (err) {
+      if (!this.failing) this.log.warn({ reason: messageOf(err) }, 'cannot read the system clipboard');
+      this.failing = true;
+      return;
+    }
+    if (this.failing) this.log.info('system clipboard readable again');
+    this.failing = false;
+    if (content === null) return;
+    if (this.lastSeen !== undefined && this.lastSeen.equals(content.data)) return;
+    this.lastSeen = content.data;
+    this.onChange(content, initial);
+  }
+}

@@ -1,0 +1,128 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fail } from '../errors.js';
+import type { Paths } from './paths.js';
+
+export const DEFAULT_PORT = 25470;
+export type ClipboardChoice = 'auto' | 'system' | 'memory';
+export const CLIPBOARD_CHOICES: readonly ClipboardChoice[] = ['auto', 'system', 'memory'];
+
+/** The settings file (config.json under the config dir). Every key is optional. */
+export interface Config {
+  /** Shown to peers; defaults to the host name. */
+  name: string;
+  /** Path of the private key; defaults to id_ed25519 in the config dir. */
+  identity: string;
+  listen: string[];
+  peers: string[];
+  mdns: boolean;
+  clipboard: ClipboardChoice;
+  /** How often the system clipboard is read to notice local copies. */
+  pollIntervalMs: number;
+  /** Largest clip accepted from `copy` or from a peer. */
+  maxClipBytes: number;
+  /** Deadline for a peer to complete the handshake. */
+  handshakeTimeoutMs: number;
+}
+
+export function defaultConfig(paths: Paths): Config {
+  return {
+    name: hostname(),
+    identity: paths.defaultIdentityFile,
+    listen: [`tcp://0.0.0.0:${DEFAULT_PORT}`],
+    peers: [],
+    mdns: true,
+    clipboard: 'auto',
+    pollIntervalMs: 500,
+    maxClipBytes: 512 * 1024 * 1024,
+    handshakeTimeoutMs: 10_000,
+  };
+}
+
+/** Reads config.json (missing file = defaults) and checks every key, naming the bad one. */
+export async function loadConfig(paths: Paths): Promise<Config> {
+  const defaults = defaultConfig(paths);
+  let text: string;
+  try {
+    text = await readFile(paths.configFile, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaults;
+    throw fail('CLIPSYNC_ERR_CONFIG', `cannot read ${paths.configFile}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw fail('CLIPSYNC_ERR_CONFIG', `${paths.configFile} is not valid JSON (${(err as Error).message})`);
+  }
+  return validateConfig(raw, defaults, paths);
+}
+
+export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw fail('CLIPSYNC_ERR_CONFIG', `${paths.configFile} must hold a JSON object`);
+  }
+  const input = raw as Record<string, unknown>;
+  const known = new Set(Object.keys(defaults));
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) throw fail('CLIPSYNC_ERR_CONFIG', `unknown key "${key}" in ${paths.configFile}`);
+  }
+  const bad = (key: string, what: string): never => {
+    throw fail('CLIPSYNC_ERR_CONFIG', `"${key}" in ${paths.configFile} must be ${what}`);
+  };
+  const str = (key: keyof Config): string | undefined => {
+    const v = input[key];
+    if (v === undefined) return undefined;
+    return typeof v === 'string' && v.trim() !== '' ? v : bad(key, 'a non-empty string');
+  };
+  const strings = (key: keyof Config): string[] | undefined => {
+    const v = input[key];
+    if (v === undefined) return undefined;
+    return Array.isArray(v) && v.every((s) => typeof s === 'string') ? (v as string[]) : bad(key, 'an array of strings');
+  };
+  const positive = (key: keyof Config): number | undefined => {
+    const v = input[key];
+    if (v === undefined) return undefined;
+    return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : bad(key, 'a positive whole number');
+  };
+  const mdns = input['mdns'];
+  if (mdns !== undefined && typeof mdns !== 'boolean') bad('mdns', 'true or false');
+  const clipboard = input['clipboard'];
+  if (clipboard !== undefined && !CLIPBOARD_CHOICES.includes(clipboard as ClipboardChoice)) {
+    bad('clipboard', `one of ${CLIPBOARD_CHOICES.join(', ')}`);
+  }
+  const identity = str('identity');
+  return {
+    name: str('name') ?? defaults.name,
+    identity: identity === undefined ? defaults.identity : resolveFrom(paths, identity),
+    listen: strings('listen') ?? defaults.listen,
+    peers: strings('peers') ?? defaults.peers,
+    mdns: (mdns as boolean | undefined) ?? defaults.mdns,
+    clipboard: (clipboard as ClipboardChoice | undefined) ?? defaults.clipboard,
+    pollIntervalMs: positive('pollIntervalMs') ?? defaults.pollIntervalMs,
+    maxClipBytes: positive('maxClipBytes') ?? defaults.maxClipBytes,
+    handshakeTimeoutMs: positive('handshakeTimeoutMs') ?? defaults.handshakeTimeoutMs,
+  };
+}
+
+/** Relative paths in the config file are relative to the config dir, not the working dir. */
+function resolveFrom(paths: Paths, path: string): string {
+  return isAbsolute(path) ? path : resolve(paths.configDir, path);
+}
+
+/** Writes keys into config.json, keeping the others, atomically and private to the user. */
+export async function updateConfigFile(paths: Paths, changes: Partial<Config>): Promise<void> {
+  let current: Record<string, unknown> = {};
+  try {
+    current = JSON.parse(await readFile(paths.configFile, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw fail('CLIPSYNC_ERR_CONFIG', `cannot update ${paths.configFile}: it is unreadable or not JSON`);
+    }
+  }
+  await mkdir(dirname(paths.configFile), { recursive: true, mode: 0o700 });
+  const temp = `${paths.configFile}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify({ ...current, ...changes }, null, 2)}\n`, { mode: 0o600 });
+  await rename(temp, paths.configFile);
+}

@@ -1,0 +1,169 @@
+import { writeFile, unlink } from 'node:fs/promises';
+import { loadConfig, type ClipboardChoice, type Config } from './config/config.js';
+import type { Paths } from './config/paths.js';
+import { selectBackend } from './clipboard/select-backend.js';
+import { ClipboardWatcher } from './clipboard/watcher.js';
+import { messageOf } from './errors.js';
+import { initHome } from './identity/setup.js';
+import { TrustStore } from './identity/trust-store.js';
+import { buildRoutes, type DaemonView } from './ipc/routes.js';
+import { IpcServer } from './ipc/server.js';
+import { componentLogger, type Logger } from './log.js';
+import { PeerManager } from './peers/peer-manager.js';
+import { SyncEngine } from './sync/sync-engine.js';
+import { formatAddress, parseAddress } from './transport/address.js';
+import { listen, type Listener } from './transport/listener.js';
+import { VERSION } from './version.js';
+
+/** Command-line choices that override config.json for this run. */
+export interface DaemonFlags {
+  listen?: string[];
+  peers?: string[];
+  mdns?: boolean;
+  clipboard?: ClipboardChoice;
+}
+
+/** Bytes per DATA frame: large enough to amortise per-frame cost, small enough to interleave peers. */
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The composition root: builds every component, starts them in order (control socket first,
+ * so a second daemon on the same home is refused before it binds any port), and stops them
+ * in reverse. Resolves when the daemon has stopped.
+ */
+export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger): Promise<void> {
+  const log = componentLogger(root, 'daemon');
+  const fileConfig = await loadConfig(paths);
+  const config = applyFlags(fileConfig, flags);
+  const listenAddresses = config.listen.map(parseAddress);
+  const peerAddresses = config.peers.map(parseAddress);
+
+  const { identity, created } = await initHome(paths);
+  if (created) log.info({ fingerprint: identity.publicKey.fingerprint, file: identity.source }, 'created a new identity');
+  const trust = new TrustStore(paths.trustFile);
+  await logTrustWarnings(trust, log);
+
+  let stopRequested: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
+
+  const backend = await selectBackend(config.clipboard, componentLogger(root, 'clipboard'));
+  const sync = new SyncEngine({
+    ownFingerprint: identity.publicKey.fingerprint,
+    backend,
+    maxClipBytes: config.maxClipBytes,
+    chunkBytes: CHUNK_BYTES,
+    log: componentLogger(root, 'sync'),
+  });
+  const peers = new PeerManager({
+    ownFingerprint: identity.publicKey.fingerprint,
+    handshake: {
+      identity,
+      name: config.name,
+      checkTrust: async (key) => {
+        const entry = await trust.find(key.fingerprint);
+        return entry === undefined ? undefined : { name: entry.name };
+      },
+    },
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    log: componentLogger(root, 'peers'),
+    onSession: (connection, peer) =>
+      sync.attach({ fingerprint: peer.peerKey.fingerprint, name: peer.peerName, connection }),
+  });
+
+  const listeners: Listener[] = [];
+  const startedAt = new Date();
+  const view: DaemonView = {
+      peers,
+      sync,
+      watcher: undefined,
+      maxClipBytes: config.maxClipBytes,
+      status: () => ({
+        running: true,
+        pid: process.pid,
+        version: VERSION,
+        name: config.name,
+        fingerprint: identity.publicKey.fingerprint,
+        publicKey: identity.publicKey.toLine(config.name),
+        listen: listeners.map((l) => formatAddress(l.address)),
+        clipboard: backend.kind,
+        startedAt: startedAt.toISOString(),
+      }),
+      reloadTrust: () => peers.revalidate(async (fp) => (await trust.find(fp)) !== undefined),
+      stop: () => stopRequested(),
+  };
+  const ipc = new IpcServer(paths.socketPath, buildRoutes(view), componentLogger(root, 'ipc'));
+  await ipc.listen();
+
+  let watcher: ClipboardWatcher | undefined;
+  try {
+    for (const address of listenAddresses) {
+      listeners.push(await listen(address, (socket, remote) => peers.acceptInbound(socket, remote)));
+    }
+    if (backend.kind === 'system') {
+      watcher = new ClipboardWatcher(
+        backend,
+        config.pollIntervalMs,
+        (content, initial) => {
+          if (initial) sync.adoptInitial(content);
+          else void sync.copyLocal(content.data, content.mime, 'clipboard').catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'clipboard change not synced'));
+        },
+        componentLogger(root, 'clipboard'),
+      );
+      sync.useWatcher(watcher);
+      await watcher.start();
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await ipc.close();
+    throw err;
+  }
+  view.watcher = watcher;
+  for (const address of peerAddresses) peers.addStaticPeer(address);
+  await writeFile(paths.pidFile, `${process.pid}\n`, { mode: 0o600 }).catch(() => undefined);
+
+  log.info(
+    {
+      name: config.name,
+      fingerprint: identity.publicKey.fingerprint,
+      listen: listeners.map((l) => formatAddress(l.address)),
+      peers: config.peers,
+      clipboard: backend.kind,
+      socket: paths.socketPath,
+      version: VERSION,
+    },
+    'daemon ready',
+  );
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'stopping');
+    stopRequested();
+    // A second signal means "now": do not wait for peers to say goodbye.
+    process.once(signal, () => process.exit(130));
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  await stopped;
+  watcher?.stop();
+  peers.stop();
+  await Promise.all(listeners.map((l) => l.close()));
+  await ipc.close();
+  await unlink(paths.pidFile).catch(() => undefined);
+  log.info('daemon stopped');
+}
+
+function applyFlags(config: Config, flags: DaemonFlags): Config {
+  return {
+    ...config,
+    listen: flags.listen !== undefined && flags.listen.length > 0 ? flags.listen : config.listen,
+    peers: [...config.peers, ...(flags.peers ?? [])],
+    mdns: flags.mdns ?? config.mdns,
+    clipboard: flags.clipboard ?? config.clipboard,
+  };
+}
+
+async function logTrustWarnings(trust: TrustStore, log: Logger): Promise<void> {
+  const { keys, warnings } = await trust.read();
+  for (const w of warnings) log.warn({ file: trust.file, line: w.lineNumber }, w.message);
+  log.info({ trusted: keys.length }, 'trust store loaded');
+}

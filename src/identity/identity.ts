@@ -1,0 +1,74 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import ssh2 from 'ssh2';
+import { fail } from '../errors.js';
+import { PublicKey, signatureAlgorithmFor, isSupportedKeyType } from './public-key.js';
+
+const { utils } = ssh2;
+
+export interface Signature {
+  /** SSH signature algorithm name, e.g. `ssh-ed25519`, `rsa-sha2-512`. */
+  algorithm: string;
+  signature: Buffer;
+}
+
+/** This daemon's SSH identity: its public key, and a way to sign with the private half. */
+export interface Identity {
+  readonly publicKey: PublicKey;
+  /** Where the key came from, for status output (a file path). */
+  readonly source: string;
+  sign(data: Buffer): Promise<Signature>;
+}
+
+/** Reads an OpenSSH (or PEM) private key file. An encrypted key is refused with a hint. */
+export async function loadIdentityFile(path: string): Promise<Identity> {
+  let text: Buffer;
+  try {
+    text = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw fail(
+      'CLIPSYNC_ERR_IDENTITY',
+      code === 'ENOENT' ? `no identity key at ${path}` : `cannot read the identity key ${path} (${code ?? 'error'})`,
+      { hint: 'run `clipsync init` to create one, or `clipsync init --identity PATH` to use an existing OpenSSH key' },
+    );
+  }
+  const parsed = utils.parseKey(text);
+  if (parsed instanceof Error) {
+    if (/encrypted|passphrase/i.test(parsed.message)) {
+      throw fail('CLIPSYNC_ERR_IDENTITY', `the identity key ${path} is protected by a passphrase`, {
+        hint: 'load it into ssh-agent with `ssh-add` and use it through the agent, or use a key without a passphrase',
+      });
+    }
+    throw fail('CLIPSYNC_ERR_IDENTITY', `${path} is not an SSH private key clipsync can read (${parsed.message})`);
+  }
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (key === undefined || !key.isPrivateKey()) {
+    throw fail('CLIPSYNC_ERR_IDENTITY', `${path} holds a public key; the identity must be a private key`);
+  }
+  if (!isSupportedKeyType(key.type)) {
+    throw fail('CLIPSYNC_ERR_IDENTITY', `key type ${key.type} is not supported for an identity`);
+  }
+  const publicKey = PublicKey.fromBlob(key.getPublicSSH(), key.comment);
+  const algorithm = signatureAlgorithmFor(publicKey.type);
+  const hash = publicKey.type === 'ssh-rsa' ? 'sha512' : undefined;
+  return {
+    publicKey,
+    source: path,
+    async sign(data: Buffer): Promise<Signature> {
+      return { algorithm, signature: key.sign(data, hash) };
+    },
+  };
+}
+
+/**
+ * Creates a new ed25519 key pair in OpenSSH format: the private key at `path` (mode 0600)
+ * and the public key at `path.pub`. Refuses to overwrite anything (flag `wx`).
+ */
+export async function generateIdentityFile(path: string, comment: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const pair = utils.generateKeyPairSync('ed25519', { comment });
+  await writeFile(path, pair.private, { mode: 0o600, flag: 'wx' });
+  await chmod(path, 0o600);
+  await writeFile(`${path}.pub`, `${pair.public}\n`, { mode: 0o644, flag: 'wx' });
+}

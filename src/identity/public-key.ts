@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import ssh2 from 'ssh2';
+import { fail } from '../errors.js';
+
+const { utils } = ssh2;
+
+/** Key types an identity or a trusted key may have. DSA is refused: OpenSSH itself dropped it. */
+export const SUPPORTED_KEY_TYPES = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'ssh-rsa',
+] as const;
+export type KeyType = (typeof SUPPORTED_KEY_TYPES)[number];
+
+/** RSA keys shorter than this are refused, as OpenSSH 9 does. */
+export const MIN_RSA_BITS = 2048;
+
+export function isSupportedKeyType(type: string): type is KeyType {
+  return (SUPPORTED_KEY_TYPES as readonly string[]).includes(type);
+}
+
+/** `SHA256:` + unpadded base64 of the SHA-256 of the key blob, exactly as `ssh-keygen -lf` prints it. */
+export function fingerprintOf(blob: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+}
+
+/**
+ * Signature algorithm names as SSH uses them. RSA signs with SHA-512 (rsa-sha2-512); the
+ * SHA-1 `ssh-rsa` signature algorithm is never produced or accepted.
+ */
+export function signatureAlgorithmFor(type: KeyType): string {
+  return type === 'ssh-rsa' ? 'rsa-sha2-512' : type;
+}
+
+const hashForRsaAlgorithm: Record<string, string> = { 'rsa-sha2-256': 'sha256', 'rsa-sha2-512': 'sha512' };
+
+/** A public key: what is trusted, shown and verified against. */
+export class PublicKey {
+  readonly type: KeyType;
+  readonly blob: Buffer;
+  readonly fingerprint: string;
+  readonly comment: string;
+  private readonly parsed: ssh2.ParsedKey;
+
+  private constructor(parsed: ssh2.ParsedKey, type: KeyType, comment: string) {
+    this.parsed = parsed;
+    this.type = type;
+    this.blob = parsed.getPublicSSH();
+    this.fingerprint = fingerprintOf(this.blob);
+    this.comment = comment;
+  }
+
+  /** From `TYPE BASE64 [COMMENT]` (an authorized_keys line without options, or a .pub file). */
+  static fromLine(line: string): PublicKey {
+    const parts = line.trim().split(/\s+/);
+    const [type, body] = parts;
+    if (type === undefined || body === undefined) {
+      throw fail('CLIPSYNC_ERR_KEY_PARSE', 'a public key line needs a key type and base64 key data');
+    }
+    if (!isSupportedKeyType(type)) {
+      throw fail('CLIPSYNC_ERR_KEY_PARSE', `key type ${type} is not supported`, {
+        hint: `use one of: ${SUPPORTED_KEY_TYPES.join(', ')}`,
+      });
+    }
+    const blob = Buffer.from(body, 'base64');
+    const key = PublicKey.fromBlob(blob);
+    if (key.type !== type) {
+      throw fail('CLIPSYNC_ERR_KEY_PARSE', `the key data is a ${key.type} key but the line says ${type}`);
+    }
+    return new PublicKey(key.parsed, key.type, parts.slice(2).join(' '));
+  }
+
+  /** From the SSH wire-format key blob (as carried in the handshake). */
+  static fromBlob(blob: Buffer, comment = ''): PublicKey {
+    const parsed = utils.parseKey(blob);
+    if (parsed instanceof Error || Array.isArray(parsed)) {
+      throw fail('CLIPSYNC_ERR_KEY_PARSE', 'the public key data could not be parsed', {
+        cause: parsed instanceof Error ? parsed : undefined,
+      });
+    }
+    if (!isSupportedKeyType(parsed.type)) {
+      throw fail('CLIPSYNC_ERR_KEY_PARSE', `key type ${parsed.type} is not supported`);
+    }
+    if (parsed.type === 'ssh-rsa' && rsaModulusBits(parsed.getPublicSSH()) < MIN_RSA_BITS) {
+      throw fail('CLIPSYNC_ERR_KEY_PARSE', `RSA keys need at least ${MIN_RSA_BITS} bits`);
+    }
+    return new PublicKey(parsed, parsed.type, comment);
+  }
+
+  /** The key as one authorized_keys line, `TYPE BASE64 COMMENT`. */
+  toLine(comment = this.comment): string {
+    const base = `${this.type} ${this.blob.toString('base64')}`;
+    return comment ? `${base} ${comment}` : base;
+  }
+
+  withComment(comment: string): PublicKey {
+    return new PublicKey(this.parsed, this.type, comment);
+  }
+
+  /** Checks a signature made with `algorithm` (an SSH signature algorithm name). */
+  verify(data: Buffer, signature: Buffer, algorithm: string): boolean {
+    if (this.type === 'ssh-rsa') {
+      const hash = hashForRsaAlgorithm[algorithm];
+      if (hash === undefined) return false; // ssh-rsa (SHA-1) and anything unknown
+      return this.parsed.verify(data, signature, hash) === true;
+    }
+    if (algorithm !== this.type) return false;
+    return this.parsed.verify(data, signature) === true;
+  }
+}
+
+/** Bit length of an ssh-rsa blob's modulus: string "ssh-rsa", mpint e, mpint n. */
+function rsaModulusBits(blob: Buffer): number {
+  let offset = 0;
+  const readField = (): Buffer => {
+    const length = blob.readUInt32BE(offset);
+    const field = blob.subarray(offset + 4, offset + 4 + length);
+    offset += 4 + length;
+    return field;
+  };
+  readField();
+  readField();
+  const n = readField();
+  let start = 0;
+  while (start < n.length && n[start] === 0) start++;
+  if (start === n.length) return 0;
+  return (n.length - start - 1) * 8 + (32 - Math.clz32(n[start]!));
+}

@@ -1,0 +1,73 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { ClipsyncError, fail, type ErrorCode } from '../errors.js';
+import type { ErrorBody } from './schema.js';
+
+export interface IpcRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  query?: Record<string, string | undefined>;
+  body?: Buffer | Readable;
+}
+
+/**
+ * Talks to the daemon's control socket. A missing or dead socket becomes the
+ * "daemon not running" error (exit 3) with a hint on how to start it; an error answer from
+ * the daemon becomes a ClipsyncError with the daemon's code, message and hint.
+ */
+export class IpcClient {
+  constructor(readonly socketPath: string) {}
+
+  /** Sends a request; resolves with the response stream once headers arrive and the status is 2xx. */
+  async open(req: IpcRequest): Promise<IncomingMessage> {
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) search.set(k, v);
+    const path = search.size > 0 ? `${req.path}?${search.toString()}` : req.path;
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const outgoing = httpRequest({ socketPath: this.socketPath, method: req.method, path }, resolve);
+      outgoing.on('error', (err: NodeJS.ErrnoException) => reject(this.connectError(err)));
+      if (req.body === undefined) outgoing.end();
+      else if (Buffer.isBuffer(req.body)) outgoing.end(req.body);
+      else {
+        req.body.on('error', (err) => outgoing.destroy(err));
+        req.body.pipe(outgoing);
+      }
+    });
+    if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) return res;
+    throw await errorFrom(res);
+  }
+
+  async json<T>(req: IpcRequest): Promise<T> {
+    const res = await this.open(req);
+    return JSON.parse((await collect(res)).toString('utf8')) as T;
+  }
+
+  private connectError(err: NodeJS.ErrnoException): ClipsyncError {
+    if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+      return fail('CLIPSYNC_ERR_NOT_RUNNING', 'the clipsync daemon is not running', {
+        hint: 'start it with `clipsync daemon` (or `systemctl --user start clipsync`)',
+      });
+    }
+    if (err.code === 'EPIPE' || err.code === 'ECONNRESET') {
+      return fail('CLIPSYNC_ERR_IPC', 'the daemon closed the connection before answering; see its log');
+    }
+    return fail('CLIPSYNC_ERR_IPC', `cannot talk to the daemon at ${this.socketPath}: ${err.message}`);
+  }
+}
+
+export async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function errorFrom(res: IncomingMessage): Promise<ClipsyncError> {
+  const text = (await collect(res)).toString('utf8');
+  try {
+    const body = JSON.parse(text) as ErrorBody;
+    const hint = body.error.hint;
+    return new ClipsyncError(body.error.code as ErrorCode, body.error.message, hint === undefined ? {} : { hint });
+  } catch {
+    return fail('CLIPSYNC_ERR_IPC', `the daemon answered ${res.statusCode ?? '?'} without an explanation`);
+  }
+}

@@ -1,0 +1,122 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ClipsyncError, fail, isClipsyncError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { MAX_UNIX_PATH_BYTES, prepareUnixSocketPath } from '../transport/unix-socket.js';
+import type { ErrorBody } from './schema.js';
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  query: URLSearchParams;
+}
+
+/** A handler returns a JSON body, or undefined once it has written the response itself. */
+export type RouteHandler = (ctx: RouteContext) => Promise<unknown>;
+export type RouteTable = Record<string, RouteHandler>;
+
+const STATUS_FOR_CODE: Record<string, number> = {
+  CLIPSYNC_ERR_USAGE: 400,
+  CLIPSYNC_ERR_NOTHING_TO_PASTE: 404,
+  CLIPSYNC_ERR_CLIP_TOO_LARGE: 413,
+};
+
+/**
+ * The control API: HTTP over a Unix socket that only this user can open (directory 0700,
+ * socket 0600). Routes are `METHOD /path`. A socket left by a crashed daemon is replaced;
+ * a live one means another daemon owns this home, and this one refuses to start.
+ */
+export class IpcServer {
+  private readonly server: Server;
+
+  constructor(
+    private readonly socketPath: string,
+    routes: RouteTable,
+    private readonly log: Logger,
+  ) {
+    this.server = createServer((req, res) => void this.dispatch(routes, req, res));
+  }
+
+  async listen(): Promise<void> {
+    if (Buffer.byteLength(this.socketPath) > MAX_UNIX_PATH_BYTES) {
+      throw fail('CLIPSYNC_ERR_LISTEN', `the control socket path ${this.socketPath} is too long for a Unix socket`, {
+        hint: 'use a shorter --home directory',
+      });
+    }
+    await mkdir(dirname(this.socketPath), { recursive: true, mode: 0o700 });
+    const state = await prepareUnixSocketPath(this.socketPath);
+    if (state === 'in-use') throw alreadyRunning(this.socketPath);
+    if (state === 'not-a-socket') {
+      throw fail('CLIPSYNC_ERR_LISTEN', `${this.socketPath} exists and is not a socket; refusing to replace it`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? alreadyRunning(this.socketPath) : err),
+      );
+      // Create the socket already private: no window in which another user could connect.
+      const oldMask = process.umask(0o177);
+      try {
+        this.server.listen(this.socketPath, () => resolve());
+      } finally {
+        process.umask(oldMask);
+      }
+    });
+    await chmod(this.socketPath, 0o600);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await unlink(this.socketPath).catch(() => undefined);
+  }
+
+  private async dispatch(routes: RouteTable, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://clipsync');
+    const handler = routes[`${req.method ?? 'GET'} ${url.pathname}`];
+    try {
+      if (handler === undefined) throw new ClipsyncError('CLIPSYNC_ERR_IPC', `no such control request: ${req.method} ${url.pathname}`);
+      const body = await handler({ req, res, query: url.searchParams });
+      if (body !== undefined) sendJson(res, 200, body);
+    } catch (err) {
+      if (!isClipsyncError(err)) this.log.error({ err, route: url.pathname }, 'control request failed');
+      const error = isClipsyncError(err) ? err : new ClipsyncError('CLIPSYNC_ERR_INTERNAL', 'internal error in the daemon; see its log');
+      if (!res.headersSent) sendJson(res, STATUS_FOR_CODE[error.code] ?? 500, { error: error.toJSON() } satisfies ErrorBody);
+      else res.destroy();
+      if (!req.complete) req.destroy(); // stop reading a body we will not use
+    }
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function alreadyRunning(socketPath: string): ClipsyncError {
+  return fail('CLIPSYNC_ERR_ALREADY_RUNNING', `a clipsync daemon is already running for this home (control socket ${socketPath})`, {
+    hint: 'use `clipsync status` to see it, or `clipsync stop` to stop it',
+  });
+}
+
+/** Reads a request body up to `limit` bytes; more is an error that names the limit. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, declared);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > limit) throw tooLarge(limit);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function tooLarge(limit: number, size?: number): ClipsyncError {
+  const what = size === undefined ? 'the clip is' : `the clip of ${size} bytes is`;
+  return fail('CLIPSYNC_ERR_CLIP_TOO_LARGE', `${what} larger than the limit of ${limit} bytes`, {
+    hint: 'raise maxClipBytes in config.json on every machine to send larger clips',
+  });
+}

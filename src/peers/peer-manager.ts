@@ -1,0 +1,304 @@
+import type { WebSocket } from 'ws';
+import { messageOf } from '../errors.js';
+import type { Logger } from '../log.js';
+import { CloseCode, ProtocolViolation, describeCloseCode, isRefusal } from '../protocol/close-codes.js';
+import { Connection } from '../protocol/connection.js';
+import type { HandshakeConfig, HandshakeResult } from '../secure/handshake.js';
+import type { Address } from '../transport/address.js';
+import { dial } from '../transport/dialer.js';
+import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
+import { DialTarget } from './dial-target.js';
+import type { PeerInfo, PeerState } from './peer-types.js';
+
+/** A peer known by its key: connected now, or seen before. */
+interface PeerRecord {
+  fingerprint: string;
+  name: string;
+  address: string;
+  state: 'connected' | 'disconnected' | 'refused';
+  since: number;
+  lastError: string | undefined;
+  connection: Connection | undefined;
+}
+
+export interface PeerManagerOptions {
+  ownFingerprint: string;
+  handshake: Omit<HandshakeConfig, 'role'>;
+  handshakeTimeoutMs: number;
+  log: Logger;
+  backoff?: BackoffPolicy;
+  /** Called for every connection that survives authentication and the duplicate tie-break. */
+  onSession: (connection: Connection, peer: HandshakeResult) => void;
+  now?: () => number;
+}
+
+/** Refused inbound keys kept for `clipsync peers`, so a user sees who knocked. */
+const MAX_REFUSED_RECORDS = 32;
+/** After a refusal, wait this long before asking again: trust may be granted meanwhile. */
+const REFUSED_RETRY_MS = 30_000;
+
+/**
+ * The peer table: one record per key, static addresses dialed with backoff, inbound
+ * connections admitted after the handshake, and exactly one live connection per peer.
+ */
+export class PeerManager {
+  private readonly records = new Map<string, PeerRecord>();
+  private readonly targets: DialTarget[] = [];
+  private readonly pending = new Set<Connection>();
+  private readonly backoff: BackoffPolicy;
+  private readonly now: () => number;
+  private stopped = false;
+
+  constructor(private readonly options: PeerManagerOptions) {
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.now = options.now ?? Date.now;
+  }
+
+  addStaticPeer(address: Address): void {
+    const target = new DialTarget(address);
+    this.targets.push(target);
+    this.schedule(target, 0);
+  }
+
+  /** An inbound socket from a listener. */
+  acceptInbound(socket: WebSocket, remote: string): void {
+    if (this.stopped) {
+      socket.close(CloseCode.goingAway, 'shutting down');
+      return;
+    }
+    const connection = this.wrap(socket, remote, 'responder');
+    connection.established().then(
+      (peer) => this.admit(connection, peer, undefined),
+      (err: unknown) => this.onInboundFailure(connection, err),
+    );
+  }
+
+  list(): PeerInfo[] {
+    const now = this.now();
+    const out: PeerInfo[] = [];
+    const shown = new Set<DialTarget>();
+    for (const record of this.records.values()) {
+      const targets = this.targets.filter((t) => t.fingerprint === record.fingerprint);
+      targets.forEach((t) => shown.add(t));
+      const live = record.connection?.isOpen === true;
+      const active = live ? undefined : targets.find((t) => t.state !== 'idle');
+      out.push({
+        fingerprint: record.fingerprint,
+        name: record.name,
+        address: targets[0]?.address ?? record.address,
+        state: live ? 'connected' : active !== undefined ? targetState(active) : record.state,
+        since: new Date(active?.since ?? record.since).toISOString(),
+        direction: live ? (record.connection!.role === 'initiator' ? 'outbound' : 'inbound') : null,
+        attempt: active?.attempt ?? 0,
+        nextRetryMs: active?.nextRetryAt !== undefined ? Math.max(0, active.nextRetryAt - now) : null,
+        lastError: active?.lastError ?? record.lastError ?? null,
+      });
+    }
+    for (const target of this.targets) {
+      if (shown.has(target)) continue;
+      out.push({
+        fingerprint: target.fingerprint ?? null,
+        name: null,
+        address: target.address,
+        state: targetState(target),
+        since: new Date(target.since).toISOString(),
+        direction: null,
+        attempt: target.attempt,
+        nextRetryMs: target.nextRetryAt !== undefined ? Math.max(0, target.nextRetryAt - now) : null,
+        lastError: target.lastError ?? null,
+      });
+    }
+    return out;
+  }
+
+  connectedCount(): number {
+    let n = 0;
+    for (const record of this.records.values()) if (record.connection?.isOpen === true) n++;
+    return n;
+  }
+
+  /** Closes connections to keys that are no longer trusted (after `clipsync untrust`). */
+  async revalidate(isTrusted: (fingerprint: string) => Promise<boolean>): Promise<number> {
+    let closed = 0;
+    for (const record of this.records.values()) {
+      if (record.connection?.isOpen === true && !(await isTrusted(record.fingerprint))) {
+        this.options.log.info({ peer: record.fingerprint, name: record.name }, 'key no longer trusted; disconnecting');
+        record.connection.close(CloseCode.untrusted, 'key no longer trusted');
+        closed++;
+      }
+    }
+    return closed;
+  }
+
+  /** Closes every connection with 1001 and stops dialing. */
+  stop(): void {
+    this.stopped = true;
+    for (const target of this.targets) target.cancelTimer();
+    for (const connection of this.pending) connection.close(CloseCode.goingAway, 'peer is shutting down');
+    for (const record of this.records.values()) record.connection?.close(CloseCode.goingAway, 'peer is shutting down');
+  }
+
+  private wrap(socket: WebSocket, remote: string, role: HandshakeConfig['role']): Connection {
+    const connection = new Connection(socket, {
+      remote,
+      handshake: { ...this.options.handshake, role },
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      log: this.options.log,
+    });
+    this.pending.add(connection);
+    connection.once('close', () => this.pending.delete(connection));
+    return connection;
+  }
+
+  private schedule(target: DialTarget, delayMs: number): void {
+    target.cancelTimer();
+    if (this.stopped) return;
+    target.nextRetryAt = this.now() + delayMs;
+    target.timer = setTimeout(() => void this.dialTarget(target), delayMs);
+  }
+
+  private async dialTarget(target: DialTarget): Promise<void> {
+    target.cancelTimer();
+    if (this.stopped || this.hasLiveConnection(target.fingerprint)) {
+      target.enter('idle', this.now());
+      return;
+    }
+    target.enter('connecting', this.now());
+    const log = this.options.log.child({ address: target.address });
+    let connection: Connection;
+    try {
+      const socket = await dial(target.parsed, this.options.handshakeTimeoutMs);
+      if (this.stopped) {
+        socket.close(CloseCode.goingAway, 'peer is shutting down');
+        return;
+      }
+      connection = this.wrap(socket, target.address, 'initiator');
+    } catch (err) {
+      this.retryLater(target, messageOf(err), false);
+      log.debug({ reason: messageOf(err), attempt: target.attempt }, 'dial failed');
+      return;
+    }
+    let peer: HandshakeResult;
+    try {
+      peer = await connection.established();
+    } catch (err) {
+      const violation = err instanceof ProtocolViolation ? err : undefined;
+      const refused = violation !== undefined && isRefusal(violation.closeCode);
+      const claimed = connection.claimedPeer;
+      if (claimed !== undefined) target.fingerprint = claimed.fingerprint;
+      if (violation?.closeCode === CloseCode.duplicate) {
+        target.enter('idle', this.now());
+        return;
+      }
+      const reason = violation !== undefined ? `${describeCloseCode(violation.closeCode)}: ${violation.reason}` : messageOf(err);
+      log.warn({ peer: claimed?.fingerprint, code: violation?.closeCode, reason }, refused ? 'peer connection refused' : 'handshake failed');
+      this.retryLater(target, reason, refused);
+      return;
+    }
+    target.fingerprint = peer.peerKey.fingerprint;
+    target.attempt = 0;
+    target.lastError = undefined;
+    target.enter('idle', this.now());
+    this.admit(connection, peer, target);
+  }
+
+  private retryLater(target: DialTarget, reason: string, refused: boolean): void {
+    target.attempt++;
+    target.lastError = reason;
+    target.enter(refused ? 'refused' : 'backoff', this.now());
+    this.schedule(target, refused ? REFUSED_RETRY_MS : backoffDelay(target.attempt, this.backoff));
+  }
+
+  /** Registers an authenticated connection, keeping one per peer by a tie-break both sides agree on. */
+  private admit(connection: Connection, peer: HandshakeResult, target: DialTarget | undefined): void {
+    const fingerprint = peer.peerKey.fingerprint;
+    const log = this.options.log.child({ peer: fingerprint, name: peer.peerName });
+    if (!connection.isOpen) return;
+    let record = this.records.get(fingerprint);
+    const existing = record?.connection;
+    if (existing !== undefined && existing.isOpen) {
+      const keepNew = this.initiatorOf(connection, fingerprint) === this.preferredInitiator(fingerprint);
+      const [winner, loser] = keepNew ? [connection, existing] : [existing, connection];
+      log.debug({ kept: winner.remote, closed: loser.remote }, 'duplicate connection; keeping one');
+      if (!keepNew) {
+        loser.close(CloseCode.duplicate, 'duplicate connection');
+        return;
+      }
+      record!.connection = connection;
+      this.options.onSession(connection, peer); // attach the winner before the loser's close
+      loser.close(CloseCode.duplicate, 'duplicate connection');
+    } else {
+      record ??= {
+        fingerprint,
+        name: peer.peerName,
+        address: target?.address ?? connection.remote,
+        state: 'connected',
+        since: this.now(),
+        lastError: undefined,
+        connection,
+      };
+      this.records.set(fingerprint, record);
+      record.connection = connection;
+      this.options.onSession(connection, peer);
+    }
+    record!.name = peer.peerName;
+    record!.address = target?.address ?? connection.remote;
+    record!.state = 'connected';
+    record!.since = this.now();
+    record!.lastError = undefined;
+    log.info({ remote: connection.remote, direction: connection.role === 'initiator' ? 'outbound' : 'inbound' }, 'peer connected');
+    connection.once('close', (info) => this.onSessionClosed(record!, connection, info.code, info.reason));
+  }
+
+  private onSessionClosed(record: PeerRecord, connection: Connection, code: number, reason: string): void {
+    if (record.connection !== connection) return; // a duplicate that lost the tie-break
+    record.connection = undefined;
+    record.state = code === CloseCode.untrusted ? 'refused' : 'disconnected';
+    record.since = this.now();
+    record.lastError = code === CloseCode.normal || code === CloseCode.goingAway ? undefined : `${describeCloseCode(code)}${reason ? `: ${reason}` : ''}`;
+    this.options.log.info({ peer: record.fingerprint, code, reason }, 'peer disconnected');
+    for (const target of this.targets) {
+      if (target.fingerprint === record.fingerprint) this.schedule(target, backoffDelay(1, this.backoff));
+    }
+  }
+
+  private onInboundFailure(connection: Connection, err: unknown): void {
+    const violation = err instanceof ProtocolViolation ? err : undefined;
+    const claimed = connection.claimedPeer;
+    if (violation === undefined || claimed === undefined || !isRefusal(violation.closeCode) || violation.closeCode === CloseCode.selfConnection) return;
+    if (this.records.get(claimed.fingerprint)?.connection?.isOpen === true) return;
+    this.records.delete(claimed.fingerprint); // re-insert so the newest refusal is last
+    this.records.set(claimed.fingerprint, {
+      fingerprint: claimed.fingerprint,
+      name: claimed.name,
+      address: connection.remote,
+      state: 'refused',
+      since: this.now(),
+      lastError: violation.reason,
+      connection: undefined,
+    });
+    this.trimRefused();
+  }
+
+  private trimRefused(): void {
+    const refused = [...this.records.values()].filter((r) => r.state === 'refused' && r.connection === undefined);
+    for (const record of refused.slice(0, Math.max(0, refused.length - MAX_REFUSED_RECORDS))) this.records.delete(record.fingerprint);
+  }
+
+  private hasLiveConnection(fingerprint: string | undefined): boolean {
+    return fingerprint !== undefined && this.records.get(fingerprint)?.connection?.isOpen === true;
+  }
+
+  private initiatorOf(connection: Connection, peerFingerprint: string): string {
+    return connection.role === 'initiator' ? this.options.ownFingerprint : peerFingerprint;
+  }
+
+  /** Both sides keep the connection dialed by the smaller fingerprint. */
+  private preferredInitiator(peerFingerprint: string): string {
+    return this.options.ownFingerprint < peerFingerprint ? this.options.ownFingerprint : peerFingerprint;
+  }
+}
+
+function targetState(target: DialTarget): PeerState {
+  return target.state === 'idle' ? 'disconnected' : target.state;
+}

@@ -1,0 +1,19 @@
+/** Connection states shown by `clipsync peers`; part of the CLI contract. */
+export type PeerState = 'connecting' | 'connected' | 'backoff' | 'disconnected' | 'refused';
+
+/** One entry of `clipsync peers --json`. */
+export interface PeerInfo {
+  fingerprint: string | null;
+  name: string | null;
+  address: string | null;
+  state: PeerState;
+  /** When the peer entered this state (ISO 8601). */
+  since: string;
+  /** Which side dialed the live connection, when connected. */
+  direction: 'outbound' | 'inbound' | null;
+  /** Failed dials since the last good connection. */
+  attempt: number;
+  /** Milliseconds until the next dial, when one is scheduled. */
+  nextRetryMs: number | null;
+  lastError: string | null;
+}

@@ -1,0 +1,68 @@
+/**
+ * WebSocket close codes clipsync sends. 4000–4999 are reserved for applications by RFC 6455;
+ * these values are part of the protocol (docs/PROTOCOL.md) and never change meaning.
+ */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 4000,
+  untrusted: 4001,
+  badSignature: 4002,
+  unsupportedVersion: 4003,
+  handshakeTimeout: 4004,
+  malformedFrame: 4005,
+  selfConnection: 4006,
+  duplicate: 4007,
+  frameTooLarge: 4008,
+} as const;
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Codes after which redialing at once would only be refused again. */
+export function isRefusal(code: number): boolean {
+  return (
+    code === CloseCode.untrusted ||
+    code === CloseCode.badSignature ||
+    code === CloseCode.unsupportedVersion ||
+    code === CloseCode.selfConnection
+  );
+}
+
+export function describeCloseCode(code: number): string {
+  switch (code) {
+    case CloseCode.normal:
+      return 'closed';
+    case CloseCode.goingAway:
+      return 'peer is shutting down';
+    case CloseCode.protocolError:
+      return 'protocol error';
+    case CloseCode.untrusted:
+      return 'key not trusted';
+    case CloseCode.badSignature:
+      return 'bad handshake signature';
+    case CloseCode.unsupportedVersion:
+      return 'unsupported protocol version';
+    case CloseCode.handshakeTimeout:
+      return 'handshake took too long';
+    case CloseCode.malformedFrame:
+      return 'malformed frame';
+    case CloseCode.selfConnection:
+      return 'connected to itself';
+    case CloseCode.duplicate:
+      return 'duplicate connection';
+    case CloseCode.frameTooLarge:
+      return 'frame too large';
+    default:
+      return `closed with code ${code}`;
+  }
+}
+
+/** Raised when a connection must close; carries the code and a reason the other side shows. */
+export class ProtocolViolation extends Error {
+  constructor(
+    readonly closeCode: CloseCodeValue,
+    readonly reason: string,
+  ) {
+    super(reason);
+    this.name = 'ProtocolViolation';
+  }
+}

@@ -1,0 +1,172 @@
+import { EventEmitter } from 'node:events';
+import type { WebSocket, RawData } from 'ws';
+import type { Logger } from '../log.js';
+import { Handshake, type HandshakeConfig, type HandshakeResult } from '../secure/handshake.js';
+import { CloseCode, ProtocolViolation, describeCloseCode } from './close-codes.js';
+import { FrameType, decodeFrame, encodeFrame, malformed, type Frame, type FrameTypeValue } from './frame.js';
+
+/** Bytes handed to the socket but not yet written out, above which `send` waits. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** ws close reasons must fit in a 125-byte control frame. */
+const MAX_REASON_BYTES = 120;
+
+export interface ConnectionClose {
+  code: number;
+  reason: string;
+  /** True when this side decided to close. */
+  local: boolean;
+}
+
+export interface ConnectionEvents {
+  frame: [Frame];
+  close: [ConnectionClose];
+}
+
+/**
+ * One peer connection over any ws socket: runs the handshake under a deadline, then turns
+ * messages into frames. Nothing but handshake messages is accepted before the handshake
+ * completes, and nothing is emitted to the application before then either.
+ */
+export class Connection extends EventEmitter<ConnectionEvents> {
+  readonly remote: string;
+  readonly role: HandshakeConfig['role'];
+  peer: HandshakeResult | undefined;
+  private closed: ConnectionClose | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private pendingBytes = 0;
+  private drainWaiters: (() => void)[] = [];
+  private readonly handshake: Handshake;
+  private readonly handshakeDone: Promise<HandshakeResult>;
+
+  constructor(
+    private readonly socket: WebSocket,
+    options: { remote: string; handshake: HandshakeConfig; handshakeTimeoutMs: number; log: Logger },
+  ) {
+    super();
+    this.remote = options.remote;
+    this.role = options.handshake.role;
+    this.handshake = new Handshake(options.handshake);
+    const log = options.log;
+
+    this.handshakeDone = new Promise<HandshakeResult>((resolve, reject) => {
+      const deadline = setTimeout(() => {
+        this.close(CloseCode.handshakeTimeout, `handshake not finished within ${options.handshakeTimeoutMs} ms`);
+      }, options.handshakeTimeoutMs);
+      this.once('close', (info) => {
+        clearTimeout(deadline);
+        reject(new ProtocolViolation(info.code as never, info.reason || describeCloseCode(info.code)));
+      });
+      this.onEstablished = (result) => {
+        clearTimeout(deadline);
+        resolve(result);
+      };
+    });
+    this.handshakeDone.catch(() => undefined); // callers observe it through `established()`
+
+    socket.binaryType = 'nodebuffer';
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      // Handle messages strictly one after another: the handshake step is async (signing).
+      this.queue = this.queue.then(() => this.onMessage(data, isBinary)).catch((err: unknown) => {
+        if (err instanceof ProtocolViolation) {
+          log.warn({ remote: this.remote, peer: this.peer?.peerKey.fingerprint, code: err.closeCode, reason: err.reason }, 'closing connection');
+          this.close(err.closeCode, err.reason);
+        } else {
+          log.error({ err, remote: this.remote }, 'unexpected error handling a frame');
+          this.close(CloseCode.protocolError, 'internal error');
+        }
+      });
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      this.finishClose({ code, reason: reason.toString('utf8'), local: false });
+    });
+    socket.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.close(CloseCode.frameTooLarge, 'message over the size limit');
+        return;
+      }
+      log.debug({ err, remote: this.remote }, 'socket error');
+    });
+    this.sendRaw(this.handshake.hello());
+  }
+
+  private onEstablished: (result: HandshakeResult) => void = () => undefined;
+
+  /** The peer's claimed identity from its HELLO (unverified), once it arrived. */
+  get claimedPeer(): { fingerprint: string; name: string } | undefined {
+    return this.handshake.claimed;
+  }
+
+  /** Resolves with the authenticated peer, or rejects with why the connection closed. */
+  established(): Promise<HandshakeResult> {
+    return this.handshakeDone;
+  }
+
+  get isOpen(): boolean {
+    return this.closed === undefined;
+  }
+
+  /** Sends a frame, waiting first if too much is already queued on the socket. */
+  async send(type: FrameTypeValue, header: object, body?: Buffer): Promise<void> {
+    if (this.pendingBytes > HIGH_WATER_BYTES) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+    if (this.closed !== undefined) throw new ProtocolViolation(CloseCode.goingAway, 'connection closed');
+    this.sendRaw(encodeFrame(type, header, body));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed !== undefined) return;
+    this.finishClose({ code, reason, local: true });
+    try {
+      this.socket.close(code, truncateReason(reason));
+    } catch {
+      this.socket.terminate();
+    }
+    // A peer that never answers the close handshake must not hold the socket open.
+    setTimeout(() => this.socket.terminate(), 2000).unref();
+  }
+
+  private sendRaw(message: Buffer): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.pendingBytes += message.length;
+    this.socket.send(message, { binary: true }, () => {
+      this.pendingBytes -= message.length;
+      if (this.pendingBytes <= HIGH_WATER_BYTES) this.releaseWaiters();
+    });
+  }
+
+  private releaseWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private async onMessage(data: RawData, isBinary: boolean): Promise<void> {
+    if (this.closed !== undefined) return;
+    if (!isBinary || !Buffer.isBuffer(data)) throw malformed('text messages are not part of the protocol');
+    if (this.peer === undefined) {
+      const step = await this.handshake.receive(data);
+      for (const message of step.send) this.sendRaw(message);
+      if (step.result !== undefined && this.closed === undefined) {
+        this.peer = step.result;
+        this.onEstablished(step.result);
+      }
+      return;
+    }
+    const frame = decodeFrame(data);
+    if (frame.type === FrameType.hello || frame.type === FrameType.auth) throw malformed('a second handshake on one connection');
+    this.emit('frame', frame);
+  }
+
+  private finishClose(info: ConnectionClose): void {
+    if (this.closed !== undefined) return;
+    this.closed = info;
+    this.releaseWaiters();
+    this.emit('close', info);
+  }
+}
+
+function truncateReason(reason: string): string {
+  const bytes = Buffer.from(reason, 'utf8');
+  return bytes.length <= MAX_REASON_BYTES ? reason : bytes.subarray(0, MAX_REASON_BYTES).toString('utf8').replace(/\uFFFD$/, '');
+}

@@ -1,0 +1,159 @@
+import type { Identity } from '../identity/identity.js';
+import { PublicKey } from '../identity/public-key.js';
+import { isClipsyncError } from '../errors.js';
+import { CloseCode, ProtocolViolation } from '../protocol/close-codes.js';
+import { FrameType, decodeFrame, encodeFrame, field, malformed } from '../protocol/frame.js';
+import { KX_PUBLIC_KEY_BYTES, hash, kxKeyPair, kxSessionKeys, randomBytes, type KxKeyPair, type SessionKeys } from './sodium.js';
+
+export const PROTOCOL_NAME = 'clipsync';
+export const PROTOCOL_VERSION = 1;
+const TRANSCRIPT_LABEL = Buffer.from('clipsync handshake v1');
+const NONCE_BYTES = 32;
+export const MAX_NAME_LENGTH = 64;
+
+export type Role = 'initiator' | 'responder';
+
+export interface HandshakeConfig {
+  role: Role;
+  identity: Identity;
+  name: string;
+  /** Returns the trust entry for a key, or undefined when it is not trusted. */
+  checkTrust(key: PublicKey): Promise<{ name: string } | undefined>;
+}
+
+export interface HandshakeResult {
+  peerKey: PublicKey;
+  /** The name the peer announced; the trust store's name for it wins where one is set. */
+  peerName: string;
+  sessionKeys: SessionKeys;
+  transcriptHash: Buffer;
+}
+
+export interface HandshakeStep {
+  send: Buffer[];
+  result?: HandshakeResult;
+}
+
+/**
+ * The handshake as a state machine with no I/O: feed it each received message, send what it
+ * returns. Both sides send HELLO at once; on the peer's HELLO a side checks the key is
+ * trusted and signs the transcript (both HELLOs byte for byte, in initiator-then-responder
+ * order, under a fixed label) together with its role; on the peer's AUTH it verifies that
+ * signature. A valid AUTH therefore proves the peer holds its key, saw this exact exchange
+ * (fresh nonces and ephemeral keys from both sides, so no replay), and trusts us. Any
+ * failure throws a ProtocolViolation carrying the close code to send.
+ */
+export class Handshake {
+  private readonly ephemeral: KxKeyPair = kxKeyPair();
+  private readonly ownHello: Buffer;
+  private peerHello: Buffer | undefined;
+  private peer: { key: PublicKey; name: string; ephemeral: Buffer } | undefined;
+  private transcript: Buffer | undefined;
+  private finished = false;
+  /** Who the peer says it is, known from its HELLO before it is verified: for refusal logs. */
+  claimed: { fingerprint: string; name: string } | undefined;
+
+  constructor(private readonly config: HandshakeConfig) {
+    this.ownHello = encodeFrame(FrameType.hello, {
+      protocol: PROTOCOL_NAME,
+      version: PROTOCOL_VERSION,
+      name: config.name.slice(0, MAX_NAME_LENGTH),
+      key: config.identity.publicKey.blob.toString('base64'),
+      eph: this.ephemeral.publicKey.toString('base64'),
+      nonce: randomBytes(NONCE_BYTES).toString('base64'),
+    });
+  }
+
+  /** The first message to send, right after the connection opens. */
+  hello(): Buffer {
+    return this.ownHello;
+  }
+
+  async receive(message: Buffer): Promise<HandshakeStep> {
+    if (this.finished) throw malformed('a second handshake on one connection');
+    const frame = decodeFrame(message);
+    if (frame.type === FrameType.hello) {
+      if (this.peerHello !== undefined) throw malformed('a second HELLO');
+      return this.onHello(message, frame.header);
+    }
+    if (frame.type === FrameType.auth) {
+      if (this.peerHello === undefined) throw malformed('AUTH before HELLO');
+      return this.onAuth(frame.header);
+    }
+    throw malformed('a data frame before the handshake finished');
+  }
+
+  private async onHello(message: Buffer, header: Record<string, unknown>): Promise<HandshakeStep> {
+    const protocol = field.string(header, 'protocol');
+    const version = field.integer(header, 'version');
+    if (protocol !== PROTOCOL_NAME || version !== PROTOCOL_VERSION) {
+      throw new ProtocolViolation(
+        CloseCode.unsupportedVersion,
+        `unsupported protocol ${protocol} version ${version}; this daemon speaks ${PROTOCOL_NAME} ${PROTOCOL_VERSION}`,
+      );
+    }
+    const name = field.string(header, 'name', MAX_NAME_LENGTH);
+    const ephemeral = field.bytes(header, 'eph', KX_PUBLIC_KEY_BYTES);
+    field.bytes(header, 'nonce', NONCE_BYTES);
+    let key: PublicKey;
+    try {
+      key = PublicKey.fromBlob(field.bytes(header, 'key'));
+    } catch (err) {
+      throw malformed(isClipsyncError(err) ? `peer key: ${err.message}` : 'peer key could not be parsed');
+    }
+    this.claimed = { fingerprint: key.fingerprint, name };
+    if (key.fingerprint === this.config.identity.publicKey.fingerprint) {
+      throw new ProtocolViolation(CloseCode.selfConnection, `connected to itself (${key.fingerprint})`);
+    }
+    const trusted = await this.config.checkTrust(key);
+    if (trusted === undefined) {
+      throw new ProtocolViolation(CloseCode.untrusted, `key ${key.fingerprint} is not trusted`);
+    }
+    this.peerHello = message;
+    this.peer = { key, name: trusted.name !== '' ? trusted.name : name, ephemeral };
+    this.transcript = this.transcriptHash();
+    const signed = await this.config.identity.sign(this.signedPayload(this.config.role));
+    const auth = encodeFrame(FrameType.auth, {
+      alg: signed.algorithm,
+      sig: signed.signature.toString('base64'),
+    });
+    return { send: [auth] };
+  }
+
+  private onAuth(header: Record<string, unknown>): HandshakeStep {
+    const peer = this.peer!;
+    const algorithm = field.string(header, 'alg', 64);
+    const signature = field.bytes(header, 'sig');
+    const peerRole: Role = this.config.role === 'initiator' ? 'responder' : 'initiator';
+    if (!peer.key.verify(this.signedPayload(peerRole), signature, algorithm)) {
+      throw new ProtocolViolation(CloseCode.badSignature, `bad handshake signature from ${peer.key.fingerprint}`);
+    }
+    this.finished = true;
+    return {
+      send: [],
+      result: {
+        peerKey: peer.key,
+        peerName: peer.name,
+        sessionKeys: kxSessionKeys(this.config.role, this.ephemeral, peer.ephemeral),
+        transcriptHash: this.transcript!,
+      },
+    };
+  }
+
+  private transcriptHash(): Buffer {
+    const [first, second] =
+      this.config.role === 'initiator' ? [this.ownHello, this.peerHello!] : [this.peerHello!, this.ownHello];
+    return hash(TRANSCRIPT_LABEL, lengthPrefix(first), first, lengthPrefix(second), second);
+  }
+
+  /** What a side signs: the transcript hash and its role, so a signature cannot be reflected back. */
+  private signedPayload(role: Role): Buffer {
+    return Buffer.concat([this.transcript!, Buffer.from(role)]);
+  }
+}
+
+function lengthPrefix(buffer: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  out.writeUInt32BE(buffer.length, 0);
+  return out;
+}
