@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'CLIPSYNC_ERR_HANDSHAKE'
   | 'CLIPSYNC_ERR_CLIPBOARD'
   | 'CLIPSYNC_ERR_IPC'
+  | 'CLIPSYNC_ERR_NO_ROUTE'
   | 'CLIPSYNC_ERR_INTERNAL';
 
 const exitCodeFor: Partial<Record<ErrorCode, ExitCodeValue>> = {

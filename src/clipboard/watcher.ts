@@ -12,6 +12,8 @@ export class ClipboardWatcher {
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   private failing = false;
+  /** Set when clipsync wrote the clipboard and no poll has read that back yet. */
+  private ownWritePending = false;
 
   constructor(
     private readonly backend: ClipboardBackend,
@@ -37,6 +39,7 @@ export class ClipboardWatcher {
   /** Records what clipsync put on the clipboard itself. */
   noteWritten(data: Buffer): void {
     this.lastSeen = data;
+    this.ownWritePending = true;
   }
 
   /** Polls now (e.g. before answering `paste`), sharing a poll already under way. */
@@ -59,7 +62,12 @@ export class ClipboardWatcher {
     if (this.failing) this.log.info('system clipboard readable again');
     this.failing = false;
     if (content === null) return;
-    if (this.lastSeen !== undefined && this.lastSeen.equals(content.data)) return;
+    if (this.lastSeen !== undefined && this.lastSeen.equals(content.data)) {
+      if (this.ownWritePending) this.log.debug({ size: content.data.length }, 'own write read back from the clipboard; not a new copy');
+      this.ownWritePending = false;
+      return;
+    }
+    this.ownWritePending = false;
     this.lastSeen = content.data;
     this.onChange(content, initial);
   }

@@ -37,7 +37,7 @@ export async function loadIdentityFile(path: string): Promise<Identity> {
   if (parsed instanceof Error) {
     if (/encrypted|passphrase/i.test(parsed.message)) {
       throw fail('CLIPSYNC_ERR_IDENTITY', `the identity key ${path} is protected by a passphrase`, {
-        hint: 'load it into ssh-agent with `ssh-add` and use it through the agent, or use a key without a passphrase',
+        hint: 'use a key without a passphrase (e.g. the one `clipsync init` creates); signing through ssh-agent is not supported yet',
       });
     }
     throw fail('CLIPSYNC_ERR_IDENTITY', `${path} is not an SSH private key clipsync can read (${parsed.message})`);

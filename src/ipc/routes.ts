@@ -1,6 +1,6 @@
 import { fail } from '../errors.js';
 import type { PeerManager } from '../peers/peer-manager.js';
-import { guessMime, metaOf, MAX_MIME_LENGTH } from '../sync/clip.js';
+import { guessMime, isValidMime, metaOf } from '../sync/clip.js';
 import type { PendingDelivery, SyncEngine } from '../sync/sync-engine.js';
 import type { ClipboardWatcher } from '../clipboard/watcher.js';
 import type { DeliveryResult } from '../sync/delivery.js';
@@ -35,7 +35,7 @@ export function buildRoutes(daemon: DaemonView): RouteTable {
 
     'POST /v1/copy': async ({ req, query }): Promise<CopyResponse> => {
       const mime = query.get('mime');
-      if (mime !== null && (mime.length === 0 || mime.length > MAX_MIME_LENGTH || !mime.includes('/'))) {
+      if (mime !== null && !isValidMime(mime)) {
         throw fail('CLIPSYNC_ERR_USAGE', `"${mime}" is not a media type such as text/plain or image/png`);
       }
       const data = await readBody(req, daemon.maxClipBytes);

@@ -17,6 +17,7 @@ export type RouteHandler = (ctx: RouteContext) => Promise<unknown>;
 export type RouteTable = Record<string, RouteHandler>;
 
 const STATUS_FOR_CODE: Record<string, number> = {
+  CLIPSYNC_ERR_NO_ROUTE: 404,
   CLIPSYNC_ERR_USAGE: 400,
   CLIPSYNC_ERR_NOTHING_TO_PASTE: 404,
   CLIPSYNC_ERR_CLIP_TOO_LARGE: 413,
@@ -75,7 +76,7 @@ export class IpcServer {
     const url = new URL(req.url ?? '/', 'http://clipsync');
     const handler = routes[`${req.method ?? 'GET'} ${url.pathname}`];
     try {
-      if (handler === undefined) throw new ClipsyncError('CLIPSYNC_ERR_IPC', `no such control request: ${req.method} ${url.pathname}`);
+      if (handler === undefined) throw new ClipsyncError('CLIPSYNC_ERR_NO_ROUTE', `no such control request: ${req.method} ${url.pathname}`);
       const body = await handler({ req, res, query: url.searchParams });
       if (body !== undefined) sendJson(res, 200, body);
     } catch (err) {

@@ -5,7 +5,7 @@ import { CloseCode, ProtocolViolation, describeCloseCode, isRefusal } from '../p
 import { Connection } from '../protocol/connection.js';
 import type { HandshakeConfig, HandshakeResult } from '../secure/handshake.js';
 import type { Address } from '../transport/address.js';
-import { dial } from '../transport/dialer.js';
+import { openSocket } from '../transport/dialer.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 import { DialTarget } from './dial-target.js';
 import type { PeerInfo, PeerState } from './peer-types.js';
@@ -165,23 +165,16 @@ export class PeerManager {
     }
     target.enter('connecting', this.now());
     const log = this.options.log.child({ address: target.address });
-    let connection: Connection;
-    try {
-      const socket = await dial(target.parsed, this.options.handshakeTimeoutMs);
-      if (this.stopped) {
-        socket.close(CloseCode.goingAway, 'peer is shutting down');
-        return;
-      }
-      connection = this.wrap(socket, target.address, 'initiator');
-    } catch (err) {
-      this.retryLater(target, messageOf(err), false);
-      log.debug({ reason: messageOf(err), attempt: target.attempt }, 'dial failed');
-      return;
-    }
+    const connection = this.wrap(openSocket(target.parsed, this.options.handshakeTimeoutMs), target.address, 'initiator');
     let peer: HandshakeResult;
     try {
       peer = await connection.established();
     } catch (err) {
+      if (!connection.wasOpened) {
+        this.retryLater(target, messageOf(err), false);
+        log.debug({ reason: messageOf(err), attempt: target.attempt }, 'dial failed');
+        return;
+      }
       const violation = err instanceof ProtocolViolation ? err : undefined;
       const refused = violation !== undefined && isRefusal(violation.closeCode);
       const claimed = connection.claimedPeer;
@@ -258,7 +251,9 @@ export class PeerManager {
     record.lastError = code === CloseCode.normal || code === CloseCode.goingAway ? undefined : `${describeCloseCode(code)}${reason ? `: ${reason}` : ''}`;
     this.options.log.info({ peer: record.fingerprint, code, reason }, 'peer disconnected');
     for (const target of this.targets) {
-      if (target.fingerprint === record.fingerprint) this.schedule(target, backoffDelay(1, this.backoff));
+      if (target.fingerprint !== record.fingerprint) continue;
+      target.enter('backoff', this.now());
+      this.schedule(target, backoffDelay(1, this.backoff));
     }
   }
 

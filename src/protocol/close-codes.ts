@@ -13,7 +13,6 @@ export const CloseCode = {
   malformedFrame: 4005,
   selfConnection: 4006,
   duplicate: 4007,
-  frameTooLarge: 4008,
 } as const;
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -49,8 +48,8 @@ export function describeCloseCode(code: number): string {
       return 'connected to itself';
     case CloseCode.duplicate:
       return 'duplicate connection';
-    case CloseCode.frameTooLarge:
-      return 'frame too large';
+    case 1009:
+      return 'message over the size limit';
     default:
       return `closed with code ${code}`;
   }

@@ -36,6 +36,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private pendingBytes = 0;
   private drainWaiters: (() => void)[] = [];
   private readonly handshake: Handshake;
+  /** Why a socket that never opened failed (ECONNREFUSED, ENOENT, …). */
+  private connectError: string | undefined;
+  private opened: boolean;
   private readonly handshakeDone: Promise<HandshakeResult>;
 
   constructor(
@@ -77,16 +80,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       });
     });
     socket.on('close', (code: number, reason: Buffer) => {
-      this.finishClose({ code, reason: reason.toString('utf8'), local: false });
+      const text = reason.toString('utf8') || (this.opened ? '' : `cannot connect to ${this.remote}: ${this.connectError ?? 'connection failed'}`);
+      this.finishClose({ code, reason: text, local: false });
     });
     socket.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        this.close(CloseCode.frameTooLarge, 'message over the size limit');
-        return;
-      }
+      if (!this.opened) this.connectError = err.code ?? err.message;
       log.debug({ err, remote: this.remote }, 'socket error');
     });
-    this.sendRaw(this.handshake.hello());
+    this.opened = socket.readyState === socket.OPEN;
+    if (this.opened) this.sendRaw(this.handshake.hello());
+    else {
+      socket.once('open', () => {
+        this.opened = true;
+        this.sendRaw(this.handshake.hello());
+      });
+    }
+  }
+
+  /** False when the socket never opened: a dial failure rather than a refusal. */
+  get wasOpened(): boolean {
+    return this.opened;
   }
 
   private onEstablished: (result: HandshakeResult) => void = () => undefined;
@@ -117,6 +130,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   close(code: number, reason: string): void {
     if (this.closed !== undefined) return;
     this.finishClose({ code, reason, local: true });
+    if (!this.opened) {
+      this.socket.terminate();
+      return;
+    }
     try {
       this.socket.close(code, truncateReason(reason));
     } catch {

@@ -17,6 +17,12 @@ export interface Clip extends ClipMeta {
 }
 
 export const MAX_MIME_LENGTH = 255;
+const MIME_PATTERN = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;.*)?$/;
+
+/** A media type such as `text/plain` or `image/png;foo=bar`: the one check, used on every path a type enters. */
+export function isValidMime(mime: string): boolean {
+  return mime.length <= MAX_MIME_LENGTH && MIME_PATTERN.test(mime);
+}
 export const TEXT_MIME = 'text/plain;charset=utf-8';
 export const BINARY_MIME = 'application/octet-stream';
 

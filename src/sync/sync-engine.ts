@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { Connection } from '../protocol/connection.js';
 import { FrameType, field, malformed, type Frame } from '../protocol/frame.js';
 import { StreamingHash } from '../secure/sodium.js';
-import { MAX_MIME_LENGTH, contentId, isNewer, metaOf, sameContent, type Clip, type ClipMeta } from './clip.js';
+import { MAX_MIME_LENGTH, contentId, isValidMime, isNewer, metaOf, sameContent, type Clip, type ClipMeta } from './clip.js';
 import { DeliveryTracker, type DeliveryResult } from './delivery.js';
 import { HybridClock } from './hybrid-clock.js';
 
@@ -288,12 +288,10 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 }
 
-const MIME_PATTERN = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;.*)?$/;
-
 function readMeta(h: Record<string, unknown>): ClipMeta {
   const id = field.string(h, 'id', 64);
   if (!/^[0-9a-f]{64}$/.test(id)) throw malformed('clip id must be 64 hex digits');
   const mime = field.string(h, 'mime', MAX_MIME_LENGTH);
-  if (!MIME_PATTERN.test(mime)) throw malformed('clip mime type is not a media type');
+  if (!isValidMime(mime)) throw malformed('clip mime type is not a media type');
   return { id, mime, size: field.integer(h, 'size'), ts: field.integer(h, 'ts'), origin: field.string(h, 'origin', 128) };
 }

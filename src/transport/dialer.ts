@@ -1,6 +1,5 @@
 import { WebSocket } from 'ws';
-import { fail } from '../errors.js';
-import { formatAddress, type Address } from './address.js';
+import type { Address } from './address.js';
 import { WS_MAX_PAYLOAD, WS_PATH } from './ws-options.js';
 
 /** The ws URL for an address; ws speaks to Unix sockets through `ws+unix:PATH:REQUEST_PATH`. */
@@ -10,23 +9,15 @@ export function urlFor(address: Address): string {
   return `ws://${host}:${address.port}${WS_PATH}`;
 }
 
-/** Opens a WebSocket to a peer; resolves once it is open, rejects with a clear reason. */
-export function dial(address: Address, timeoutMs: number): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(urlFor(address), {
-      maxPayload: WS_MAX_PAYLOAD,
-      perMessageDeflate: false,
-      handshakeTimeout: timeoutMs,
-    });
-    const onError = (err: Error & { code?: string }): void => {
-      socket.removeAllListeners('open');
-      socket.terminate();
-      reject(fail('CLIPSYNC_ERR_PROTOCOL', `cannot connect to ${formatAddress(address)}: ${err.code ?? err.message}`, { cause: err }));
-    };
-    socket.once('error', onError);
-    socket.once('open', () => {
-      socket.off('error', onError);
-      resolve(socket);
-    });
+/**
+ * Starts a WebSocket to a peer and returns it at once, still connecting. The caller must
+ * attach its listeners in the same tick: the peer may send its first message in the same
+ * TCP segment as the upgrade response, and ws emits it right after 'open'.
+ */
+export function openSocket(address: Address, timeoutMs: number): WebSocket {
+  return new WebSocket(urlFor(address), {
+    maxPayload: WS_MAX_PAYLOAD,
+    perMessageDeflate: false,
+    handshakeTimeout: timeoutMs,
   });
 }

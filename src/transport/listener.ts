@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmod, unlink } from 'node:fs/promises';
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { fail } from '../errors.js';
 import { formatAddress, type Address } from './address.js';
@@ -60,6 +61,7 @@ async function claimUnixPath(path: string): Promise<void> {
   if (Buffer.byteLength(path) > MAX_UNIX_PATH_BYTES) {
     throw fail('CLIPSYNC_ERR_LISTEN', `the socket path ${path} is longer than the ${MAX_UNIX_PATH_BYTES} bytes Unix sockets allow`);
   }
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const state = await prepareUnixSocketPath(path);
   if (state === 'in-use') throw fail('CLIPSYNC_ERR_LISTEN', `another process is already listening on unix:${path}`);
   if (state === 'not-a-socket') throw fail('CLIPSYNC_ERR_LISTEN', `${path} exists and is not a socket; refusing to replace it`);

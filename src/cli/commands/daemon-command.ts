@@ -13,7 +13,7 @@ export function daemonCommand(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
       y
         .option('listen', { type: 'string', array: true, describe: 'Address to accept peers on: tcp://HOST:PORT or unix:PATH (repeatable; replaces the configured ones)' })
         .option('peer', { type: 'string', array: true, describe: 'Peer address to dial: tcp://HOST:PORT or unix:PATH (repeatable; added to the configured ones)' })
-        .option('mdns', { type: 'boolean', describe: 'Discover peers on the LAN with mDNS (--no-mdns turns it off)' })
+        .option('mdns', { type: 'boolean', describe: 'mDNS discovery on the LAN (not implemented yet; --no-mdns is accepted so scripts keep working)' })
         .option('clipboard', { choices: CLIPBOARD_CHOICES, describe: 'auto: the system clipboard when reachable, else memory' }),
     async (args) => {
       await runDaemon(

@@ -36,7 +36,7 @@ export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
           return;
         }
         if (peers.length === 0) {
-          printLine('no peers yet: start the daemon with --peer ADDR, or trust a machine on your LAN');
+          printLine('no peers yet: start the daemon with --peer ADDR, or dial this one from another machine');
           return;
         }
         printLine(

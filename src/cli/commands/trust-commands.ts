@@ -73,7 +73,8 @@ function brief(k: { name: string; fingerprint: string }): { name: string; finger
 /** The argument is a key line when it starts with a key type; otherwise a file to read. */
 async function keyText(arg: string): Promise<string> {
   const first = arg.trim().split(/\s+/, 1)[0] ?? '';
-  if (isSupportedKeyType(first) || /^(ssh-|ecdsa-|sk-)/.test(first)) return arg;
+  // `clipsync id` output pasted whole: its second line is the fingerprint, not a key.
+  if (isSupportedKeyType(first) || /^(ssh-|ecdsa-|sk-)/.test(first)) return arg.replace(/^SHA256:\S+\s*$/gm, '');
   try {
     return await readFile(arg, 'utf8');
   } catch (err) {

@@ -1,0 +1,177 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { CLI_ENTRY, runCli, runCliOk, type CliResult } from './cli.js';
+import { waitFor } from './wait.js';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  component?: string;
+  [key: string]: unknown;
+}
+
+export interface DaemonOptions {
+  home: string;
+  listen?: string[];
+  peers?: string[];
+  clipboard?: 'auto' | 'system' | 'memory';
+  env?: NodeJS.ProcessEnv;
+  extraArgs?: string[];
+}
+
+/**
+ * A real `clipsync daemon` child process. Its JSON log lines are collected so tests can
+ * wait for the event they need ("daemon ready", "peer connected", …) instead of sleeping.
+ */
+export class TestDaemon {
+  readonly logs: LogLine[] = [];
+  stderrText = '';
+  private readonly waiters = new Set<() => void>();
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private constructor(
+    readonly options: DaemonOptions,
+    readonly proc: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    const lines = createInterface({ input: proc.stderr! });
+    lines.on('line', (line) => {
+      this.stderrText += `${line}\n`;
+      try {
+        this.logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        // not a log line (e.g. a crash message); kept in stderrText
+      }
+      for (const wake of this.waiters) wake();
+    });
+    proc.once('exit', () => {
+      for (const wake of this.waiters) wake();
+    });
+  }
+
+  get home(): string {
+    return this.options.home;
+  }
+
+  static async start(options: DaemonOptions): Promise<TestDaemon> {
+    const args = [CLI_ENTRY, 'daemon', '--home', options.home, '--clipboard', options.clipboard ?? 'memory'];
+    // Never fall back to the default listen address (all interfaces): tests stay on loopback
+    // and Unix sockets. "No listener" becomes a socket inside the home.
+    const listen = options.listen ?? ['tcp://127.0.0.1:0'];
+    for (const address of listen.length > 0 ? listen : [`unix:${options.home}/peer.sock`]) args.push('--listen', address);
+    for (const address of options.peers ?? []) args.push('--peer', address);
+    args.push('--no-mdns', ...(options.extraArgs ?? []));
+    const proc = spawn(process.execPath, args, {
+      env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'debug', ...options.env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const daemon = new TestDaemon(options, proc);
+    await daemon.waitForLog((l) => l.msg === 'daemon ready', 'daemon ready');
+    return daemon;
+  }
+
+  /** Resolves with the first log line (past or future) matching `match`. */
+  waitForLog(match: (line: LogLine) => boolean, what = 'a log line', timeoutMs = 30_000): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const found = this.logs.find(match);
+        if (found !== undefined) {
+          done();
+          resolve(found);
+        } else if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
+          done();
+          reject(new Error(`daemon exited before ${what}:\n${this.stderrText}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out waiting for ${what}; daemon log:\n${this.stderrText}`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  cli(args: string[], options: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    return runCli([...args, '--home', this.home], options);
+  }
+
+  cliOk(args: string[], options: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    return runCliOk([...args, '--home', this.home], options);
+  }
+
+  async status(): Promise<StatusJson> {
+    return JSON.parse((await this.cliOk(['status', '--json'])).text) as StatusJson;
+  }
+
+  async peers(): Promise<PeerJson[]> {
+    return JSON.parse((await this.cliOk(['peers', '--json'])).text) as PeerJson[];
+  }
+
+  /** The TCP address this daemon actually listens on (for `--listen tcp://127.0.0.1:0`). */
+  async tcpAddress(): Promise<string> {
+    const address = (await this.status()).listen.find((a) => a.startsWith('tcp://'));
+    if (address === undefined) throw new Error('daemon has no TCP listener');
+    return address;
+  }
+
+  /** Waits until `peers --json` shows `count` connected peers. */
+  async waitConnected(count = 1): Promise<PeerJson[]> {
+    try {
+      return await waitFor(
+        async () => {
+          const peers = await this.peers();
+          return peers.filter((p) => p.state === 'connected').length === count ? peers : undefined;
+        },
+        { what: `${count} connected peer(s) on ${this.home}` },
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\npeers: ${JSON.stringify(await this.peers().catch(() => null))}\nlog:\n${this.stderrText}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGTERM');
+    await this.exited;
+  }
+
+  kill9(): Promise<unknown> {
+    this.proc.kill('SIGKILL');
+    return this.exited;
+  }
+}
+
+export interface StatusJson {
+  name: string;
+  fingerprint: string;
+  publicKey: string;
+  listen: string[];
+  clipboard: string;
+  peers: { connected: number; known: number };
+  clip: { id: string; mime: string; size: number } | null;
+}
+
+export interface PeerJson {
+  fingerprint: string | null;
+  name: string | null;
+  address: string | null;
+  state: string;
+  lastError: string | null;
+}
+
+/** `init` a home with a name and return its authorized_keys line and fingerprint. */
+export async function initHome(home: string, name: string, extra: string[] = []): Promise<{ publicKey: string; fingerprint: string }> {
+  await runCliOk(['init', '--home', home, '--name', name, ...extra]);
+  return JSON.parse((await runCliOk(['id', '--json', '--home', home])).text) as { publicKey: string; fingerprint: string };
+}
+
+/** Makes `home` trust the identity of `otherHome`. */
+export async function trust(home: string, otherHome: string): Promise<void> {
+  const other = JSON.parse((await runCliOk(['id', '--json', '--home', otherHome])).text) as { publicKey: string };
+  await runCliOk(['trust', other.publicKey, '--home', home]);
+}

@@ -1,0 +1,57 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+
+/** A private X server for clipboard tests; Xvfb reports its display number on a pipe when ready. */
+export class Xvfb {
+  private constructor(
+    private readonly proc: ChildProcess,
+    readonly display: string,
+  ) {}
+
+  static start(): Promise<Xvfb> {
+    return new Promise((resolve, reject) => {
+      const proc = spawn('Xvfb', ['-displayfd', '3', '-nolisten', 'tcp', '-screen', '0', '640x480x24'], {
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      let number = '';
+      const fd3 = proc.stdio[3] as NodeJS.ReadableStream;
+      fd3.on('data', (d: Buffer) => {
+        number += d.toString();
+        if (number.includes('\n')) resolve(new Xvfb(proc, `:${number.trim()}`));
+      });
+      proc.once('exit', (code) => reject(new Error(`Xvfb exited (${code}) before it was ready: ${stderr}`)));
+    });
+  }
+
+  env(): NodeJS.ProcessEnv {
+    return { DISPLAY: this.display, WAYLAND_DISPLAY: '' };
+  }
+
+  /** Sets the CLIPBOARD selection with xclip (which stays behind to serve it, as it does for users). */
+  setClipboard(text: string): void {
+    const result = spawnSync('xclip', ['-selection', 'clipboard', '-i'], {
+      input: text,
+      env: { ...process.env, ...this.env() },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    if (result.status !== 0) throw new Error(`xclip -i failed with ${result.status}`);
+  }
+
+  /** Reads the CLIPBOARD selection with xclip; undefined when nothing owns it. */
+  readClipboard(): string | undefined {
+    const result = spawnSync('xclip', ['-selection', 'clipboard', '-o'], {
+      env: { ...process.env, ...this.env() },
+      encoding: 'utf8',
+      timeout: 5000,
+    });
+    return result.status === 0 ? result.stdout : undefined;
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.proc.once('exit', resolve));
+    this.proc.kill('SIGTERM');
+    await exited;
+  }
+}

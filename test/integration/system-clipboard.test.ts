@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { TestDaemon, initHome, trust } from '../helpers/daemon.js';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
+import { skipUnlessTools } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait.js';
+import { Xvfb } from '../helpers/xvfb.js';
+
+const skip = skipUnlessTools({ Xvfb: 'xvfb', xclip: 'xclip', xsel: 'xsel' });
+
+describe.skipIf(skip)('the X11 clipboard under Xvfb', () => {
+  let dir: string;
+  let x: Xvfb;
+  let desktop: TestDaemon;
+  let headless: TestDaemon;
+
+  beforeAll(async () => {
+    dir = makeTempDir();
+    x = await Xvfb.start();
+    const homeA = join(dir, 'desk');
+    const homeB = join(dir, 'box');
+    await initHome(homeA, 'desk');
+    await initHome(homeB, 'box');
+    await trust(homeA, homeB);
+    await trust(homeB, homeA);
+    desktop = await TestDaemon.start({ home: homeA, clipboard: 'system', env: x.env() });
+    headless = await TestDaemon.start({ home: homeB, listen: [], peers: [await desktop.tcpAddress()], env: { DISPLAY: '' } });
+    await desktop.waitConnected(1);
+  });
+
+  afterAll(async () => {
+    await Promise.all([desktop?.stop(), headless?.stop()]);
+    await x?.stop();
+    removeDir(dir);
+  });
+
+  it('uses the system clipboard', async () => {
+    expect((await desktop.status()).clipboard).toBe('system');
+    expect((await headless.status()).clipboard).toBe('memory');
+  });
+
+  it('sends a copy made in X11 to the peer', async () => {
+    x.setClipboard('copied in X11 ✓ ünïcode');
+    await waitFor(async () => (await headless.cli(['paste'])).text === 'copied in X11 ✓ ünïcode', { what: 'the X11 copy on the peer' });
+  });
+
+  it('writes a clip from the peer into the X11 clipboard, without echoing it back', async () => {
+    await headless.cliOk(['copy', '--wait'], { input: 'from the headless box\nline 2' });
+    await waitFor(() => x.readClipboard() === 'from the headless box\nline 2', { what: 'the peer clip in X11' });
+    expect((await desktop.cliOk(['paste'])).text).toBe('from the headless box\nline 2');
+    // The watcher reads its own write back; it must recognise it rather than send it out again.
+    await desktop.waitForLog((l) => l.msg === 'own write read back from the clipboard; not a new copy' && l['size'] === 29, 'the watcher to read its write back');
+    expect(desktop.logs.filter((l) => l.msg === 'local copy' && l['source'] === 'clipboard' && l['size'] === 29)).toHaveLength(0);
+    expect(headless.logs.filter((l) => l.msg === 'clip received')).toHaveLength(0);
+  });
+
+  it('reads the latest X11 copy when asked to paste on the same machine', async () => {
+    x.setClipboard('just now');
+    expect((await desktop.cliOk(['paste'])).text).toBe('just now');
+  });
+
+  it('auto picks the system clipboard with a display and memory without one', async () => {
+    const home = join(dir, 'auto');
+    const withDisplay = await TestDaemon.start({ home, clipboard: 'auto', env: x.env() });
+    expect((await withDisplay.status()).clipboard).toBe('system');
+    await withDisplay.stop();
+    const without = await TestDaemon.start({ home, clipboard: 'auto', env: { DISPLAY: '', WAYLAND_DISPLAY: '' } });
+    expect((await without.status()).clipboard).toBe('memory');
+    await without.stop();
+  });
+
+  it('refuses --clipboard system without a display, saying what is missing', async () => {
+    const result = await runCli(['daemon', '--home', join(dir, 'nodisplay'), '--clipboard', 'system', '--listen', 'tcp://127.0.0.1:0', '--no-mdns'], {
+      env: { DISPLAY: '', WAYLAND_DISPLAY: '' },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/system clipboard is not reachable/);
+    expect(result.stderr).toMatch(/--clipboard memory/);
+  });
+});

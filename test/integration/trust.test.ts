@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TestDaemon, initHome, trust } from '../helpers/daemon.js';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+
+describe('trust', () => {
+  let dir: string;
+  let homeA: string;
+  let homeB: string;
+  let fpA: string;
+  let fpB: string;
+  const daemons: TestDaemon[] = [];
+
+  beforeEach(async () => {
+    dir = makeTempDir();
+    homeA = join(dir, 'a');
+    homeB = join(dir, 'b');
+    fpA = (await initHome(homeA, 'alpha')).fingerprint;
+    fpB = (await initHome(homeB, 'beta')).fingerprint;
+  });
+  afterEach(async () => {
+    await Promise.all(daemons.splice(0).map((d) => d.stop()));
+    removeDir(dir);
+  });
+
+  it('refuses a peer that does not trust us, on both sides, and moves no data', async () => {
+    await trust(homeB, homeA); // beta trusts alpha; alpha does not trust beta
+    const a = await TestDaemon.start({ home: homeA });
+    daemons.push(a);
+    await a.cliOk(['copy'], { input: 'secret on alpha' });
+    const b = await TestDaemon.start({ home: homeB, listen: [], peers: [await a.tcpAddress()] });
+    daemons.push(b);
+
+    // alpha logs the refusal naming beta's fingerprint; beta records the refusal.
+    const refusal = await a.waitForLog((l) => l.msg === 'closing connection' && l['code'] === 4001, 'refusal on alpha');
+    expect(String(refusal['reason'])).toContain(fpB);
+    const peerOfB = await waitFor(async () => (await b.peers()).find((p) => p.state === 'refused'), { what: 'refused state on beta' });
+    expect(peerOfB.lastError).toContain('not trusted');
+    const peerOfA = await waitFor(async () => (await a.peers()).find((p) => p.fingerprint === fpB), { what: 'refused key listed on alpha' });
+    expect(peerOfA.state).toBe('refused');
+
+    expect((await b.cli(['paste'])).code).toBe(4);
+    expect((await a.status()).peers.connected).toBe(0);
+  });
+
+  it('refuses a peer neither side trusts', async () => {
+    const a = await TestDaemon.start({ home: homeA });
+    daemons.push(a);
+    const b = await TestDaemon.start({ home: homeB, listen: [], peers: [await a.tcpAddress()] });
+    daemons.push(b);
+    await a.waitForLog((l) => l['code'] === 4001 && String(l['reason']).includes(fpB), 'alpha refusing beta');
+    // beta either refused alpha itself or saw alpha's refusal first; either way it is refused.
+    const seenByB = await waitFor(async () => (await b.peers()).find((p) => p.state === 'refused'), { what: 'refused state on beta' });
+    expect(seenByB.lastError).toMatch(/not trusted/);
+    expect((await a.status()).peers.connected).toBe(0);
+    expect((await b.status()).peers.connected).toBe(0);
+  });
+
+  it('disconnects a peer at once when it is untrusted, without a restart', async () => {
+    await trust(homeA, homeB);
+    await trust(homeB, homeA);
+    const a = await TestDaemon.start({ home: homeA });
+    daemons.push(a);
+    const b = await TestDaemon.start({ home: homeB, listen: [], peers: [await a.tcpAddress()] });
+    daemons.push(b);
+    await a.waitConnected(1);
+    const removed = await a.cliOk(['untrust', 'beta']);
+    expect(removed.text).toContain(fpB);
+    await waitFor(async () => (await a.status()).peers.connected === 0, { what: 'alpha to drop beta' });
+    expect((await a.cliOk(['trusted', '--json'])).text.trim()).toBe('[]');
+  });
+});

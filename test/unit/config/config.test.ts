@@ -1,0 +1,148 @@
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PORT, defaultConfig, loadConfig, updateConfigFile, validateConfig } from '../../../src/config/config.js';
+import { resolvePaths, type Paths } from '../../../src/config/paths.js';
+import { ClipsyncError } from '../../../src/errors.js';
+import { caught } from '../_support/keys.js';
+
+const paths: Paths = resolvePaths('/cfg-home', {});
+const defaults = defaultConfig(paths);
+
+function configError(raw: unknown): ClipsyncError {
+  try {
+    validateConfig(raw, defaults, paths);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ClipsyncError);
+    expect((err as ClipsyncError).code).toBe('CLIPSYNC_ERR_CONFIG');
+    return err as ClipsyncError;
+  }
+  throw new Error(`accepted ${JSON.stringify(raw)}`);
+}
+
+describe('defaultConfig', () => {
+  it('listens on the default port and uses the identity in the config dir', () => {
+    expect(defaults.listen).toEqual([`tcp://0.0.0.0:${DEFAULT_PORT}`]);
+    expect(defaults.identity).toBe('/cfg-home/id_ed25519');
+    expect(defaults.peers).toEqual([]);
+    expect(defaults.clipboard).toBe('auto');
+  });
+});
+
+describe('validateConfig', () => {
+  it('an empty object gives the defaults', () => {
+    expect(validateConfig({}, defaults, paths)).toEqual(defaults);
+  });
+
+  it('takes every valid key', () => {
+    const config = validateConfig(
+      {
+        name: 'box',
+        identity: '/keys/id_rsa',
+        listen: ['tcp://127.0.0.1:1', 'unix:/tmp/s'],
+        peers: ['tcp://peer:25470'],
+        mdns: false,
+        clipboard: 'memory',
+        pollIntervalMs: 250,
+        maxClipBytes: 1024,
+        handshakeTimeoutMs: 3000,
+      },
+      defaults,
+      paths,
+    );
+    expect(config).toEqual({
+      name: 'box',
+      identity: '/keys/id_rsa',
+      listen: ['tcp://127.0.0.1:1', 'unix:/tmp/s'],
+      peers: ['tcp://peer:25470'],
+      mdns: false,
+      clipboard: 'memory',
+      pollIntervalMs: 250,
+      maxClipBytes: 1024,
+      handshakeTimeoutMs: 3000,
+    });
+  });
+
+  it('resolves a relative identity path against the config dir', () => {
+    expect(validateConfig({ identity: 'keys/id_ed25519' }, defaults, paths).identity).toBe('/cfg-home/keys/id_ed25519');
+    expect(validateConfig({ identity: '../elsewhere/k' }, defaults, paths).identity).toBe('/elsewhere/k');
+    const xdg = resolvePaths(undefined, { XDG_CONFIG_HOME: '/xdg' });
+    expect(validateConfig({ identity: 'id' }, defaultConfig(xdg), xdg).identity).toBe('/xdg/clipsync/id');
+  });
+
+  it.each([null, [], 'text', 42, true])('rejects a non-object (%o)', (raw) => {
+    expect(configError(raw).message).toContain(paths.configFile);
+  });
+
+  it.each(['port', 'Name', 'peer', 'identityFile', '__proto__x'])('rejects the unknown key %s, naming it', (key) => {
+    const err = configError({ [key]: 1 });
+    expect(err.message).toContain(`"${key}"`);
+    expect(err.message).toMatch(/unknown key/);
+  });
+
+  it.each<[string, unknown]>([
+    ['name', 5],
+    ['name', ''],
+    ['name', '   '],
+    ['identity', false],
+    ['identity', ''],
+    ['listen', 'tcp://0.0.0.0:1'],
+    ['listen', [1]],
+    ['peers', {}],
+    ['peers', ['ok', null]],
+    ['mdns', 'yes'],
+    ['mdns', 1],
+    ['clipboard', 'wayland'],
+    ['clipboard', true],
+    ['pollIntervalMs', 0],
+    ['pollIntervalMs', -1],
+    ['pollIntervalMs', 1.5],
+    ['pollIntervalMs', '500'],
+    ['maxClipBytes', null],
+    ['handshakeTimeoutMs', Number.NaN],
+  ])('rejects %s = %o, naming the key', (key, value) => {
+    const err = configError({ [key]: value });
+    expect(err.message).toContain(`"${key}"`);
+    expect(err.message).toContain(paths.configFile);
+  });
+});
+
+describe('loadConfig / updateConfigFile', () => {
+  let dir: string;
+  let filePaths: Paths;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'clipsync-config-'));
+    filePaths = resolvePaths(join(dir, 'home'), {});
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a missing file gives the defaults', async () => {
+    expect(await loadConfig(filePaths)).toEqual(defaultConfig(filePaths));
+  });
+
+  it('writes keys into a 0600 file, keeping the others, and loads them back', async () => {
+    await updateConfigFile(filePaths, { name: 'one' });
+    await updateConfigFile(filePaths, { peers: ['tcp://p:1'] });
+    expect(JSON.parse(readFileSync(filePaths.configFile, 'utf8'))).toEqual({ name: 'one', peers: ['tcp://p:1'] });
+    expect(statSync(filePaths.configFile).mode & 0o777).toBe(0o600);
+    const config = await loadConfig(filePaths);
+    expect(config.name).toBe('one');
+    expect(config.peers).toEqual(['tcp://p:1']);
+  });
+
+  it('reports a file that is not JSON', async () => {
+    writeFileSync(filePaths.configFile, '{ name: oops');
+    const err = await caught(() => loadConfig(filePaths));
+    expect((err as ClipsyncError).code).toBe('CLIPSYNC_ERR_CONFIG');
+    expect((err as ClipsyncError).message).toMatch(/not valid JSON/);
+  });
+
+  it('reports an unknown key in the file', async () => {
+    writeFileSync(filePaths.configFile, JSON.stringify({ colour: 'blue' }));
+    const err = await caught(() => loadConfig(filePaths));
+    expect((err as ClipsyncError).code).toBe('CLIPSYNC_ERR_CONFIG');
+    expect((err as ClipsyncError).message).toContain('"colour"');
+  });
+});
