@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fail } from '../errors.js';
@@ -124,5 +124,6 @@ export async function updateConfigFile(paths: Paths, changes: Partial<Config>): 
   await mkdir(dirname(paths.configFile), { recursive: true, mode: 0o700 });
   const temp = `${paths.configFile}.${process.pid}.tmp`;
   await writeFile(temp, `${JSON.stringify({ ...current, ...changes }, null, 2)}\n`, { mode: 0o600 });
+  await chmod(temp, 0o600); // a leftover temp file keeps its old mode otherwise
   await rename(temp, paths.configFile);
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
 import { fail } from '../errors.js';
@@ -35,7 +35,7 @@ export async function loadIdentityFile(path: string): Promise<Identity> {
   }
   const parsed = utils.parseKey(text);
   if (parsed instanceof Error) {
-    if (/encrypted|passphrase/i.test(parsed.message)) {
+    if (/encrypted|passphrase/i.test(parsed.message) || text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
       throw fail('CLIPSYNC_ERR_IDENTITY', `the identity key ${path} is protected by a passphrase`, {
         hint: 'use a key without a passphrase (e.g. the one `clipsync init` creates); signing through ssh-agent is not supported yet',
       });
@@ -70,5 +70,14 @@ export async function generateIdentityFile(path: string, comment: string): Promi
   const pair = utils.generateKeyPairSync('ed25519', { comment });
   await writeFile(path, pair.private, { mode: 0o600, flag: 'wx' });
   await chmod(path, 0o600);
-  await writeFile(`${path}.pub`, `${pair.public}\n`, { mode: 0o644, flag: 'wx' });
+  try {
+    await writeFile(`${path}.pub`, `${pair.public}\n`, { mode: 0o644, flag: 'wx' });
+  } catch (err) {
+    // Never leave a private key beside a .pub of another key.
+    await unlink(path).catch(() => undefined);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw fail('CLIPSYNC_ERR_IDENTITY', `${path}.pub already exists without its private key`, { hint: 'move it away, then run `clipsync init` again' });
+    }
+    throw err;
+  }
 }

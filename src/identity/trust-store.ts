@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fail } from '../errors.js';
 import { formatAuthorizedKey, parseAuthorizedKeys, type AuthorizedKey, type AuthorizedKeysWarning } from './authorized-keys.js';
@@ -47,11 +47,12 @@ export class TrustStore {
     const updated: TrustedKey[] = [];
     for (const entry of entries) {
       const existing = keys.findIndex((k) => k.fingerprint === entry.key.fingerprint);
-      const trusted = { fingerprint: entry.key.fingerprint, name: entry.name, key: entry.key };
+      const name = oneLine(entry.name);
+      const trusted = { fingerprint: entry.key.fingerprint, name, key: entry.key };
       if (existing === -1) {
         keys.push(trusted);
         added.push(trusted);
-      } else if (entry.name !== '' && keys[existing]!.name !== entry.name) {
+      } else if (name !== '' && keys[existing]!.name !== name) {
         keys[existing] = trusted;
         updated.push(trusted);
       }
@@ -78,8 +79,14 @@ export class TrustStore {
     ].join('\n');
     const temp = `${this.file}.${process.pid}.tmp`;
     await writeFile(temp, body, { mode: 0o600 });
+    await chmod(temp, 0o600); // a leftover temp file keeps its old mode otherwise
     await rename(temp, this.file);
   }
+}
+
+/** Names are stored as authorized_keys comments, which end at the line. */
+function oneLine(name: string): string {
+  return name.replace(/\s+/g, ' ').trim();
 }
 
 function dedupe(keys: AuthorizedKey[]): TrustedKey[] {

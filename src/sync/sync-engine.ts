@@ -10,6 +10,9 @@ import { MAX_MIME_LENGTH, contentId, isValidMime, isNewer, metaOf, sameContent, 
 import { DeliveryTracker, type DeliveryResult } from './delivery.js';
 import { HybridClock } from './hybrid-clock.js';
 
+/** How far ahead of our wall clock a peer's timestamp may be; the hybrid clock absorbs less. */
+const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
+
 /** A connected, authenticated peer as the sync layer sees it. */
 export interface PeerLink {
   fingerprint: string;
@@ -197,8 +200,14 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   private async onOffer(state: LinkState, meta: ClipMeta): Promise<void> {
-    this.clock.observe(meta.ts);
     const log = this.options.log;
+    if (meta.ts > Date.now() + MAX_FUTURE_SKEW_MS) {
+      // A timestamp this far ahead is a broken clock or a hostile peer; observing it would
+      // drag this daemon's clock (and every later copy) to a nonsense value.
+      log.warn({ peer: state.link.fingerprint, ts: meta.ts }, 'refused a clip stamped too far in the future');
+      return this.ack(state, meta.id, 'rejected', 'clip timestamp is more than a day ahead of the receiver; check the sender clock');
+    }
+    this.clock.observe(meta.ts);
     if (sameContent(meta, this.current)) return this.ack(state, meta.id, 'have');
     if (state.incoming?.meta.id === meta.id) return; // already receiving it
     if (!isNewer(meta, this.current)) return this.ack(state, meta.id, 'stale');

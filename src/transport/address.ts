@@ -7,7 +7,12 @@ export type Address = { kind: 'tcp'; host: string; port: number } | { kind: 'uni
 export function parseAddress(text: string): Address {
   const input = text.trim();
   if (input.startsWith('unix:')) {
-    const path = input.slice('unix:'.length).replace(/^\/\/(?=\/)/, '');
+    let path = input.slice('unix:'.length);
+    if (path.startsWith('//')) {
+      // URL-style unix:///run/x.sock: what follows the two slashes must be an absolute path.
+      path = path.slice(2);
+      if (!path.startsWith('/')) throw badAddress(text, 'unix:// must be followed by an absolute path (unix:///path)');
+    }
     if (path === '') throw badAddress(text, 'a unix: address needs a socket path');
     return { kind: 'unix', path };
   }

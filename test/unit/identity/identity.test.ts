@@ -127,6 +127,16 @@ describe('generateIdentityFile', () => {
     expect(readFileSync(`${path}.pub`).equals(beforePub)).toBe(true);
   });
 
+  it('leaves no private key behind when a stray .pub is in the way', async () => {
+    const path = keyDir.path('id_stray');
+    writeFileSync(`${path}.pub`, 'ssh-ed25519 AAAA leftover\n');
+    const err = await caught(() => generateIdentityFile(path, 'new'));
+    expect((err as ClipsyncError).code).toBe('CLIPSYNC_ERR_IDENTITY');
+    expect((err as ClipsyncError).message).toMatch(/\.pub already exists/);
+    expect(() => statSync(path)).toThrow();
+    expect(readFileSync(`${path}.pub`, 'utf8')).toBe('ssh-ed25519 AAAA leftover\n');
+  });
+
   it('refuses to overwrite the key that ssh-keygen made', async () => {
     const k = keys.get('ecdsa-256')!;
     const before = readFileSync(k.path);

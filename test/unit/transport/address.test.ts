@@ -59,6 +59,8 @@ describe('parseAddress', () => {
     ['udp scheme', 'udp://host:80'],
     ['empty string', ''],
     ['empty unix path', 'unix:'],
+    ['unix:// with nothing after it', 'unix://'],
+    ['unix:// with a relative path', 'unix://x'],
     ['whitespace-only unix path', '  unix:  '],
   ])('rejects %s with CLIPSYNC_ERR_ADDRESS', (_what, text) => {
     const err = rejection(text);
