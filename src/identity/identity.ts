@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
 import { fail } from '../errors.js';
+import { generateOpenSshEd25519 } from './openssh-key-writer.js';
 import { PublicKey, signatureAlgorithmFor, isSupportedKeyType } from './public-key.js';
 
 const { utils } = ssh2;
@@ -67,11 +68,11 @@ export async function loadIdentityFile(path: string): Promise<Identity> {
  */
 export async function generateIdentityFile(path: string, comment: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
-  await writeFile(path, pair.private, { mode: 0o600, flag: 'wx' });
+  const pair = generateOpenSshEd25519(comment);
+  await writeFile(path, pair.privateKey, { mode: 0o600, flag: 'wx' });
   await chmod(path, 0o600);
   try {
-    await writeFile(`${path}.pub`, `${pair.public}\n`, { mode: 0o644, flag: 'wx' });
+    await writeFile(`${path}.pub`, `${pair.publicKeyLine}\n`, { mode: 0o644, flag: 'wx' });
   } catch (err) {
     // Never leave a private key beside a .pub of another key.
     await unlink(path).catch(() => undefined);

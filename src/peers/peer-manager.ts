@@ -240,6 +240,7 @@ export class PeerManager {
     record!.since = this.now();
     record!.lastError = undefined;
     log.info({ remote: connection.remote, direction: connection.role === 'initiator' ? 'outbound' : 'inbound' }, 'peer connected');
+    if (target === undefined) this.retryUnidentifiedTargets();
     connection.once('close', (info) => this.onSessionClosed(record!, connection, info.code, info.reason));
   }
 
@@ -254,6 +255,17 @@ export class PeerManager {
       if (target.fingerprint !== record.fingerprint) continue;
       target.enter('backoff', this.now());
       this.schedule(target, backoffDelay(1, this.backoff));
+    }
+  }
+
+  /**
+   * A peer that just dialed in may be one of our static addresses we have not reached yet.
+   * Dial those now rather than at their next backoff: if it is the same peer, the tie-break
+   * keeps one connection and the address learns its key; if not, nothing is lost.
+   */
+  private retryUnidentifiedTargets(): void {
+    for (const target of this.targets) {
+      if (target.fingerprint === undefined && target.state === 'backoff') this.schedule(target, 0);
     }
   }
 

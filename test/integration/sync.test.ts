@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestDaemon, initHome, trust } from '../helpers/daemon.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const UNICODE = 'héllo wörld — 你好, мир 👋🏽 e\u0301 \u202eRTL\u202c\r\nline\ttab\u0000nul\n';
 
@@ -124,9 +125,14 @@ describe('a new peer and a newer clip', () => {
     daemons.push(c);
     const d = await TestDaemon.start({ home: homeD, listen: [sockD], peers: [sockC] });
     daemons.push(d);
-    const [peersC, peersD] = await Promise.all([c.waitConnected(1), d.waitConnected(1)]);
-    expect(peersC).toHaveLength(1);
-    expect(peersD).toHaveLength(1);
+    // Each side ends with one entry for the other, connected: its --peer address and the
+    // inbound connection were recognised as the same key, and one connection was dropped.
+    const converged = (daemon: TestDaemon) =>
+      waitFor(async () => {
+        const peers = await daemon.peers();
+        return peers.length === 1 && peers[0]!.state === 'connected' ? peers : undefined;
+      }, { what: `one connected entry on ${daemon.home}` });
+    await Promise.all([converged(c), converged(d)]);
     await c.cliOk(['copy', '--wait'], { input: 'one connection' });
     expect((await d.cliOk(['paste'])).text).toBe('one connection');
     expect((await c.status()).peers).toEqual({ connected: 1, known: 1 });
