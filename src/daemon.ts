@@ -1,11 +1,11 @@
 import { writeFile, unlink } from 'node:fs/promises';
-import { loadConfig, type ClipboardChoice, type Config } from './config/config.js';
+import { type ClipboardChoice, type Config } from './config/config.js';
 import type { Paths } from './config/paths.js';
 import { selectBackend } from './clipboard/select-backend.js';
 import { ClipboardWatcher } from './clipboard/watcher.js';
 import { messageOf } from './errors.js';
-import { initHome } from './identity/setup.js';
-import { TrustStore } from './identity/trust-store.js';
+import { initHome, loadConfiguredIdentity } from './identity/setup.js';
+import { TrustBook } from './identity/trust-book.js';
 import { buildRoutes, type DaemonView } from './ipc/routes.js';
 import { IpcServer } from './ipc/server.js';
 import { componentLogger, type Logger } from './log.js';
@@ -33,15 +33,15 @@ const CHUNK_BYTES = 256 * 1024;
  */
 export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger): Promise<void> {
   const log = componentLogger(root, 'daemon');
-  const fileConfig = await loadConfig(paths);
-  const config = applyFlags(fileConfig, flags);
+  const home = await initHome(paths);
+  const config = applyFlags(home.config, flags);
   const listenAddresses = config.listen.map(parseAddress);
   const peerAddresses = config.peers.map(parseAddress);
-
-  const { identity, created } = await initHome(paths);
-  if (created) log.info({ fingerprint: identity.publicKey.fingerprint, file: identity.source }, 'created a new identity');
-  const trust = new TrustStore(paths.trustFile);
-  await logTrustWarnings(trust, log);
+  const identity = await loadConfiguredIdentity(config);
+  const { created, source } = home;
+  if (created) log.info({ fingerprint: identity.publicKey.fingerprint, source }, 'created a new identity');
+  const trust = new TrustBook(paths.trustFile, config.trustFiles, componentLogger(root, 'trust'));
+  log.info({ trusted: await trust.count(), files: [paths.trustFile, ...config.trustFiles] }, 'trust loaded');
 
   let stopRequested: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
@@ -70,6 +70,11 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
       sync.attach({ fingerprint: peer.peerKey.fingerprint, name: peer.peerName, connection }),
   });
 
+  // Trust changes take effect at once: a key that is no longer trusted loses its connection.
+  const reloadTrust = (): Promise<number> => peers.revalidate(async (fp) => (await trust.find(fp)) !== undefined);
+  const stopWatchingTrust = trust.watch(() => {
+    reloadTrust().catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'trust re-check failed'));
+  });
   const listeners: Listener[] = [];
   const startedAt = new Date();
   const view: DaemonView = {
@@ -88,7 +93,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
         clipboard: backend.kind,
         startedAt: startedAt.toISOString(),
       }),
-      reloadTrust: () => peers.revalidate(async (fp) => (await trust.find(fp)) !== undefined),
+      reloadTrust,
       stop: () => stopRequested(),
   };
   const ipc = new IpcServer(paths.socketPath, buildRoutes(view), componentLogger(root, 'ipc'));
@@ -144,6 +149,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   process.once('SIGINT', onSignal);
 
   await stopped;
+  stopWatchingTrust();
   watcher?.stop();
   peers.stop();
   await Promise.all(listeners.map((l) => l.close()));
@@ -162,8 +168,3 @@ function applyFlags(config: Config, flags: DaemonFlags): Config {
   };
 }
 
-async function logTrustWarnings(trust: TrustStore, log: Logger): Promise<void> {
-  const { keys, warnings } = await trust.read();
-  for (const w of warnings) log.warn({ file: trust.file, line: w.lineNumber }, w.message);
-  log.info({ trusted: keys.length }, 'trust store loaded');
-}

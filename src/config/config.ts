@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { homedir, hostname } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fail } from '../errors.js';
 import type { Paths } from './paths.js';
 
@@ -12,8 +12,12 @@ export const CLIPBOARD_CHOICES: readonly ClipboardChoice[] = ['auto', 'system', 
 export interface Config {
   /** Shown to peers; defaults to the host name. */
   name: string;
-  /** Path of the private key; defaults to id_ed25519 in the config dir. */
+  /** Path of the private key (or, with `agent`, of the public key); defaults to id_ed25519 in the config dir. */
   identity: string;
+  /** Sign through ssh-agent (SSH_AUTH_SOCK): the private key never leaves the agent. */
+  agent: boolean;
+  /** More authorized_keys files whose keys are trusted, read live (e.g. ~/.ssh/authorized_keys). */
+  trustFiles: string[];
   listen: string[];
   peers: string[];
   mdns: boolean;
@@ -30,6 +34,8 @@ export function defaultConfig(paths: Paths): Config {
   return {
     name: hostname(),
     identity: paths.defaultIdentityFile,
+    agent: false,
+    trustFiles: [],
     listen: [`tcp://0.0.0.0:${DEFAULT_PORT}`],
     peers: [],
     mdns: true,
@@ -88,6 +94,8 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
   };
   const mdns = input['mdns'];
   if (mdns !== undefined && typeof mdns !== 'boolean') bad('mdns', 'true or false');
+  const agent = input['agent'];
+  if (agent !== undefined && typeof agent !== 'boolean') bad('agent', 'true or false');
   const clipboard = input['clipboard'];
   if (clipboard !== undefined && !CLIPBOARD_CHOICES.includes(clipboard as ClipboardChoice)) {
     bad('clipboard', `one of ${CLIPBOARD_CHOICES.join(', ')}`);
@@ -96,6 +104,8 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
   return {
     name: str('name') ?? defaults.name,
     identity: identity === undefined ? defaults.identity : resolveFrom(paths, identity),
+    agent: (agent as boolean | undefined) ?? defaults.agent,
+    trustFiles: (strings('trustFiles') ?? defaults.trustFiles).map((f) => resolveFrom(paths, f)),
     listen: strings('listen') ?? defaults.listen,
     peers: strings('peers') ?? defaults.peers,
     mdns: (mdns as boolean | undefined) ?? defaults.mdns,
@@ -106,8 +116,12 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
   };
 }
 
-/** Relative paths in the config file are relative to the config dir, not the working dir. */
+/**
+ * `~/` is the user's home (so `"~/.ssh/authorized_keys"` works as written); other relative
+ * paths in the config file are relative to the config dir, not the working dir.
+ */
 function resolveFrom(paths: Paths, path: string): string {
+  if (path === '~' || path.startsWith('~/')) return join(homedir(), path.slice(1));
   return isAbsolute(path) ? path : resolve(paths.configDir, path);
 }
 

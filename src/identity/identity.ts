@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
 import { fail } from '../errors.js';
 import { generateOpenSshEd25519 } from './openssh-key-writer.js';
+import { ecdsaDerToSsh } from './signature-format.js';
 import { PublicKey, signatureAlgorithmFor, isSupportedKeyType } from './public-key.js';
 
 const { utils } = ssh2;
@@ -38,7 +39,7 @@ export async function loadIdentityFile(path: string): Promise<Identity> {
   if (parsed instanceof Error) {
     if (/encrypted|passphrase/i.test(parsed.message) || text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
       throw fail('CLIPSYNC_ERR_IDENTITY', `the identity key ${path} is protected by a passphrase`, {
-        hint: 'use a key without a passphrase (e.g. the one `clipsync init` creates); signing through ssh-agent is not supported yet',
+        hint: `keep it in ssh-agent instead: \`ssh-add ${path}\`, then \`clipsync init --agent --identity ${path}.pub\``,
       });
     }
     throw fail('CLIPSYNC_ERR_IDENTITY', `${path} is not an SSH private key clipsync can read (${parsed.message})`);
@@ -53,11 +54,13 @@ export async function loadIdentityFile(path: string): Promise<Identity> {
   const publicKey = PublicKey.fromBlob(key.getPublicSSH(), key.comment);
   const algorithm = signatureAlgorithmFor(publicKey.type);
   const hash = publicKey.type === 'ssh-rsa' ? 'sha512' : undefined;
+  const isEcdsa = publicKey.type.startsWith('ecdsa-');
   return {
     publicKey,
     source: path,
     async sign(data: Buffer): Promise<Signature> {
-      return { algorithm, signature: key.sign(data, hash) };
+      const raw = key.sign(data, hash);
+      return { algorithm, signature: isEcdsa ? ecdsaDerToSsh(raw) : raw };
     },
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import ssh2 from 'ssh2';
 import { fail } from '../errors.js';
+import { ecdsaSshToDer } from './signature-format.js';
 
 const { utils } = ssh2;
 
@@ -107,6 +108,10 @@ export class PublicKey {
       return this.parsed.verify(data, signature, hash) === true;
     }
     if (algorithm !== this.type) return false;
+    if (this.type.startsWith('ecdsa-')) {
+      const der = ecdsaSshToDer(signature);
+      return der !== undefined && this.parsed.verify(data, der) === true;
+    }
     return this.parsed.verify(data, signature) === true;
   }
 }

@@ -13,6 +13,8 @@ export const CloseCode = {
   malformedFrame: 4005,
   selfConnection: 4006,
   duplicate: 4007,
+  decryptFailed: 4008,
+  notAuthenticated: 4009,
 } as const;
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -48,6 +50,10 @@ export function describeCloseCode(code: number): string {
       return 'connected to itself';
     case CloseCode.duplicate:
       return 'duplicate connection';
+    case CloseCode.decryptFailed:
+      return 'frame failed to decrypt';
+    case CloseCode.notAuthenticated:
+      return 'frame before authentication';
     case 1009:
       return 'message over the size limit';
     default:

@@ -123,8 +123,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.pendingBytes > HIGH_WATER_BYTES) {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
-    if (this.closed !== undefined) throw new ProtocolViolation(CloseCode.goingAway, 'connection closed');
-    this.sendRaw(encodeFrame(type, header, body));
+    if (this.closed !== undefined || this.peer === undefined) throw new ProtocolViolation(CloseCode.goingAway, 'connection closed');
+    this.sendRaw(this.peer.sealer.seal(encodeFrame(type, header, body)));
   }
 
   close(code: number, reason: string): void {
@@ -170,7 +170,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }
       return;
     }
-    const frame = decodeFrame(data);
+    const frame = decodeFrame(this.peer.opener.open(data));
     if (frame.type === FrameType.hello || frame.type === FrameType.auth) throw malformed('a second handshake on one connection');
     this.emit('frame', frame);
   }

@@ -3,13 +3,16 @@ import { PublicKey } from '../identity/public-key.js';
 import { isClipsyncError } from '../errors.js';
 import { CloseCode, ProtocolViolation } from '../protocol/close-codes.js';
 import { FrameType, decodeFrame, encodeFrame, field, malformed } from '../protocol/frame.js';
-import { KX_PUBLIC_KEY_BYTES, hash, kxKeyPair, kxSessionKeys, randomBytes, type KxKeyPair, type SessionKeys } from './sodium.js';
+import { Opener, STREAM_HEADER_BYTES, Sealer } from './channel.js';
+import { KX_PUBLIC_KEY_BYTES, hash, kxKeyPair, kxSessionKeys, randomBytes, wipe, type KxKeyPair, type SessionKeys } from './sodium.js';
 
 export const PROTOCOL_NAME = 'clipsync';
 export const PROTOCOL_VERSION = 1;
 const TRANSCRIPT_LABEL = Buffer.from('clipsync handshake v1');
 const NONCE_BYTES = 32;
 export const MAX_NAME_LENGTH = 64;
+/** HELLO and AUTH are small (an RSA-8192 key is ~1.1 KB); anything bigger is hostile or broken. */
+export const MAX_HANDSHAKE_MESSAGE_BYTES = 8 * 1024;
 
 export type Role = 'initiator' | 'responder';
 
@@ -25,7 +28,10 @@ export interface HandshakeResult {
   peerKey: PublicKey;
   /** The name the peer announced; the trust store's name for it wins where one is set. */
   peerName: string;
-  sessionKeys: SessionKeys;
+  /** Encrypts what this side sends. */
+  sealer: Sealer;
+  /** Decrypts what the peer sends. */
+  opener: Opener;
   transcriptHash: Buffer;
 }
 
@@ -49,6 +55,8 @@ export class Handshake {
   private peerHello: Buffer | undefined;
   private peer: { key: PublicKey; name: string; ephemeral: Buffer } | undefined;
   private transcript: Buffer | undefined;
+  private sessionKeys: SessionKeys | undefined;
+  private sealer: Sealer | undefined;
   private finished = false;
   /** Who the peer says it is, known from its HELLO before it is verified: for refusal logs. */
   claimed: { fingerprint: string; name: string } | undefined;
@@ -71,6 +79,9 @@ export class Handshake {
 
   async receive(message: Buffer): Promise<HandshakeStep> {
     if (this.finished) throw malformed('a second handshake on one connection');
+    if (message.length > MAX_HANDSHAKE_MESSAGE_BYTES) {
+      throw malformed(`handshake message of ${message.length} bytes is over the ${MAX_HANDSHAKE_MESSAGE_BYTES}-byte limit`);
+    }
     const frame = decodeFrame(message);
     if (frame.type === FrameType.hello) {
       if (this.peerHello !== undefined) throw malformed('a second HELLO');
@@ -80,7 +91,7 @@ export class Handshake {
       if (this.peerHello === undefined) throw malformed('AUTH before HELLO');
       return this.onAuth(frame.header);
     }
-    throw malformed('a data frame before the handshake finished');
+    throw new ProtocolViolation(CloseCode.notAuthenticated, 'a data frame before the handshake finished');
   }
 
   private async onHello(message: Buffer, header: Record<string, unknown>): Promise<HandshakeStep> {
@@ -112,10 +123,19 @@ export class Handshake {
     this.peerHello = message;
     this.peer = { key, name: trusted.name !== '' ? trusted.name : name, ephemeral };
     this.transcript = this.transcriptHash();
+    try {
+      this.sessionKeys = kxSessionKeys(this.config.role, this.ephemeral, ephemeral);
+    } catch {
+      throw malformed('peer ephemeral key is not a valid X25519 public key');
+    }
+    wipe(this.ephemeral.secretKey); // forward secrecy: the exchange is done, the secret goes
+    this.sealer = new Sealer(this.sessionKeys.tx);
+    wipe(this.sessionKeys.tx);
     const signed = await this.config.identity.sign(this.signedPayload(this.config.role));
     const auth = encodeFrame(FrameType.auth, {
       alg: signed.algorithm,
       sig: signed.signature.toString('base64'),
+      ss: this.sealer.header.toString('base64'),
     });
     return { send: [auth] };
   }
@@ -124,19 +144,17 @@ export class Handshake {
     const peer = this.peer!;
     const algorithm = field.string(header, 'alg', 64);
     const signature = field.bytes(header, 'sig');
+    const streamHeader = field.bytes(header, 'ss', STREAM_HEADER_BYTES);
     const peerRole: Role = this.config.role === 'initiator' ? 'responder' : 'initiator';
     if (!peer.key.verify(this.signedPayload(peerRole), signature, algorithm)) {
       throw new ProtocolViolation(CloseCode.badSignature, `bad handshake signature from ${peer.key.fingerprint}`);
     }
     this.finished = true;
+    const opener = new Opener(this.sessionKeys!.rx, streamHeader);
+    wipe(this.sessionKeys!.rx);
     return {
       send: [],
-      result: {
-        peerKey: peer.key,
-        peerName: peer.name,
-        sessionKeys: kxSessionKeys(this.config.role, this.ephemeral, peer.ephemeral),
-        transcriptHash: this.transcript!,
-      },
+      result: { peerKey: peer.key, peerName: peer.name, sealer: this.sealer!, opener, transcriptHash: this.transcript! },
     };
   }
 

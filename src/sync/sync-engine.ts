@@ -225,11 +225,10 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     if (incoming === undefined || incoming.meta.id !== id) return; // a transfer we dropped; its tail is still arriving
     if (offset !== incoming.received) throw malformed(`DATA at offset ${offset}, expected ${incoming.received}`);
     if (incoming.received + body.length > incoming.meta.size) throw malformed('DATA past the announced size');
-    // The frame body is a view of the socket message; copy it so the message can be freed.
-    const chunk = Buffer.from(body);
-    incoming.chunks.push(chunk);
-    incoming.hasher.update(chunk);
-    incoming.received += chunk.length;
+    // The body is a view of a freshly decrypted buffer that nothing else holds: no copy needed.
+    incoming.chunks.push(body);
+    incoming.hasher.update(body);
+    incoming.received += body.length;
   }
 
   private async onEnd(state: LinkState, id: string): Promise<void> {

@@ -1,0 +1,68 @@
+/**
+ * ECDSA signatures travel in SSH's encoding (RFC 5656: mpint r, mpint s), which is what an
+ * ssh-agent returns; node's crypto, under ssh2, makes and checks DER (SEQUENCE of two
+ * INTEGERs). These convert between the two. Ed25519 and RSA signatures are the same bytes
+ * in both worlds.
+ */
+
+export function ecdsaDerToSsh(der: Buffer): Buffer {
+  let offset = 0;
+  const expect = (tag: number): void => {
+    if (der[offset++] !== tag) throw new Error('not a DER ECDSA signature');
+  };
+  const readLength = (): number => {
+    let length = der[offset++]!;
+    if (length & 0x80) {
+      const bytes = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < bytes; i++) length = (length << 8) | der[offset++]!;
+    }
+    return length;
+  };
+  expect(0x30);
+  readLength();
+  const parts: Buffer[] = [];
+  for (let i = 0; i < 2; i++) {
+    expect(0x02);
+    const length = readLength();
+    parts.push(mpint(der.subarray(offset, offset + length)));
+    offset += length;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Returns undefined for anything that is not two well-formed mpints. */
+export function ecdsaSshToDer(ssh: Buffer): Buffer | undefined {
+  const ints: Buffer[] = [];
+  let offset = 0;
+  for (let i = 0; i < 2; i++) {
+    if (offset + 4 > ssh.length) return undefined;
+    const length = ssh.readUInt32BE(offset);
+    offset += 4;
+    if (length === 0 || offset + length > ssh.length) return undefined;
+    ints.push(ssh.subarray(offset, offset + length));
+    offset += length;
+  }
+  if (offset !== ssh.length) return undefined;
+  const body = Buffer.concat(ints.map((n) => Buffer.concat([Buffer.from([0x02]), derLength(n.length), n])));
+  return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+}
+
+/** Minimal two's-complement big-endian with a length prefix; a set high bit gets a 0 byte. */
+function mpint(value: Buffer): Buffer {
+  let start = 0;
+  while (start < value.length - 1 && value[start] === 0 && (value[start + 1]! & 0x80) === 0) start++;
+  const trimmed = value.subarray(start);
+  const body = trimmed[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed;
+  const out = Buffer.allocUnsafe(4 + body.length);
+  out.writeUInt32BE(body.length, 0);
+  body.copy(out, 4);
+  return out;
+}
+
+function derLength(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  const bytes: number[] = [];
+  for (let n = length; n > 0; n >>= 8) bytes.unshift(n & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
