@@ -78,8 +78,11 @@ export class TrustBook {
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      this.log.warn({ file, reason: messageOf(err) }, 'cannot read a trust file');
-      return cached?.keys ?? [];
+      // An unreadable file trusts nobody (it may have been emptied on purpose), and is
+      // reported once per change, not on every handshake.
+      this.log.warn({ file, reason: messageOf(err) }, 'cannot read a trust file; trusting none of its keys');
+      this.cache.set(file, { signature, keys: [] });
+      return [];
     }
     const parsed = parseAuthorizedKeys(text);
     for (const warning of parsed.warnings) this.log.warn({ file, line: warning.lineNumber }, warning.message);

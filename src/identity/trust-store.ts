@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { fail } from '../errors.js';
 import { formatAuthorizedKey, parseAuthorizedKeys, type AuthorizedKey, type AuthorizedKeysWarning } from './authorized-keys.js';
 import type { PublicKey } from './public-key.js';
+import { withFileLock } from './file-lock.js';
 
 export interface TrustedKey {
   fingerprint: string;
@@ -41,6 +42,11 @@ export class TrustStore {
 
   /** Adds keys; a key already trusted keeps its place and takes the new name if one is given. */
   async add(entries: { key: PublicKey; name: string }[]): Promise<{ added: TrustedKey[]; updated: TrustedKey[] }> {
+    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+    return withFileLock(this.file, () => this.addLocked(entries));
+  }
+
+  private async addLocked(entries: { key: PublicKey; name: string }[]): Promise<{ added: TrustedKey[]; updated: TrustedKey[] }> {
     const current = await this.read();
     const keys = [...current.keys];
     const added: TrustedKey[] = [];
@@ -63,10 +69,13 @@ export class TrustStore {
 
   /** Removes every key whose fingerprint or name equals `selector`. */
   async remove(selector: string): Promise<TrustedKey[]> {
-    const current = await this.read();
-    const removed = current.keys.filter((k) => k.fingerprint === selector || k.name === selector);
-    if (removed.length > 0) await this.write(current.keys.filter((k) => !removed.includes(k)));
-    return removed;
+    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
+    return withFileLock(this.file, async () => {
+      const current = await this.read();
+      const removed = current.keys.filter((k) => k.fingerprint === selector || k.name === selector);
+      if (removed.length > 0) await this.write(current.keys.filter((k) => !removed.includes(k)));
+      return removed;
+    });
   }
 
   /** Rewrites the file atomically (write a sibling, then rename), keeping it private to the user. */

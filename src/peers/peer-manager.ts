@@ -32,6 +32,8 @@ export interface PeerManagerOptions {
   now?: () => number;
 }
 
+/** Connections allowed to be in the handshake at once (each is bounded by the handshake deadline). */
+export const MAX_PENDING_HANDSHAKES = 64;
 /** Refused inbound keys kept for `clipsync peers`, so a user sees who knocked. */
 const MAX_REFUSED_RECORDS = 32;
 /** After a refusal, wait this long before asking again: trust may be granted meanwhile. */
@@ -64,6 +66,13 @@ export class PeerManager {
   acceptInbound(socket: WebSocket, remote: string): void {
     if (this.stopped) {
       socket.close(CloseCode.goingAway, 'shutting down');
+      return;
+    }
+    if (this.pending.size >= MAX_PENDING_HANDSHAKES) {
+      // Unauthenticated connections cost memory; past the cap, turn new ones away at once
+      // (1013: try again later) so a flood cannot starve the daemon or its real peers.
+      socket.close(1013, 'too many connections in handshake; try again later');
+      this.options.log.warn({ remote, pending: this.pending.size }, 'refused a connection: too many handshakes in progress');
       return;
     }
     const connection = this.wrap(socket, remote, 'responder');
@@ -146,7 +155,10 @@ export class PeerManager {
       log: this.options.log,
     });
     this.pending.add(connection);
-    connection.once('close', () => this.pending.delete(connection));
+    const settled = (): void => {
+      this.pending.delete(connection);
+    };
+    connection.established().then(settled, settled);
     return connection;
   }
 

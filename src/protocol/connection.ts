@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../log.js';
+import { SEAL_OVERHEAD } from '../secure/channel.js';
 import { Handshake, type HandshakeConfig, type HandshakeResult } from '../secure/handshake.js';
 import { CloseCode, ProtocolViolation, describeCloseCode } from './close-codes.js';
 import { FrameType, decodeFrame, encodeFrame, malformed, type Frame, type FrameTypeValue } from './frame.js';
@@ -124,7 +125,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
     if (this.closed !== undefined || this.peer === undefined) throw new ProtocolViolation(CloseCode.goingAway, 'connection closed');
-    this.sendRaw(this.peer.sealer.seal(encodeFrame(type, header, body)));
+    this.sendRaw(this.peer.sealer.sealInPlace(encodeFrame(type, header, body, SEAL_OVERHEAD)));
   }
 
   close(code: number, reason: string): void {
@@ -170,7 +171,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }
       return;
     }
-    const frame = decodeFrame(this.peer.opener.open(data));
+    // The message buffer is ours alone (ws hands each one out once): decrypt it in place.
+    const frame = decodeFrame(this.peer.opener.openInPlace(data));
     if (frame.type === FrameType.hello || frame.type === FrameType.auth) throw malformed('a second handshake on one connection');
     this.emit('frame', frame);
   }

@@ -27,10 +27,14 @@ export interface Frame {
   body: Buffer;
 }
 
-export function encodeFrame(type: FrameTypeValue, header: object, body: Buffer = EMPTY): Buffer {
+/**
+ * Encodes a frame. `tailBytes` leaves room after it (uninitialised) so the channel can seal
+ * the frame in place, without a second buffer per message.
+ */
+export function encodeFrame(type: FrameTypeValue, header: object, body: Buffer = EMPTY, tailBytes = 0): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   if (json.length > MAX_HEADER_BYTES) throw new RangeError(`frame header of ${json.length} bytes is over the limit`);
-  const out = Buffer.allocUnsafe(PREFIX_BYTES + json.length + body.length);
+  const out = Buffer.allocUnsafe(PREFIX_BYTES + json.length + body.length + tailBytes);
   out.writeUInt8(type, 0);
   out.writeUInt32BE(json.length, 1);
   json.copy(out, PREFIX_BYTES);

@@ -1,77 +1,111 @@
-import sodium from 'sodium-native';
+import sodiumNative from 'sodium-native';
 import { CloseCode, ProtocolViolation } from '../protocol/close-codes.js';
 
-/** sodium-native 5's secretstream takes numeric tags; its published types predate that. */
-const ss = sodium as unknown as {
-  crypto_secretstream_xchacha20poly1305_STATEBYTES: number;
-  crypto_secretstream_xchacha20poly1305_HEADERBYTES: number;
-  crypto_secretstream_xchacha20poly1305_ABYTES: number;
-  crypto_secretstream_xchacha20poly1305_TAG_MESSAGE: number;
-  crypto_secretstream_xchacha20poly1305_TAG_REKEY: number;
-  crypto_secretstream_xchacha20poly1305_init_push(state: Buffer, header: Buffer, key: Buffer): void;
-  crypto_secretstream_xchacha20poly1305_init_pull(state: Buffer, header: Buffer, key: Buffer): void;
-  crypto_secretstream_xchacha20poly1305_push(state: Buffer, c: Buffer, m: Buffer, ad: Buffer | null, tag: number): number;
-  crypto_secretstream_xchacha20poly1305_pull(state: Buffer, m: Buffer, tag: Buffer, c: Buffer, ad: Buffer | null): number;
+/** sodium-native has the IETF ChaCha20-Poly1305 AEAD; its published types leave it out. */
+const sodium = sodiumNative as typeof sodiumNative & {
+  crypto_aead_chacha20poly1305_ietf_ABYTES: number;
+  crypto_aead_chacha20poly1305_ietf_NPUBBYTES: number;
+  crypto_aead_chacha20poly1305_ietf_KEYBYTES: number;
+  crypto_aead_chacha20poly1305_ietf_encrypt(c: Buffer, m: Buffer, ad: Buffer | null, nsec: null, npub: Buffer, k: Buffer): number;
+  crypto_aead_chacha20poly1305_ietf_decrypt(m: Buffer, nsec: null, c: Buffer, ad: Buffer | null, npub: Buffer, k: Buffer): number;
 };
 
-export const STREAM_HEADER_BYTES = ss.crypto_secretstream_xchacha20poly1305_HEADERBYTES;
-export const SEAL_OVERHEAD = ss.crypto_secretstream_xchacha20poly1305_ABYTES;
+/**
+ * The encrypted channel: ChaCha20-Poly1305 (IETF) with a per-direction key from the X25519
+ * exchange and a 64-bit message counter as the nonce. The receiver expects counter n for the
+ * n-th message, so a replayed, reordered, dropped or altered message fails to open. Both
+ * sides rekey at the same message, decided by counts they both see, so no signal is needed.
+ *
+ * Chosen over crypto_secretstream on measurement: same construction family, but it can work
+ * in place (no second buffer per message) and runs about 25% faster here (docs/BENCHMARKS.md).
+ */
+export const SEAL_OVERHEAD = sodium.crypto_aead_chacha20poly1305_ietf_ABYTES;
+const NONCE_BYTES = sodium.crypto_aead_chacha20poly1305_ietf_NPUBBYTES;
+const KEY_BYTES = sodium.crypto_aead_chacha20poly1305_ietf_KEYBYTES;
 
 /**
- * Both directions rekey after this many messages or bytes, whichever comes first. Far below
- * the limits of XChaCha20-Poly1305; the point is that a key recovered from memory later
- * opens only a bounded slice of the stream (the handshake keys are wiped once used).
+ * Rekey after this many messages or bytes in one direction, whichever comes first. Far below
+ * the AEAD's limits; the point is that a key recovered from memory later opens only a bounded
+ * slice of the stream (the handshake's ephemeral secrets are wiped once used).
  */
 export const REKEY_AFTER_MESSAGES = 1 << 16;
 export const REKEY_AFTER_BYTES = 1 << 30;
+const REKEY_LABEL = Buffer.from('clipsync rekey v1');
 
-/** Sealing side: one secretstream per direction, keyed from the X25519 exchange. */
-export class Sealer {
-  readonly header = Buffer.allocUnsafe(STREAM_HEADER_BYTES);
-  private readonly state = sodium.sodium_malloc(ss.crypto_secretstream_xchacha20poly1305_STATEBYTES);
+/** Counter, key and rekey bookkeeping shared by both directions. */
+class Direction {
+  protected readonly key = Buffer.alloc(KEY_BYTES);
+  protected readonly nonce = Buffer.alloc(NONCE_BYTES);
+  private counter = 0n;
   private messages = 0;
   private bytes = 0;
 
   constructor(key: Buffer) {
-    ss.crypto_secretstream_xchacha20poly1305_init_push(this.state, this.header, key);
+    if (key.length !== KEY_BYTES) throw new RangeError('channel key must be 32 bytes');
+    key.copy(this.key);
   }
 
-  /** Encrypts one message. The returned buffer is new: ws keeps it until it is written. */
-  seal(plaintext: Buffer): Buffer {
+  /** The nonce for the next message: 4 zero bytes, then the counter little-endian. */
+  protected nextNonce(): Buffer {
+    this.nonce.writeBigUInt64LE(this.counter, 4);
+    return this.nonce;
+  }
+
+  /**
+   * Called after a message was sealed or opened successfully (a failed open leaves the
+   * counter where it was); both sides reach the same rekey decision from the same sizes.
+   */
+  protected account(length: number): void {
+    this.counter++;
     this.messages++;
-    this.bytes += plaintext.length;
-    let tag = ss.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-    if (this.messages >= REKEY_AFTER_MESSAGES || this.bytes >= REKEY_AFTER_BYTES) {
-      // The REKEY tag is authenticated; both sides derive the next key after this message.
-      tag = ss.crypto_secretstream_xchacha20poly1305_TAG_REKEY;
-      this.messages = 0;
-      this.bytes = 0;
-    }
-    const out = Buffer.allocUnsafe(plaintext.length + SEAL_OVERHEAD);
-    ss.crypto_secretstream_xchacha20poly1305_push(this.state, out, plaintext, null, tag);
-    return out;
+    this.bytes += length;
+    if (this.messages < REKEY_AFTER_MESSAGES && this.bytes < REKEY_AFTER_BYTES) return;
+    const next = Buffer.alloc(KEY_BYTES);
+    sodium.crypto_generichash(next, REKEY_LABEL, this.key);
+    next.copy(this.key);
+    sodium.sodium_memzero(next);
+    this.messages = 0;
+    this.bytes = 0;
   }
 }
 
-/** Opening side: any tampered, replayed, reordered or truncated message fails here. */
-export class Opener {
-  private readonly state = sodium.sodium_malloc(ss.crypto_secretstream_xchacha20poly1305_STATEBYTES);
-  private readonly tag = Buffer.alloc(1);
-
-  constructor(key: Buffer, header: Buffer) {
-    if (header.length !== STREAM_HEADER_BYTES) throw decryptFailure();
-    ss.crypto_secretstream_xchacha20poly1305_init_pull(this.state, header, key);
+/** Encrypts what this side sends. */
+export class Sealer extends Direction {
+  /** Encrypts `length` bytes at the start of `buffer` in place; the last 16 bytes receive the tag. */
+  sealInPlace(buffer: Buffer): Buffer {
+    const plainLength = buffer.length - SEAL_OVERHEAD;
+    if (plainLength < 0) throw new RangeError('buffer has no room for the tag');
+    sodium.crypto_aead_chacha20poly1305_ietf_encrypt(buffer, buffer.subarray(0, plainLength), null, null, this.nextNonce(), this.key);
+    this.account(buffer.length);
+    return buffer;
   }
 
-  open(ciphertext: Buffer): Buffer {
+  /** Encrypts a copy of `plaintext` into a new buffer. */
+  seal(plaintext: Buffer): Buffer {
+    const buffer = Buffer.allocUnsafe(plaintext.length + SEAL_OVERHEAD);
+    plaintext.copy(buffer);
+    return this.sealInPlace(buffer);
+  }
+}
+
+/** Decrypts what the peer sends; anything but the next message, intact, is refused. */
+export class Opener extends Direction {
+  /** Decrypts in place (the buffer must be this side's own) and returns the plaintext view. */
+  openInPlace(ciphertext: Buffer): Buffer {
     if (ciphertext.length < SEAL_OVERHEAD) throw decryptFailure();
-    const out = Buffer.allocUnsafe(ciphertext.length - SEAL_OVERHEAD);
+    const plaintext = ciphertext.subarray(0, ciphertext.length - SEAL_OVERHEAD);
     try {
-      ss.crypto_secretstream_xchacha20poly1305_pull(this.state, out, this.tag, ciphertext, null);
+      sodium.crypto_aead_chacha20poly1305_ietf_decrypt(plaintext, null, ciphertext, null, this.nextNonce(), this.key);
     } catch {
       throw decryptFailure();
     }
-    return out;
+    this.account(ciphertext.length);
+    return plaintext;
+  }
+
+  /** Decrypts without touching `ciphertext`. */
+  open(ciphertext: Buffer): Buffer {
+    return this.openInPlace(Buffer.from(ciphertext));
   }
 }
 

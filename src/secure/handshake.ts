@@ -3,7 +3,7 @@ import { PublicKey } from '../identity/public-key.js';
 import { isClipsyncError } from '../errors.js';
 import { CloseCode, ProtocolViolation } from '../protocol/close-codes.js';
 import { FrameType, decodeFrame, encodeFrame, field, malformed } from '../protocol/frame.js';
-import { Opener, STREAM_HEADER_BYTES, Sealer } from './channel.js';
+import { Opener, Sealer } from './channel.js';
 import { KX_PUBLIC_KEY_BYTES, hash, kxKeyPair, kxSessionKeys, randomBytes, wipe, type KxKeyPair, type SessionKeys } from './sodium.js';
 
 export const PROTOCOL_NAME = 'clipsync';
@@ -135,7 +135,6 @@ export class Handshake {
     const auth = encodeFrame(FrameType.auth, {
       alg: signed.algorithm,
       sig: signed.signature.toString('base64'),
-      ss: this.sealer.header.toString('base64'),
     });
     return { send: [auth] };
   }
@@ -144,13 +143,12 @@ export class Handshake {
     const peer = this.peer!;
     const algorithm = field.string(header, 'alg', 64);
     const signature = field.bytes(header, 'sig');
-    const streamHeader = field.bytes(header, 'ss', STREAM_HEADER_BYTES);
     const peerRole: Role = this.config.role === 'initiator' ? 'responder' : 'initiator';
     if (!peer.key.verify(this.signedPayload(peerRole), signature, algorithm)) {
       throw new ProtocolViolation(CloseCode.badSignature, `bad handshake signature from ${peer.key.fingerprint}`);
     }
     this.finished = true;
-    const opener = new Opener(this.sessionKeys!.rx, streamHeader);
+    const opener = new Opener(this.sessionKeys!.rx);
     wipe(this.sessionKeys!.rx);
     return {
       send: [],

@@ -48,9 +48,14 @@ export interface KxKeyPair {
 
 export const KX_PUBLIC_KEY_BYTES = sodium.crypto_kx_PUBLICKEYBYTES;
 
+/**
+ * Secrets live in ordinary buffers that are wiped once used. sodium_malloc's guard pages
+ * would cost several memory mappings per handshake, released only by the garbage
+ * collector: a flood of half-open connections could exhaust the process's mappings.
+ */
 export function kxKeyPair(): KxKeyPair {
-  const publicKey = sodium.sodium_malloc(sodium.crypto_kx_PUBLICKEYBYTES);
-  const secretKey = sodium.sodium_malloc(sodium.crypto_kx_SECRETKEYBYTES);
+  const publicKey = Buffer.alloc(sodium.crypto_kx_PUBLICKEYBYTES);
+  const secretKey = Buffer.alloc(sodium.crypto_kx_SECRETKEYBYTES);
   sodium.crypto_kx_keypair(publicKey, secretKey);
   return { publicKey, secretKey };
 }
@@ -64,8 +69,8 @@ export interface SessionKeys {
 
 /** X25519 key exchange (crypto_kx): the initiator plays the client, the responder the server. */
 export function kxSessionKeys(role: 'initiator' | 'responder', own: KxKeyPair, peerPublicKey: Buffer): SessionKeys {
-  const rx = sodium.sodium_malloc(sodium.crypto_kx_SESSIONKEYBYTES);
-  const tx = sodium.sodium_malloc(sodium.crypto_kx_SESSIONKEYBYTES);
+  const rx = Buffer.alloc(sodium.crypto_kx_SESSIONKEYBYTES);
+  const tx = Buffer.alloc(sodium.crypto_kx_SESSIONKEYBYTES);
   if (role === 'initiator') sodium.crypto_kx_client_session_keys(rx, tx, own.publicKey, own.secretKey, peerPublicKey);
   else sodium.crypto_kx_server_session_keys(rx, tx, own.publicKey, own.secretKey, peerPublicKey);
   return { rx, tx };

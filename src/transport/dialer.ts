@@ -10,6 +10,16 @@ export function urlFor(address: Address): string {
 }
 
 /**
+ * RFC 6455 masking keeps attacker-chosen plaintext from poisoning HTTP caches between a
+ * browser and a server. Every message clipsync sends is a handshake message or ciphertext
+ * that nobody but the peers can choose, so the mask is all zeros, which ws recognises on both
+ * ends and skips: no copy and no XOR pass over every byte sent.
+ */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
+/**
  * Starts a WebSocket to a peer and returns it at once, still connecting. The caller must
  * attach its listeners in the same tick: the peer may send its first message in the same
  * TCP segment as the upgrade response, and ws emits it right after 'open'.
@@ -19,5 +29,6 @@ export function openSocket(address: Address, timeoutMs: number): WebSocket {
     maxPayload: WS_MAX_PAYLOAD,
     perMessageDeflate: false,
     handshakeTimeout: timeoutMs,
+    generateMask: zeroMask,
   });
 }

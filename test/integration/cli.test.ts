@@ -78,6 +78,15 @@ describe('the CLI contract', () => {
     expect(result.stderr).toMatch(/ssh-agent|ssh-add/);
   });
 
+  it('keeps every key when several trust commands run at once', async () => {
+    const home = join(dir, 'parallel');
+    await initHome(home, 'me');
+    const keys = [1, 2, 3, 4, 5].map((i) => sshKeygen(dir, `parallel${i}`, 'ed25519'));
+    await Promise.all(keys.map((k) => runCliOk(['trust', `${k}.pub`, '--home', home])));
+    const listed = JSON.parse((await runCliOk(['trusted', '--json', '--home', home])).text) as { fingerprint: string }[];
+    expect(listed.map((k) => k.fingerprint).sort()).toEqual(keys.map((k) => sshFingerprint(`${k}.pub`)).sort());
+  });
+
   it('trust reads .pub files and authorized_keys files, warns about lines it skips, and untrust removes', async () => {
     const home = join(dir, 'trust');
     await initHome(home, 'me');

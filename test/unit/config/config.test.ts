@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PORT, defaultConfig, loadConfig, updateConfigFile, validateConfig } from '../../../src/config/config.js';
@@ -40,6 +40,8 @@ describe('validateConfig', () => {
       {
         name: 'box',
         identity: '/keys/id_rsa',
+        agent: true,
+        trustFiles: ['/etc/clipsync/keys', '/home/u/.ssh/authorized_keys'],
         listen: ['tcp://127.0.0.1:1', 'unix:/tmp/s'],
         peers: ['tcp://peer:25470'],
         mdns: false,
@@ -54,6 +56,8 @@ describe('validateConfig', () => {
     expect(config).toEqual({
       name: 'box',
       identity: '/keys/id_rsa',
+      agent: true,
+      trustFiles: ['/etc/clipsync/keys', '/home/u/.ssh/authorized_keys'],
       listen: ['tcp://127.0.0.1:1', 'unix:/tmp/s'],
       peers: ['tcp://peer:25470'],
       mdns: false,
@@ -69,6 +73,35 @@ describe('validateConfig', () => {
     expect(validateConfig({ identity: '../elsewhere/k' }, defaults, paths).identity).toBe('/elsewhere/k');
     const xdg = resolvePaths(undefined, { XDG_CONFIG_HOME: '/xdg' });
     expect(validateConfig({ identity: 'id' }, defaultConfig(xdg), xdg).identity).toBe('/xdg/clipsync/id');
+  });
+
+  it('defaults to no agent and no extra trust files', () => {
+    expect(defaults.agent).toBe(false);
+    expect(defaults.trustFiles).toEqual([]);
+  });
+
+  it('expands ~/ in trustFiles to the home dir and resolves other relative paths against the config dir', () => {
+    const config = validateConfig(
+      { trustFiles: ['~/.ssh/authorized_keys', 'extra_keys', '../shared/keys', '/abs/keys', '~'] },
+      defaults,
+      paths,
+    );
+    expect(config.trustFiles).toEqual([
+      join(homedir(), '.ssh/authorized_keys'),
+      '/cfg-home/extra_keys',
+      '/shared/keys',
+      '/abs/keys',
+      homedir(),
+    ]);
+  });
+
+  it('does not expand ~user or a ~ inside a path', () => {
+    const config = validateConfig({ trustFiles: ['~other/keys', 'a/~/b'] }, defaults, paths);
+    expect(config.trustFiles).toEqual(['/cfg-home/~other/keys', '/cfg-home/a/~/b']);
+  });
+
+  it('expands ~/ in identity too', () => {
+    expect(validateConfig({ identity: '~/.ssh/id_ed25519' }, defaults, paths).identity).toBe(join(homedir(), '.ssh/id_ed25519'));
   });
 
   it.each([null, [], 'text', 42, true])('rejects a non-object (%o)', (raw) => {
@@ -93,6 +126,12 @@ describe('validateConfig', () => {
     ['peers', ['ok', null]],
     ['mdns', 'yes'],
     ['mdns', 1],
+    ['agent', 'true'],
+    ['agent', 1],
+    ['agent', null],
+    ['trustFiles', '~/.ssh/authorized_keys'],
+    ['trustFiles', [1]],
+    ['trustFiles', ['ok', null]],
     ['clipboard', 'wayland'],
     ['clipboard', true],
     ['pollIntervalMs', 0],

@@ -1,17 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIdentityFile, type Identity } from '../../../src/identity/identity.js';
-import type { PublicKey } from '../../../src/identity/public-key.js';
-import { CloseCode, ProtocolViolation, type CloseCodeValue } from '../../../src/protocol/close-codes.js';
+import { CloseCode } from '../../../src/protocol/close-codes.js';
 import { FrameType, decodeFrame, encodeFrame } from '../../../src/protocol/frame.js';
 import {
-  Handshake,
+  MAX_HANDSHAKE_MESSAGE_BYTES,
   MAX_NAME_LENGTH,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
   type HandshakeResult,
-  type Role,
 } from '../../../src/secure/handshake.js';
-import { ALL_KEY_SPECS, KeyDir, caught, type KeySpec } from '../_support/keys.js';
+import { editFrame, editHello, expectViolation, pair, pump, pumpPair, side } from '../_support/handshake.js';
+import { ALL_KEY_SPECS, KeyDir, type KeySpec } from '../_support/keys.js';
 
 let keyDir: KeyDir;
 const ids: Record<'ed' | 'ed2' | 'rsa' | 'ec' | 'mallory', Identity> = {} as never;
@@ -36,80 +35,18 @@ beforeAll(async () => {
 
 afterAll(() => keyDir?.remove());
 
-/** Trust by fingerprint; the map value is the name the trust store gives the key. */
-function trusting(entries: [Identity, string][]): (key: PublicKey) => Promise<{ name: string } | undefined> {
-  const byFingerprint = new Map(entries.map(([id, name]) => [id.publicKey.fingerprint, { name }]));
-  return async (key) => byFingerprint.get(key.fingerprint);
+/** Seals `messages` with `from`'s sealer and opens them, in order, with `to`'s opener. */
+function roundTrip(from: HandshakeResult, to: HandshakeResult, messages: Buffer[]): Buffer[] {
+  return messages.map((m) => from.sealer.seal(m)).map((c) => to.opener.open(c));
 }
 
-function side(role: Role, identity: Identity, name: string, trusts: [Identity, string][]): Handshake {
-  return new Handshake({ role, identity, name, checkTrust: trusting(trusts) });
-}
-
-/** A mutual-trust pair: `a` initiates, `b` responds. */
-function pair(a: Identity, b: Identity, names = { a: 'alpha', b: 'beta' }): { initiator: Handshake; responder: Handshake } {
-  return {
-    initiator: side('initiator', a, names.a, [[b, '']]),
-    responder: side('responder', b, names.b, [[a, '']]),
-  };
-}
-
-interface Pumped {
-  initiator: HandshakeResult;
-  responder: HandshakeResult;
-  /** Every message each side sent, in order (HELLO first, then AUTH). */
-  sentByInitiator: Buffer[];
-  sentByResponder: Buffer[];
-}
-
-/** Runs both sides to completion, delivering each side's output to the other. */
-async function pump(initiator: Handshake, responder: Handshake): Promise<Pumped> {
-  const sentByInitiator = [initiator.hello()];
-  const sentByResponder = [responder.hello()];
-  const toInitiator = [...sentByResponder];
-  const toResponder = [...sentByInitiator];
-  let initiatorResult: HandshakeResult | undefined;
-  let responderResult: HandshakeResult | undefined;
-  for (let rounds = 0; rounds < 10 && (initiatorResult === undefined || responderResult === undefined); rounds++) {
-    const forInitiator = toInitiator.splice(0);
-    const forResponder = toResponder.splice(0);
-    for (const message of forInitiator) {
-      const step = await initiator.receive(message);
-      sentByInitiator.push(...step.send);
-      toResponder.push(...step.send);
-      initiatorResult ??= step.result;
-    }
-    for (const message of forResponder) {
-      const step = await responder.receive(message);
-      sentByResponder.push(...step.send);
-      toInitiator.push(...step.send);
-      responderResult ??= step.result;
-    }
-  }
-  if (initiatorResult === undefined || responderResult === undefined) throw new Error('handshake did not finish');
-  return { initiator: initiatorResult, responder: responderResult, sentByInitiator, sentByResponder };
-}
-
-/** A fresh mutual-trust pair, run to completion. */
-function pumpPair(a: Identity, b: Identity): Promise<Pumped> {
-  const { initiator, responder } = pair(a, b);
-  return pump(initiator, responder);
-}
-
-async function expectViolation(promise: () => Promise<unknown>, closeCode: CloseCodeValue): Promise<ProtocolViolation> {
-  const err = await caught(promise);
-  expect(err).toBeInstanceOf(ProtocolViolation);
-  expect((err as ProtocolViolation).closeCode).toBe(closeCode);
-  return err as ProtocolViolation;
-}
-
-/** Decodes a HELLO, changes its header, and encodes it again. */
-function editHello(hello: Buffer, edit: (header: Record<string, unknown>) => void): Buffer {
-  const frame = decodeFrame(hello);
-  const header = { ...frame.header };
-  edit(header);
-  return encodeFrame(FrameType.hello, header);
-}
+const someMessages = (label: string): Buffer[] => [
+  Buffer.from(`${label} one`),
+  Buffer.alloc(0),
+  Buffer.from(`${label} three`),
+  Buffer.alloc(70_000, 0x5a),
+  Buffer.from(`${label} one`),
+];
 
 describe('Handshake: success', () => {
   const combos: [string, keyof typeof ids, keyof typeof ids][] = [
@@ -129,10 +66,12 @@ describe('Handshake: success', () => {
     expect(out.responder.peerKey.fingerprint).toBe(ids[a].publicKey.fingerprint);
     expect(out.initiator.peerKey.type).toBe(ids[b].publicKey.type);
 
-    expect(out.initiator.sessionKeys.tx.equals(out.responder.sessionKeys.rx)).toBe(true);
-    expect(out.initiator.sessionKeys.rx.equals(out.responder.sessionKeys.tx)).toBe(true);
-    expect(out.initiator.sessionKeys.tx.equals(out.initiator.sessionKeys.rx)).toBe(false);
-    expect(out.initiator.sessionKeys.tx.length).toBe(32);
+    // Each side's sealer talks to the other side's opener, both ways, message after message.
+    const fromInitiator = someMessages('i→r');
+    const fromResponder = someMessages('r→i');
+    expect(roundTrip(out.initiator, out.responder, fromInitiator)).toEqual(fromInitiator);
+    expect(roundTrip(out.responder, out.initiator, fromResponder)).toEqual(fromResponder);
+    expect(roundTrip(out.initiator, out.responder, fromInitiator)).toEqual(fromInitiator);
 
     expect(out.initiator.transcriptHash.length).toBe(32);
     expect(out.initiator.transcriptHash.equals(out.responder.transcriptHash)).toBe(true);
@@ -174,7 +113,17 @@ describe('Handshake: success', () => {
     const first = await pumpPair(ids.ed, ids.rsa);
     const second = await pumpPair(ids.ed, ids.rsa);
     expect(first.initiator.transcriptHash.equals(second.initiator.transcriptHash)).toBe(false);
-    expect(first.initiator.sessionKeys.tx.equals(second.initiator.sessionKeys.tx)).toBe(false);
+    // A message sealed in one session opens in that session only.
+    const sealed = first.initiator.sealer.seal(Buffer.from('hello'));
+    await expectViolation(() => second.responder.opener.open(sealed), CloseCode.decryptFailed);
+    expect(first.responder.opener.open(sealed).toString()).toBe('hello');
+  });
+
+  it("a sealed message does not open with the wrong direction's opener", async () => {
+    const out = await pumpPair(ids.ed, ids.ec);
+    // The initiator's own opener is keyed for what the responder sends, not for what it sends itself.
+    await expectViolation(() => out.initiator.opener.open(out.initiator.sealer.seal(Buffer.from('x'))), CloseCode.decryptFailed);
+    await expectViolation(() => out.responder.opener.open(out.responder.sealer.seal(Buffer.from('y'))), CloseCode.decryptFailed);
   });
 
   it('records who the peer claims to be from its HELLO', async () => {
@@ -189,6 +138,33 @@ describe('Handshake: success', () => {
     const out = await pump(initiator, responder);
     await expectViolation(() => initiator.receive(out.sentByResponder[1]!), CloseCode.malformedFrame);
     await expectViolation(() => responder.receive(encodeFrame(FrameType.offer, {})), CloseCode.malformedFrame);
+  });
+
+  it('the AUTH frame carries the signature algorithm and the signature', async () => {
+    const out = await pumpPair(ids.ed, ids.ec);
+    const initiatorAuth = decodeFrame(out.sentByInitiator[1]!);
+    const responderAuth = decodeFrame(out.sentByResponder[1]!);
+    expect(initiatorAuth.type).toBe(FrameType.auth);
+    expect(initiatorAuth.header['alg']).toBe('ssh-ed25519');
+    expect(responderAuth.header['alg']).toBe('ecdsa-sha2-nistp256');
+    expect(Buffer.from(initiatorAuth.header['sig'] as string, 'base64').length).toBe(64);
+    expect(initiatorAuth.body.length).toBe(0);
+  });
+
+  it('refuses an AUTH with a missing or mistyped alg or sig with 4005', async () => {
+    for (const edit of [
+      (h: Record<string, unknown>) => delete h['alg'],
+      (h: Record<string, unknown>) => delete h['sig'],
+      (h: Record<string, unknown>) => (h['alg'] = 7),
+      (h: Record<string, unknown>) => (h['alg'] = 'x'.repeat(65)),
+      (h: Record<string, unknown>) => (h['sig'] = '***'),
+      (h: Record<string, unknown>) => (h['sig'] = ['AAAA']),
+    ]) {
+      const { initiator, responder } = pair(ids.ed, ids.ec);
+      await responder.receive(initiator.hello());
+      const auth = (await initiator.receive(responder.hello())).send[0]!;
+      await expectViolation(() => responder.receive(editFrame(auth, edit)), CloseCode.malformedFrame);
+    }
   });
 });
 
@@ -301,12 +277,63 @@ describe('Handshake: refusals', () => {
     ['want', FrameType.want],
     ['data', FrameType.data],
     ['ack', FrameType.ack],
-  ] as const)('refuses a data frame (%s) during the handshake with 4005', async (_name, type) => {
+    ['end', FrameType.end],
+    ['cancel', FrameType.cancel],
+  ] as const)('refuses a data frame (%s) during the handshake with 4009', async (_name, type) => {
     const { initiator, responder } = pair(ids.ed, ids.ec);
-    await expectViolation(() => responder.receive(encodeFrame(type, { id: 'x' })), CloseCode.malformedFrame);
+    await expectViolation(() => responder.receive(encodeFrame(type, { id: 'x' })), CloseCode.notAuthenticated);
     // ...also after HELLO, before AUTH.
     await responder.receive(initiator.hello());
-    await expectViolation(() => responder.receive(encodeFrame(type, { id: 'x' })), CloseCode.malformedFrame);
+    await expectViolation(() => responder.receive(encodeFrame(type, { id: 'x' })), CloseCode.notAuthenticated);
+  });
+
+  it(`refuses a handshake message over ${MAX_HANDSHAKE_MESSAGE_BYTES} bytes with 4005`, async () => {
+    expect(MAX_HANDSHAKE_MESSAGE_BYTES).toBe(8 * 1024);
+    const { initiator, responder } = pair(ids.ed, ids.ec);
+    const hello = initiator.hello();
+    /** The initiator's real HELLO, with an extra field padding it to exactly `size` bytes. */
+    const paddedTo = (size: number): Buffer => {
+      const base = editHello(hello, (h) => (h['pad'] = '')).length;
+      const padded = editHello(hello, (h) => (h['pad'] = 'p'.repeat(size - base)));
+      expect(padded.length).toBe(size);
+      return padded;
+    };
+    const err = await expectViolation(() => responder.receive(paddedTo(9 * 1024)), CloseCode.malformedFrame);
+    expect(err.reason).toMatch(/limit/);
+    await expectViolation(() => responder.receive(paddedTo(MAX_HANDSHAKE_MESSAGE_BYTES + 1)), CloseCode.malformedFrame);
+    // Exactly at the limit is fine (unknown header fields are ignored).
+    const step = await responder.receive(paddedTo(MAX_HANDSHAKE_MESSAGE_BYTES));
+    expect(step.send.map((m) => m[0])).toEqual([FrameType.auth]);
+  });
+
+  it('refuses an oversized AUTH with 4005', async () => {
+    const { initiator, responder } = pair(ids.ed, ids.ec);
+    await responder.receive(initiator.hello());
+    const auth = (await initiator.receive(responder.hello())).send[0]!;
+    const big = Buffer.concat([auth, Buffer.alloc(9 * 1024 - auth.length, 0x20)]); // body bytes after the header
+    await expectViolation(() => responder.receive(big), CloseCode.malformedFrame);
+  });
+
+  it('refuses a frame of garbage over the limit with 4005, before trying to parse it', async () => {
+    const { responder } = pair(ids.ed, ids.ec);
+    await expectViolation(() => responder.receive(Buffer.alloc(9 * 1024, 0xff)), CloseCode.malformedFrame);
+  });
+
+  // X25519 points of small order: the shared secret would be all zeros, which libsodium refuses.
+  const p = Buffer.from('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'hex');
+  it.each<[string, Buffer]>([
+    ['32 zero bytes', Buffer.alloc(32)],
+    ['the point u = 1', Buffer.concat([Buffer.from([1]), Buffer.alloc(31)])],
+    ['u = p (zero, unreduced)', p],
+  ])('refuses a HELLO whose "eph" is %s (an invalid X25519 point) with 4005, not a crash', async (_what, eph) => {
+    const { initiator, responder } = pair(ids.ed, ids.ec);
+    const bad = editHello(initiator.hello(), (h) => (h['eph'] = eph.toString('base64')));
+    const err = await expectViolation(() => responder.receive(bad), CloseCode.malformedFrame);
+    expect(err.reason).toMatch(/X25519/);
+    // The initiator side refuses the same thing in the other direction.
+    const { initiator: i2, responder: r2 } = pair(ids.ed, ids.ec);
+    const badResponderHello = editHello(r2.hello(), (h) => (h['eph'] = eph.toString('base64')));
+    await expectViolation(() => i2.receive(badResponderHello), CloseCode.malformedFrame);
   });
 
   it('refuses garbage bytes with 4005', async () => {
