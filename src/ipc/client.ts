@@ -1,5 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
+import { assertPrivateDirectory } from '../transport/private-dir.js';
 import { ClipsyncError, fail, type ErrorCode } from '../errors.js';
 import type { ErrorBody } from './schema.js';
 
@@ -20,6 +22,7 @@ export class IpcClient {
 
   /** Sends a request; resolves with the response stream once headers arrive and the status is 2xx. */
   async open(req: IpcRequest): Promise<IncomingMessage> {
+    await this.checkDirectory();
     const search = new URLSearchParams();
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) search.set(k, v);
     const path = search.size > 0 ? `${req.path}?${search.toString()}` : req.path;
@@ -40,6 +43,16 @@ export class IpcClient {
   async json<T>(req: IpcRequest): Promise<T> {
     const res = await this.open(req);
     return JSON.parse((await collect(res)).toString('utf8')) as T;
+  }
+
+  /** Talk only to a socket in a directory that no other user controls (see private-dir.ts). */
+  private async checkDirectory(): Promise<void> {
+    try {
+      await assertPrivateDirectory(dirname(this.socketPath));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw this.connectError(err as NodeJS.ErrnoException);
+      throw err;
+    }
   }
 
   private connectError(err: NodeJS.ErrnoException): ClipsyncError {

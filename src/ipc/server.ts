@@ -3,6 +3,7 @@ import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ClipsyncError, fail, isClipsyncError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { assertPrivateDirectory } from '../transport/private-dir.js';
 import { MAX_UNIX_PATH_BYTES, prepareUnixSocketPath } from '../transport/unix-socket.js';
 import type { ErrorBody } from './schema.js';
 
@@ -46,6 +47,7 @@ export class IpcServer {
       });
     }
     await mkdir(dirname(this.socketPath), { recursive: true, mode: 0o700 });
+    await assertPrivateDirectory(dirname(this.socketPath));
     const state = await prepareUnixSocketPath(this.socketPath);
     if (state === 'in-use') throw alreadyRunning(this.socketPath);
     if (state === 'not-a-socket') {

@@ -47,6 +47,8 @@ export class PeerManager {
   private readonly records = new Map<string, PeerRecord>();
   private readonly targets: DialTarget[] = [];
   private readonly pending = new Set<Connection>();
+  /** Inbound connections still in the handshake: the ones a stranger can open at will. */
+  private inboundPending = 0;
   private readonly backoff: BackoffPolicy;
   private readonly now: () => number;
   private stopped = false;
@@ -68,14 +70,19 @@ export class PeerManager {
       socket.close(CloseCode.goingAway, 'shutting down');
       return;
     }
-    if (this.pending.size >= MAX_PENDING_HANDSHAKES) {
+    if (this.inboundPending >= MAX_PENDING_HANDSHAKES) {
       // Unauthenticated connections cost memory; past the cap, turn new ones away at once
       // (1013: try again later) so a flood cannot starve the daemon or its real peers.
       socket.close(1013, 'too many connections in handshake; try again later');
-      this.options.log.warn({ remote, pending: this.pending.size }, 'refused a connection: too many handshakes in progress');
+      this.options.log.warn({ remote, pending: this.inboundPending }, 'refused a connection: too many handshakes in progress');
       return;
     }
     const connection = this.wrap(socket, remote, 'responder');
+    this.inboundPending++;
+    const settled = (): void => {
+      this.inboundPending--;
+    };
+    connection.established().then(settled, settled);
     connection.established().then(
       (peer) => this.admit(connection, peer, undefined),
       (err: unknown) => this.onInboundFailure(connection, err),

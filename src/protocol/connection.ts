@@ -72,7 +72,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       // Handle messages strictly one after another: the handshake step is async (signing).
       this.queue = this.queue.then(() => this.onMessage(data, isBinary)).catch((err: unknown) => {
         if (err instanceof ProtocolViolation) {
-          log.warn({ remote: this.remote, peer: this.peer?.peerKey.fingerprint, code: err.closeCode, reason: err.reason }, 'closing connection');
+          // Name the key even when it never authenticated: the claim from its HELLO.
+          const peer = this.peer?.peerKey.fingerprint ?? this.handshake.claimed?.fingerprint;
+          log.warn({ remote: this.remote, peer, code: err.closeCode, reason: err.reason }, 'closing connection');
           this.close(err.closeCode, err.reason);
         } else {
           log.error({ err, remote: this.remote }, 'unexpected error handling a frame');
@@ -180,6 +182,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private finishClose(info: ConnectionClose): void {
     if (this.closed !== undefined) return;
     this.closed = info;
+    this.handshake.dispose();
+    this.peer?.sealer.dispose();
+    this.peer?.opener.dispose();
     this.releaseWaiters();
     this.emit('close', info);
   }

@@ -16,8 +16,10 @@ const sodium = sodiumNative as typeof sodiumNative & {
  * n-th message, so a replayed, reordered, dropped or altered message fails to open. Both
  * sides rekey at the same message, decided by counts they both see, so no signal is needed.
  *
- * Chosen over crypto_secretstream on measurement: same construction family, but it can work
- * in place (no second buffer per message) and runs about 25% faster here (docs/BENCHMARKS.md).
+ * Chosen over crypto_secretstream (same cipher and MAC, same speed on one core; see
+ * docs/BENCHMARKS.md) because the IETF AEAD works in place: a frame is sealed in the buffer
+ * it was encoded into and opened in the buffer it arrived in, with no second buffer per
+ * message on either side.
  */
 export const SEAL_OVERHEAD = sodium.crypto_aead_chacha20poly1305_ietf_ABYTES;
 const NONCE_BYTES = sodium.crypto_aead_chacha20poly1305_ietf_NPUBBYTES;
@@ -43,6 +45,11 @@ class Direction {
   constructor(key: Buffer) {
     if (key.length !== KEY_BYTES) throw new RangeError('channel key must be 32 bytes');
     key.copy(this.key);
+  }
+
+  /** Zeroes the key when the connection ends, rather than leaving it for the garbage collector. */
+  dispose(): void {
+    sodium.sodium_memzero(this.key);
   }
 
   /** The nonce for the next message: 4 zero bytes, then the counter little-endian. */

@@ -72,6 +72,16 @@ export class Handshake {
     });
   }
 
+  /** Wipes every secret the handshake still holds (called when the connection closes). */
+  dispose(): void {
+    wipe(this.ephemeral.secretKey);
+    if (this.sessionKeys !== undefined) {
+      wipe(this.sessionKeys.rx);
+      wipe(this.sessionKeys.tx);
+    }
+    if (!this.finished) this.sealer?.dispose();
+  }
+
   /** The first message to send, right after the connection opens. */
   hello(): Buffer {
     return this.ownHello;

@@ -5,6 +5,12 @@ import { FaultWorld, expectSync } from '../helpers/fault-fixture.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { parseWsFrames } from '../helpers/ws-codec.js';
 
+/**
+ * Fault test 1: what a passive eavesdropper on the TCP connection between two real daemons
+ * sees. Every byte through a recording TCP proxy is searched (raw, and with the client's
+ * WebSocket masking removed) for the clips in plaintext and in base64.
+ */
+
 const WINDOW = 32;
 
 /**
@@ -77,13 +83,14 @@ describe('an eavesdropper on the TCP connection', () => {
     await expectSync(b, [a], short);
     await expectSync(a, [b], back);
 
-    // The clips did cross this proxy: one connection, and more than the big clip toward A.
-    expect(proxy.sessionIds()).toEqual([0]);
+    // The clips did cross this proxy: more than the big clip went toward A.
+    const sessions = proxy.sessionIds();
+    expect(sessions.length).toBeGreaterThanOrEqual(1);
     const toServer = proxy.captured('toServer');
     const toClient = proxy.captured('toClient');
     expect(toServer.length).toBeGreaterThan(big.length);
-    const payloadsToServer = wsPayloads(toServer);
-    const payloadsToClient = wsPayloads(toClient);
+    const payloadsToServer = Buffer.concat(sessions.map((id) => wsPayloads(proxy.captured('toServer', id))));
+    const payloadsToClient = Buffer.concat(sessions.map((id) => wsPayloads(proxy.captured('toClient', id))));
     expect(payloadsToServer.length).toBeGreaterThan(big.length);
 
     // The search itself works: it finds a leaked 64-byte run and its base64.

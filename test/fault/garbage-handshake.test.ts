@@ -6,6 +6,12 @@ import { FaultWorld, expectAlive, expectSync, isClosing, type HomeInfo } from '.
 import { RawPeer, type RawClose } from '../helpers/raw-peer.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
+/**
+ * Fault test 6: broken and hostile handshakes from a raw WebSocket client straight at a
+ * listener. Each gets its close code (4005, 4009, 4004), the listener logs who it was, and
+ * the listener keeps serving its real peer.
+ */
+
 const HANDSHAKE_TIMEOUT_MS = 1500;
 
 describe('garbage and broken handshakes from a raw client', () => {

@@ -7,6 +7,13 @@ import { RawPeer } from '../helpers/raw-peer.js';
 import { WsProxy, passThrough } from '../helpers/ws-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
+/**
+ * Fault tests 2 and 3: an active attacker on the handshake. Swapping the X25519 ephemeral
+ * keys (to read the channel) breaks both signatures; replaying a real peer's recorded HELLO
+ * and AUTH on a fresh connection fails because the signature covers the other side's fresh
+ * HELLO too. Both end in 4002 and move no clip.
+ */
+
 /** An X25519 key pair of the attacker's own (crypto_kx, as the daemons use). */
 function attackerKx(): Buffer {
   const publicKey = Buffer.alloc(sodium.crypto_kx_PUBLICKEYBYTES);
@@ -35,12 +42,12 @@ describe('a man in the middle of the handshake', () => {
 
   it('who swaps the ephemeral keys in both HELLOs is refused with 4002 and gets no clip through', async () => {
     await a.cliOk(['copy'], { input: 'alpha clip the attacker wants' });
-    const swapped: { direction: string; original: string; replaced: string }[] = [];
-    proxy.hook = (direction, index, data) => {
+    const swapped: { session: number; direction: string; original: string; replaced: string }[] = [];
+    proxy.hook = (direction, _index, data, session) => {
       if (frameTypeOf(data) !== Frame.hello) return [data];
       const { header, body } = decodeFrame(data);
       const replaced = attackerKx().toString('base64');
-      swapped.push({ direction, original: String(header['eph']), replaced });
+      swapped.push({ session: session.id, direction, original: String(header['eph']), replaced });
       return [encodeFrame(Frame.hello, { ...header, eph: replaced }, body)];
     };
     const b = await world.start(homeB, { listen: [], peers: [proxy.address] });
@@ -54,10 +61,13 @@ describe('a man in the middle of the handshake', () => {
     expect(String(dialer['reason'])).toMatch(/bad handshake signature/);
     const peerOfB = await waitFor(async () => (await b.peers()).find((p) => p.state === 'refused'), { what: 'refused state on beta' });
     expect(peerOfB.lastError).toMatch(/bad handshake signature/);
+    const peerOfA = await waitFor(async () => (await a.peers()).find((p) => p.fingerprint === homeB.fingerprint), { what: 'beta listed on alpha' });
+    expect(peerOfA).toMatchObject({ state: 'refused', lastError: expect.stringMatching(/bad handshake signature/) });
 
     // Both HELLOs were rewritten, and both legs closed with 4002.
-    expect(swapped.map((s) => s.direction).sort()).toEqual(['toClient', 'toServer']);
-    expect(swapped.every((s) => s.original !== s.replaced)).toBe(true);
+    const firstSession = swapped.filter((s) => s.session === 0);
+    expect(firstSession.map((s) => s.direction).sort()).toEqual(['toClient', 'toServer']);
+    expect(firstSession.every((s) => s.original !== s.replaced)).toBe(true);
     const session = await proxy.waitUntil(() => (proxy.sessions[0]?.ended ? proxy.sessions[0] : undefined), 'the session to end');
     expect(session.serverClose?.code).toBe(4002);
     expect(session.clientClose?.code).toBe(4002);

@@ -7,6 +7,11 @@ import { RawPeer } from '../helpers/raw-peer.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
+/**
+ * Fault test 8: a listener under a stream of refused, untrusted connections (a real daemon
+ * and raw clients presenting an untrusted key) keeps its trusted peer connected and syncing.
+ */
+
 /** Untrusted HELLO floods run on this many connections at a time. */
 const FLOODERS = 3;
 
@@ -77,8 +82,9 @@ describe('a listener refusing an attacker while serving a trusted peer', () => {
     }
 
     expect(new Set(codes)).toEqual(new Set([4001]));
-    const refusalsLogged = a.logs.filter((l) => isClosing(4001)(l) && String(l['reason']).includes(homeC.fingerprint));
-    expect(refusalsLogged.length).toBeGreaterThanOrEqual(codes.length);
+    // Each refusal was logged (the log arrives through a pipe, possibly after the close did).
+    const logged = (): number => a.logs.filter((l) => isClosing(4001)(l) && String(l['reason']).includes(homeC.fingerprint)).length;
+    await waitFor(() => logged() >= codes.length + 1, { what: `alpha logging ${codes.length + 1} refusals of mallory (has ${logged()})` });
 
     // A still has exactly B connected, lists mallory as refused, and never gave mallory a clip.
     await expectAlive(a);

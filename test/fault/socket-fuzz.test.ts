@@ -7,6 +7,13 @@ import { Prng, seedFrom } from '../helpers/prng.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { WsOpcode, buildWsFrame, closePayload, parseWsFrames, upgradeRequest } from '../helpers/ws-codec.js';
 
+/**
+ * Fault test 7: a seeded fuzzer below the WebSocket library. A raw TCP client upgrades to
+ * WebSocket, then writes random frames (valid and not) and garbage in random-size pieces. The
+ * listener must close every connection within a bound, never crash or hit an internal error,
+ * and keep syncing. The seed is printed; CLIPSYNC_FUZZ_SEED=N replays a run.
+ */
+
 const ITERATIONS = 100;
 const CONCURRENCY = 8;
 const HANDSHAKE_TIMEOUT_MS = 1500;
@@ -256,11 +263,11 @@ describe('socket-level fuzzing of the listener', () => {
     expect(stuck.map((o) => `#${o.iteration} ${o.kind}`), `connections alpha did not close within ${CLOSE_BOUND_MS} ms (seed ${SEED})`).toEqual([]);
     // An internal error (4000) or an error-level log line means a frame reached code that threw.
     expect(outcomes.filter((o) => o.closeCode === 4000).map((o) => o.iteration), `seed ${SEED}`).toEqual([]);
-    expect(a.logs.filter((l) => l.level >= 50), `seed ${SEED}`).toEqual([]);
 
     await expectAlive(a);
     expect((await a.peers()).filter((p) => p.state === 'connected').map((p) => p.fingerprint)).toEqual([homeB.fingerprint]);
     await expectSync(b, [a], Buffer.from(`beta after fuzz ${SEED}`));
     await expectSync(a, [b], Buffer.from(`alpha after fuzz ${SEED}`));
+    expect(a.logs.filter((l) => l.level >= 50), `error-level log lines (seed ${SEED})`).toEqual([]);
   });
 });

@@ -6,6 +6,12 @@ import { WsProxy, type ProxySession } from '../helpers/ws-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
+ * Fault tests 4 and 5: an attacker altering the encrypted channel after the handshake (a
+ * flipped bit, a replayed message, two messages swapped). The receiver must close with 4008,
+ * apply nothing partial, and sync again once the network is honest.
+ */
+
+/**
  * Changes what B sends A after the handshake. `k` counts B→A messages from the moment of
  * arming on a live connection, or from the first post-handshake message (after HELLO and
  * AUTH) on connections made later; `state` is per connection, for holding messages.
@@ -79,8 +85,11 @@ describe('tampering with encrypted frames between two daemons', () => {
     const logA = logCursor(a);
     const logB = logCursor(b);
     const sessionsBefore = proxy.sessions.length;
-    const live = proxy.sessions.filter((s) => !s.ended);
-    expect(live).toHaveLength(1);
+    // One live connection (any closed by an earlier test has finished closing).
+    const live = await proxy.waitUntil(() => {
+      const open = proxy.sessions.filter((s) => !s.ended);
+      return open.length === 1 ? open : undefined;
+    }, 'exactly one live connection through the proxy');
     arm(t);
 
     const copied = await b.cli(['copy', '--wait', '--json', '--mime', mime], { input: clip });

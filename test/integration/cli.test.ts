@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, statSync, existsSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runCliOk } from '../helpers/cli.js';
@@ -76,6 +76,35 @@ describe('the CLI contract', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/passphrase/);
     expect(result.stderr).toMatch(/ssh-agent|ssh-add/);
+  });
+
+  it('refuses a control socket directory that other users can write to', async () => {
+    const home = join(dir, 'shared');
+    await initHome(home, 'shared');
+    chmodSync(home, 0o777);
+    const daemon = await runCli(['daemon', '--home', home, '--listen', 'tcp://127.0.0.1:0', '--clipboard', 'memory', '--no-mdns']);
+    expect(daemon.code).toBe(1);
+    expect(daemon.stderr).toMatch(/other users can write to it/);
+    const status = await runCli(['status', '--home', home]);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toMatch(/refusing to use the control socket directory/);
+    chmodSync(home, 0o700);
+  });
+
+  it('lists keys trusted through trustFiles and explains how to untrust them', async () => {
+    const home = join(dir, 'trustfiles');
+    await initHome(home, 'me');
+    const key = sshKeygen(dir, 'via_file', 'ed25519', { comment: 'via-file' });
+    const authorized = join(dir, 'tf_authorized_keys');
+    writeFileSync(authorized, readFileSync(`${key}.pub`));
+    const config = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'));
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ ...config, trustFiles: [authorized] }));
+    const listed = JSON.parse((await runCliOk(['trusted', '--json', '--home', home])).text) as { name: string; source: string }[];
+    expect(listed).toEqual([expect.objectContaining({ name: 'via-file', source: authorized })]);
+    const untrust = await runCli(['untrust', 'via-file', '--home', home]);
+    expect(untrust.code).toBe(1);
+    expect(untrust.stderr).toContain(authorized);
+    expect(untrust.stderr).toMatch(/remove its line/);
   });
 
   it('keeps every key when several trust commands run at once', async () => {

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { fail, isClipsyncError } from '../../errors.js';
 import { parseAuthorizedKeys } from '../../identity/authorized-keys.js';
-import { isSupportedKeyType } from '../../identity/public-key.js';
+import { isSupportedKeyType, type PublicKey } from '../../identity/public-key.js';
+import { loadConfig } from '../../config/config.js';
 import { TrustStore } from '../../identity/trust-store.js';
 import type { IpcClient } from '../../ipc/client.js';
 import { clientFrom, pathsFrom, type GlobalArgs } from '../context.js';
@@ -43,7 +44,15 @@ export function trustCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
       async (args) => {
         const store = new TrustStore(pathsFrom(args).trustFile);
         const removed = await store.remove(args.key);
-        if (removed.length === 0) throw fail('CLIPSYNC_ERR_TRUST', `no trusted key matches "${args.key}"`, { hint: 'see `clipsync trusted`' });
+        if (removed.length === 0) {
+          const elsewhere = (await trustFileKeys(args)).find((k) => k.fingerprint === args.key || k.name === args.key);
+          if (elsewhere !== undefined) {
+            throw fail('CLIPSYNC_ERR_TRUST', `"${args.key}" is trusted through ${elsewhere.file} (listed in trustFiles), which clipsync does not edit`, {
+              hint: `remove its line from ${elsewhere.file}; the daemon notices within a second`,
+            });
+          }
+          throw fail('CLIPSYNC_ERR_TRUST', `no trusted key matches "${args.key}"`, { hint: 'see `clipsync trusted`' });
+        }
         await notifyDaemon(clientFrom(args));
         if (args.json) printJson({ removed: removed.map(brief) });
         else for (const k of removed) printLine(`untrusted ${k.name || '(unnamed)'} ${k.fingerprint}`);
@@ -54,16 +63,34 @@ export function trustCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
       'List trusted keys',
       (y) => y,
       async (args) => {
-        const { keys, warnings } = await new TrustStore(pathsFrom(args).trustFile).read();
+        const store = new TrustStore(pathsFrom(args).trustFile);
+        const { keys, warnings } = await store.read();
         for (const w of warnings) process.stderr.write(`clipsync: trusted_keys line ${w.lineNumber}: ${w.message}\n`);
+        const all = [
+          ...keys.map((k) => ({ name: k.name, fingerprint: k.fingerprint, key: k.key, file: store.file })),
+          ...(await trustFileKeys(args)).filter((k) => !keys.some((own) => own.fingerprint === k.fingerprint)),
+        ];
         if (args.json) {
-          printJson(keys.map((k) => ({ ...brief(k), type: k.key.type, publicKey: k.key.toLine(k.name) })));
+          printJson(all.map((k) => ({ ...brief(k), type: k.key.type, publicKey: k.key.toLine(k.name), source: k.file })));
           return;
         }
-        if (keys.length === 0) printLine('no trusted keys yet; add one with `clipsync trust KEY|PATH`');
-        else printLine(table(['NAME', 'FINGERPRINT', 'TYPE'], keys.map((k) => [k.name || '-', k.fingerprint, k.key.type])));
+        if (all.length === 0) printLine('no trusted keys yet; add one with `clipsync trust KEY|PATH`');
+        else printLine(table(['NAME', 'FINGERPRINT', 'TYPE', 'SOURCE'], all.map((k) => [k.name || '-', k.fingerprint, k.key.type, k.file])));
       },
     );
+}
+
+/** Keys trusted through the config's trustFiles (read-only to clipsync), with where each came from. */
+async function trustFileKeys(args: GlobalArgs): Promise<{ name: string; fingerprint: string; key: PublicKey; file: string }[]> {
+  const config = await loadConfig(pathsFrom(args));
+  const out: { name: string; fingerprint: string; key: PublicKey; file: string }[] = [];
+  for (const file of config.trustFiles) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    for (const k of parseAuthorizedKeys(text).keys) {
+      if (!out.some((o) => o.fingerprint === k.key.fingerprint)) out.push({ name: k.name, fingerprint: k.key.fingerprint, key: k.key, file });
+    }
+  }
+  return out;
 }
 
 function brief(k: { name: string; fingerprint: string }): { name: string; fingerprint: string } {
