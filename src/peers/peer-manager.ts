@@ -291,7 +291,9 @@ export class PeerManager {
   private onInboundFailure(connection: Connection, err: unknown): void {
     const violation = err instanceof ProtocolViolation ? err : undefined;
     const claimed = connection.claimedPeer;
-    if (violation === undefined || claimed === undefined || !isRefusal(violation.closeCode) || violation.closeCode === CloseCode.selfConnection) return;
+    // Only "your key is not trusted" is recorded: the claimed key is unverified, so a failed
+    // signature must not let a stranger paint a trusted peer as refused.
+    if (violation === undefined || claimed === undefined || violation.closeCode !== CloseCode.untrusted) return;
     if (this.records.get(claimed.fingerprint)?.connection?.isOpen === true) return;
     this.records.delete(claimed.fingerprint); // re-insert so the newest refusal is last
     this.records.set(claimed.fingerprint, {

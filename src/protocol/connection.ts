@@ -54,7 +54,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
     this.handshakeDone = new Promise<HandshakeResult>((resolve, reject) => {
       const deadline = setTimeout(() => {
-        this.close(CloseCode.handshakeTimeout, `handshake not finished within ${options.handshakeTimeoutMs} ms`);
+        const reason = `handshake not finished within ${options.handshakeTimeoutMs} ms`;
+        log.warn({ remote: this.remote, peer: this.handshake.claimed?.fingerprint, code: CloseCode.handshakeTimeout, reason }, 'closing connection');
+        this.close(CloseCode.handshakeTimeout, reason);
       }, options.handshakeTimeoutMs);
       this.once('close', (info) => {
         clearTimeout(deadline);

@@ -103,12 +103,8 @@ describe('garbage and broken handshakes from a raw client', () => {
     expect(close.reason).toMatch(/handshake/);
   });
 
-  // SRC BUG (src/protocol/connection.ts:56-58): the handshake deadline closes the socket with
-  // 4004 but logs nothing, and PeerManager.onInboundFailure (src/peers/peer-manager.ts:272-275)
-  // ignores non-refusals, so an inbound connection that idles past the deadline leaves no
-  // trace in the listener's log (not even at debug level). Every other refusal is logged as
-  // 'closing connection' with code, reason and remote by the message handler in connection.ts.
-  it.fails('silence → 4004 is logged by alpha with the remote address', async () => {
+  // The listener logs a handshake that runs out of time like every other refusal.
+  it('silence → 4004 is logged by alpha with the remote address', async () => {
     const raw = await RawPeer.connect(addressA);
     world.onCleanup(() => raw.terminate());
     expect((await raw.closeWithin()).code).toBe(4004);
