@@ -34,6 +34,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   peer: HandshakeResult | undefined;
   private closed: ConnectionClose | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
   private pendingBytes = 0;
   private drainWaiters: (() => void)[] = [];
   private readonly handshake: Handshake;
@@ -70,9 +71,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.handshakeDone.catch(() => undefined); // callers observe it through `established()`
 
     socket.binaryType = 'nodebuffer';
-    socket.on('message', (data: RawData, isBinary: boolean) => {
-      // Handle messages strictly one after another: the handshake step is async (signing).
-      this.queue = this.queue.then(() => this.onMessage(data, isBinary)).catch((err: unknown) => {
+    const fail = (err: unknown): void => {
         if (err instanceof ProtocolViolation) {
           // Name the key even when it never authenticated: the claim from its HELLO.
           const peer = this.peer?.peerKey.fingerprint ?? this.handshake.claimed?.fingerprint;
@@ -82,7 +81,26 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           log.error({ err, remote: this.remote }, 'unexpected error handling a frame');
           this.close(CloseCode.protocolError, 'internal error');
         }
-      });
+    };
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (this.peer !== undefined && this.queued === 0) {
+        // Authenticated and nothing queued: handle the frame now, without a promise per message.
+        try {
+          this.onFrameMessage(data, isBinary);
+        } catch (err) {
+          fail(err);
+        }
+        return;
+      }
+      // During the handshake, messages are handled strictly one after another: a step may
+      // wait for a signature (ssh-agent), and what arrives meanwhile must wait its turn.
+      this.queued++;
+      this.queue = this.queue
+        .then(() => this.onMessage(data, isBinary))
+        .catch(fail)
+        .finally(() => {
+          this.queued--;
+        });
     });
     socket.on('close', (code: number, reason: Buffer) => {
       const text = reason.toString('utf8') || (this.opened ? '' : `cannot connect to ${this.remote}: ${this.connectError ?? 'connection failed'}`);
@@ -175,6 +193,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }
       return;
     }
+    this.onFrameMessage(data, isBinary);
+  }
+
+  private onFrameMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed !== undefined || this.peer === undefined) return;
+    if (!isBinary || !Buffer.isBuffer(data)) throw malformed('text messages are not part of the protocol');
     // The message buffer is ours alone (ws hands each one out once): decrypt it in place.
     const frame = decodeFrame(this.peer.opener.openInPlace(data));
     if (frame.type === FrameType.hello || frame.type === FrameType.auth) throw malformed('a second handshake on one connection');
