@@ -2,6 +2,7 @@
 // Same chunking (256 KiB messages) and the same in-flight cap (4 MiB) in every mode; only what
 // differs between them is measured: clipsync's framing + XChaCha20-Poly1305 secretstream.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -24,10 +25,36 @@ async function startReceiver(args) {
     createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`receiver exited ${code}`)));
   });
-  return { port: JSON.parse(line).port, stop: () => child.kill() };
+  return { port: JSON.parse(line).port, pid: child.pid, stop: () => child.kill() };
 }
 
 const payload = Buffer.alloc(CHUNK, 0x5a);
+
+/** CPU seconds a process has used (Linux /proc; undefined elsewhere). */
+function cpuSecondsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `body` and reports how busy sender and receiver were, as a share of one core each. */
+async function withCpu(receiverPid, body) {
+  const sender0 = process.cpuUsage();
+  const receiver0 = cpuSecondsOf(receiverPid);
+  const start = process.hrtime.bigint();
+  const rates = await body();
+  const wall = Number(process.hrtime.bigint() - start) / 1e9;
+  const sender = process.cpuUsage(sender0);
+  const receiver1 = cpuSecondsOf(receiverPid);
+  return {
+    rates,
+    senderCpu: (sender.user + sender.system) / 1e6 / wall,
+    receiverCpu: receiver0 === undefined || receiver1 === undefined ? undefined : (receiver1 - receiver0) / wall,
+  };
+}
 
 async function plainRun(port, zeroMask) {
   const socket = new WebSocket(`ws://127.0.0.1:${port}/`, {
@@ -94,9 +121,13 @@ export async function benchStream() {
     const encryptedReceiver = await startReceiver(['encrypted', join(dir, 'receiver')]);
     try {
       const rows = [];
-      rows.push({ mode: 'plain ws, default client masking', ...summarize(await plainRun(plainReceiver.port, false)) });
-      rows.push({ mode: 'plain ws, zero mask (clipsync transport settings)', ...summarize(await plainRun(plainReceiver.port, true)) });
-      rows.push({ mode: 'clipsync encrypted channel', ...summarize(await encryptedRun(encryptedReceiver.port, sender)) });
+      const row = async (mode, pid, body) => {
+        const { rates, senderCpu, receiverCpu } = await withCpu(pid, body);
+        rows.push({ mode, ...summarize(rates), senderCpu, receiverCpu });
+      };
+      await row('plain ws, default client masking', plainReceiver.pid, () => plainRun(plainReceiver.port, false));
+      await row('plain ws, zero mask (clipsync transport settings)', plainReceiver.pid, () => plainRun(plainReceiver.port, true));
+      await row('clipsync encrypted channel', encryptedReceiver.pid, () => encryptedRun(encryptedReceiver.port, sender));
       return { totalBytes: TOTAL, runs: RUNS, chunk: CHUNK, rows };
     } finally {
       plainReceiver.stop();
