@@ -65,6 +65,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
       },
     },
     handshakeTimeoutMs: config.handshakeTimeoutMs,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
     log: componentLogger(root, 'peers'),
     onSession: (connection, peer) =>
       sync.attach({ fingerprint: peer.peerKey.fingerprint, name: peer.peerName, connection }),

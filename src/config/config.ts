@@ -28,6 +28,8 @@ export interface Config {
   maxClipBytes: number;
   /** Deadline for a peer to complete the handshake. */
   handshakeTimeoutMs: number;
+  /** A ping this often; a peer that leaves one unanswered until the next is declared dead. */
+  heartbeatIntervalMs: number;
 }
 
 export function defaultConfig(paths: Paths): Config {
@@ -43,6 +45,7 @@ export function defaultConfig(paths: Paths): Config {
     pollIntervalMs: 500,
     maxClipBytes: 512 * 1024 * 1024,
     handshakeTimeoutMs: 10_000,
+    heartbeatIntervalMs: 15_000,
   };
 }
 
@@ -113,6 +116,7 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     pollIntervalMs: positive('pollIntervalMs') ?? defaults.pollIntervalMs,
     maxClipBytes: positive('maxClipBytes') ?? defaults.maxClipBytes,
     handshakeTimeoutMs: positive('handshakeTimeoutMs') ?? defaults.handshakeTimeoutMs,
+    heartbeatIntervalMs: positive('heartbeatIntervalMs') ?? defaults.heartbeatIntervalMs,
   };
 }
 

@@ -25,6 +25,7 @@ export interface PeerManagerOptions {
   ownFingerprint: string;
   handshake: Omit<HandshakeConfig, 'role'>;
   handshakeTimeoutMs: number;
+  heartbeatIntervalMs?: number;
   log: Logger;
   backoff?: BackoffPolicy;
   /** Called for every connection that survives authentication and the duplicate tie-break. */
@@ -108,6 +109,7 @@ export class PeerManager {
         attempt: active?.attempt ?? 0,
         nextRetryMs: active?.nextRetryAt !== undefined ? Math.max(0, active.nextRetryAt - now) : null,
         lastError: active?.lastError ?? record.lastError ?? null,
+        rttMs: live ? (record.connection!.rttMs ?? null) : null,
       });
     }
     for (const target of this.targets) {
@@ -122,6 +124,7 @@ export class PeerManager {
         attempt: target.attempt,
         nextRetryMs: target.nextRetryAt !== undefined ? Math.max(0, target.nextRetryAt - now) : null,
         lastError: target.lastError ?? null,
+        rttMs: null,
       });
     }
     return out;
@@ -159,6 +162,7 @@ export class PeerManager {
       remote,
       handshake: { ...this.options.handshake, role },
       handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       log: this.options.log,
     });
     this.pending.add(connection);

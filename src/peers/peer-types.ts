@@ -16,4 +16,6 @@ export interface PeerInfo {
   /** Milliseconds until the next dial, when one is scheduled. */
   nextRetryMs: number | null;
   lastError: string | null;
+  /** Round-trip time of the last heartbeat on the live connection, in ms. */
+  rttMs: number | null;
 }

@@ -15,6 +15,7 @@ export const CloseCode = {
   duplicate: 4007,
   decryptFailed: 4008,
   notAuthenticated: 4009,
+  heartbeatTimeout: 4010,
 } as const;
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -54,6 +55,8 @@ export function describeCloseCode(code: number): string {
       return 'frame failed to decrypt';
     case CloseCode.notAuthenticated:
       return 'frame before authentication';
+    case CloseCode.heartbeatTimeout:
+      return 'peer stopped answering heartbeats';
     case 1009:
       return 'message over the size limit';
     default:

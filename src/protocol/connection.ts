@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../log.js';
 import { SEAL_OVERHEAD } from '../secure/channel.js';
+import { Heartbeat, type Timers } from './heartbeat.js';
 import { Handshake, type HandshakeConfig, type HandshakeResult } from '../secure/handshake.js';
 import { CloseCode, ProtocolViolation, describeCloseCode } from './close-codes.js';
 import { FrameType, decodeFrame, encodeFrame, malformed, type Frame, type FrameTypeValue } from './frame.js';
@@ -45,7 +46,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   constructor(
     private readonly socket: WebSocket,
-    options: { remote: string; handshake: HandshakeConfig; handshakeTimeoutMs: number; log: Logger },
+    options: { remote: string; handshake: HandshakeConfig; handshakeTimeoutMs: number; log: Logger; heartbeatIntervalMs?: number; timers?: Timers },
   ) {
     super();
     this.remote = options.remote;
@@ -65,6 +66,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       });
       this.onEstablished = (result) => {
         clearTimeout(deadline);
+        this.startHeartbeat(options.heartbeatIntervalMs, options.timers, log);
         resolve(result);
       };
     });
@@ -126,6 +128,32 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   private onEstablished: (result: HandshakeResult) => void = () => undefined;
+
+  /** Round-trip time of the last answered heartbeat, in ms. */
+  get rttMs(): number | undefined {
+    return this.heartbeat?.rttMs;
+  }
+
+  private heartbeat: Heartbeat | undefined;
+
+  private startHeartbeat(intervalMs: number | undefined, timers: Timers | undefined, log: Logger): void {
+    if (intervalMs === undefined || intervalMs <= 0) return;
+    const heartbeat = new Heartbeat({
+      intervalMs,
+      timers,
+      ping: () => {
+        if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+      },
+      onDead: () => {
+        log.warn({ remote: this.remote, peer: this.peer?.peerKey.fingerprint, intervalMs }, 'peer missed its heartbeat; closing');
+        this.close(CloseCode.heartbeatTimeout, `no answer to a heartbeat within ${intervalMs} ms`);
+        this.socket.terminate(); // it is not answering: do not wait for a closing handshake
+      },
+    });
+    this.heartbeat = heartbeat;
+    this.socket.on('pong', () => heartbeat.onPong());
+    heartbeat.start();
+  }
 
   /** The peer's claimed identity from its HELLO (unverified), once it arrived. */
   get claimedPeer(): { fingerprint: string; name: string } | undefined {
@@ -208,6 +236,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private finishClose(info: ConnectionClose): void {
     if (this.closed !== undefined) return;
     this.closed = info;
+    this.heartbeat?.stop();
     this.handshake.dispose();
     this.peer?.sealer.dispose();
     this.peer?.opener.dispose();

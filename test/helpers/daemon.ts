@@ -162,6 +162,7 @@ export interface PeerJson {
   address: string | null;
   state: string;
   lastError: string | null;
+  rttMs?: number | null;
 }
 
 /** `init` a home with a name and return its authorized_keys line and fingerprint. */

@@ -49,6 +49,7 @@ describe('validateConfig', () => {
         pollIntervalMs: 250,
         maxClipBytes: 1024,
         handshakeTimeoutMs: 3000,
+        heartbeatIntervalMs: 2000,
       },
       defaults,
       paths,
@@ -65,6 +66,7 @@ describe('validateConfig', () => {
       pollIntervalMs: 250,
       maxClipBytes: 1024,
       handshakeTimeoutMs: 3000,
+      heartbeatIntervalMs: 2000,
     });
   });
 

@@ -1,0 +1,72 @@
+/** Timer functions, injected so tests can drive heartbeat deadlines without waiting. */
+export interface Timers {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, ms);
+    handle.unref();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface HeartbeatOptions {
+  intervalMs: number;
+  /** Sends one ping (a WebSocket ping frame). */
+  ping: () => void;
+  /** Called once when a ping went unanswered for a whole interval. */
+  onDead: () => void;
+  timers?: Timers;
+}
+
+/**
+ * Liveness for one connection: a ping every interval; a peer that has not answered the
+ * previous ping by the time the next is due is declared dead. TCP alone can take many
+ * minutes to notice a peer that vanished (a laptop that slept, a cable pulled). The time
+ * from ping to pong is kept as the round-trip time.
+ */
+export class Heartbeat {
+  private readonly timers: Timers;
+  private handle: unknown;
+  private sentAt: number | undefined;
+  private stopped = false;
+  rttMs: number | undefined;
+
+  constructor(private readonly options: HeartbeatOptions) {
+    this.timers = options.timers ?? realTimers;
+  }
+
+  start(): void {
+    this.beat();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
+    this.handle = undefined;
+  }
+
+  /** The answer to the outstanding ping. */
+  onPong(): void {
+    if (this.sentAt === undefined) return;
+    this.rttMs = this.timers.now() - this.sentAt;
+    this.sentAt = undefined;
+  }
+
+  private beat(): void {
+    if (this.stopped) return;
+    if (this.sentAt !== undefined) {
+      this.stop();
+      this.options.onDead();
+      return;
+    }
+    this.sentAt = this.timers.now();
+    this.options.ping();
+    this.handle = this.timers.setTimeout(() => this.beat(), this.options.intervalMs);
+  }
+}
