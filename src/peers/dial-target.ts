@@ -6,7 +6,7 @@ export class DialTarget {
   readonly address: string;
   /** Learned from the first handshake; lets the table show it as the same peer. */
   fingerprint: string | undefined;
-  state: 'idle' | 'connecting' | 'backoff' | 'refused' = 'idle';
+  state: 'idle' | 'connecting' | 'authenticating' | 'backoff' | 'refused' = 'idle';
   since = Date.now();
   attempt = 0;
   nextRetryAt: number | undefined;

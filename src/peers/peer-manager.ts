@@ -188,7 +188,9 @@ export class PeerManager {
     }
     target.enter('connecting', this.now());
     const log = this.options.log.child({ address: target.address });
-    const connection = this.wrap(openSocket(target.parsed, this.options.handshakeTimeoutMs), target.address, 'initiator');
+    const socket = openSocket(target.parsed, this.options.handshakeTimeoutMs);
+    const connection = this.wrap(socket, target.address, 'initiator');
+    socket.once('open', () => target.enter('authenticating', this.now()));
     let peer: HandshakeResult;
     try {
       peer = await connection.established();

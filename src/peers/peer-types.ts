@@ -1,5 +1,5 @@
 /** Connection states shown by `clipsync peers`; part of the CLI contract. */
-export type PeerState = 'connecting' | 'connected' | 'backoff' | 'disconnected' | 'refused';
+export type PeerState = 'connecting' | 'authenticating' | 'connected' | 'backoff' | 'disconnected' | 'refused';
 
 /** One entry of `clipsync peers --json`. */
 export interface PeerInfo {
