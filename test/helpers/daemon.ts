@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CLI_ENTRY, runCli, runCliOk, type CliResult } from './cli.js';
 import { waitFor } from './wait.js';
@@ -175,4 +177,36 @@ export async function initHome(home: string, name: string, extra: string[] = [])
 export async function trust(home: string, otherHome: string): Promise<void> {
   const other = JSON.parse((await runCliOk(['id', '--json', '--home', otherHome])).text) as { publicKey: string };
   await runCliOk(['trust', other.publicKey, '--home', home]);
+}
+
+/**
+ * Two homes, alpha and beta, that trust each other, each with optional config.json keys;
+ * alpha listens (TCP on loopback unless `listen` says otherwise) and beta dials it. Resolves
+ * once both see each other connected.
+ */
+export async function startTrustedPair(
+  dir: string,
+  options: { listen?: string; configA?: Record<string, unknown>; configB?: Record<string, unknown> } = {},
+): Promise<{ a: TestDaemon; b: TestDaemon }> {
+  const homeA = join(dir, 'a');
+  const homeB = join(dir, 'b');
+  await initHome(homeA, 'alpha');
+  await initHome(homeB, 'beta');
+  await trust(homeA, homeB);
+  await trust(homeB, homeA);
+  if (options.configA) mergeConfig(homeA, options.configA);
+  if (options.configB) mergeConfig(homeB, options.configB);
+  const listen = options.listen ?? 'tcp://127.0.0.1:0';
+  const a = await TestDaemon.start({ home: homeA, listen: [listen] });
+  const peerAddress = listen.startsWith('tcp://') ? await a.tcpAddress() : listen;
+  const b = await TestDaemon.start({ home: homeB, listen: [], peers: [peerAddress] });
+  await Promise.all([a.waitConnected(1), b.waitConnected(1)]);
+  return { a, b };
+}
+
+/** Sets config.json keys in a home, keeping the others. */
+export function mergeConfig(home: string, changes: Record<string, unknown>): void {
+  const file = join(home, 'config.json');
+  const current = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(file, JSON.stringify({ ...current, ...changes }));
 }

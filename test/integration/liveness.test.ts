@@ -1,15 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestDaemon, initHome, trust } from '../helpers/daemon.js';
+import { TestDaemon, startTrustedPair } from '../helpers/daemon.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** Sets config.json keys in a home, keeping the others. */
-function configure(home: string, changes: Record<string, unknown>): void {
-  const file = join(home, 'config.json');
-  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), ...changes }));
-}
 
 describe('heartbeats', () => {
   let dir: string;
@@ -18,17 +10,7 @@ describe('heartbeats', () => {
 
   beforeAll(async () => {
     dir = makeTempDir();
-    const homeA = join(dir, 'a');
-    const homeB = join(dir, 'b');
-    await initHome(homeA, 'alpha');
-    await initHome(homeB, 'beta');
-    await trust(homeA, homeB);
-    await trust(homeB, homeA);
-    configure(homeA, { heartbeatIntervalMs: 500 });
-    configure(homeB, { heartbeatIntervalMs: 500 });
-    a = await TestDaemon.start({ home: homeA });
-    b = await TestDaemon.start({ home: homeB, listen: [], peers: [await a.tcpAddress()] });
-    await a.waitConnected(1);
+    ({ a, b } = await startTrustedPair(dir, { configA: { heartbeatIntervalMs: 500 }, configB: { heartbeatIntervalMs: 500 } }));
   });
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestDaemon, initHome, trust } from '../helpers/daemon.js';
+import { TestDaemon, initHome, startTrustedPair, trust } from '../helpers/daemon.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -25,18 +25,7 @@ for (const transport of ['tcp', 'unix'] as const) {
 
     beforeAll(async () => {
       dir = makeTempDir();
-      const homeA = join(dir, 'a');
-      const homeB = join(dir, 'b');
-      await initHome(homeA, 'alpha');
-      await initHome(homeB, 'beta');
-      await trust(homeA, homeB);
-      await trust(homeB, homeA);
-      const listen = transport === 'tcp' ? 'tcp://127.0.0.1:0' : `unix:${join(dir, 'a-peer.sock')}`;
-      a = await TestDaemon.start({ home: homeA, listen: [listen] });
-      const peerAddress = transport === 'tcp' ? await a.tcpAddress() : listen;
-      b = await TestDaemon.start({ home: homeB, listen: [], peers: [peerAddress] });
-      await a.waitConnected(1);
-      await b.waitConnected(1);
+      ({ a, b } = await startTrustedPair(dir, { listen: transport === 'tcp' ? undefined : `unix:${join(dir, 'a-peer.sock')}` }));
     });
 
     afterAll(async () => {
