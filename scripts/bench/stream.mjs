@@ -123,7 +123,7 @@ export async function benchStream() {
       const rows = [];
       const row = async (mode, pid, body) => {
         const { rates, senderCpu, receiverCpu } = await withCpu(pid, body);
-        rows.push({ mode, ...summarize(rates), senderCpu, receiverCpu });
+        rows.push({ mode, ...summarize(rates), rates, senderCpu, receiverCpu });
       };
       await row('plain ws, default client masking', plainReceiver.pid, () => plainRun(plainReceiver.port, false));
       await row('plain ws, zero mask (clipsync transport settings)', plainReceiver.pid, () => plainRun(plainReceiver.port, true));
