@@ -16,7 +16,7 @@ import { silentLog, summarize, tempDir } from './lib.mjs';
 const CHUNK = 256 * 1024;
 const IN_FLIGHT = 4 * 1024 * 1024;
 const TOTAL = Number(process.env.BENCH_STREAM_MIB ?? 256) * 1024 * 1024;
-const RUNS = Number(process.env.BENCH_STREAM_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_STREAM_RUNS ?? 5);
 const receiverScript = fileURLToPath(new URL('./stream-receiver.mjs', import.meta.url));
 
 async function startReceiver(args) {
@@ -56,14 +56,14 @@ async function withCpu(receiverPid, body) {
   };
 }
 
-async function plainRun(port, zeroMask) {
+async function plainRun(port, zeroMask, runs) {
   const socket = new WebSocket(`ws://127.0.0.1:${port}/`, {
     perMessageDeflate: false,
     ...(zeroMask ? { generateMask: (mask) => mask.fill(0) } : {}),
   });
   await new Promise((resolve) => socket.once('open', resolve));
   const results = [];
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 0; run < runs; run++) {
     const done = new Promise((resolve) => socket.once('message', resolve));
     socket.send(String(TOTAL));
     const start = process.hrtime.bigint();
@@ -88,7 +88,7 @@ async function plainRun(port, zeroMask) {
   return results;
 }
 
-async function encryptedRun(port, identity) {
+async function encryptedRun(port, identity, runs) {
   const connection = new Connection(openSocket({ kind: 'tcp', host: '127.0.0.1', port }, 10_000), {
     remote: 'bench',
     handshake: { role: 'initiator', identity, name: 'sender', checkTrust: async () => ({ name: 'bench' }) },
@@ -97,7 +97,7 @@ async function encryptedRun(port, identity) {
   });
   await connection.established();
   const results = [];
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 0; run < runs; run++) {
     const done = new Promise((resolve) => connection.once('frame', resolve));
     await connection.send(FrameType.offer, { size: TOTAL });
     const start = process.hrtime.bigint();
@@ -120,15 +120,25 @@ export async function benchStream() {
     const plainReceiver = await startReceiver(['plain']);
     const encryptedReceiver = await startReceiver(['encrypted', join(dir, 'receiver')]);
     try {
-      const rows = [];
-      const row = async (mode, pid, body) => {
-        const { rates, senderCpu, receiverCpu } = await withCpu(pid, body);
-        rows.push({ mode, ...summarize(rates), rates, senderCpu, receiverCpu });
-      };
-      await row('plain ws, default client masking', plainReceiver.pid, () => plainRun(plainReceiver.port, false));
-      await row('plain ws, zero mask (clipsync transport settings)', plainReceiver.pid, () => plainRun(plainReceiver.port, true));
-      await row('clipsync encrypted channel', encryptedReceiver.pid, () => encryptedRun(encryptedReceiver.port, sender));
-      return { totalBytes: TOTAL, runs: RUNS, chunk: CHUNK, rows };
+      // Rounds interleave the modes, so each round compares them under the same conditions
+      // (other load on a 2-core machine drifts over seconds); ratios are taken per round.
+      const modes = [
+        { mode: 'plain ws, default client masking', pid: plainReceiver.pid, run: () => plainRun(plainReceiver.port, false, 1) },
+        { mode: 'plain ws, zero mask (clipsync transport settings)', pid: plainReceiver.pid, run: () => plainRun(plainReceiver.port, true, 1) },
+        { mode: 'clipsync encrypted channel', pid: encryptedReceiver.pid, run: () => encryptedRun(encryptedReceiver.port, sender, 1) },
+      ];
+      const acc = modes.map(() => ({ rates: [], senderCpu: 0, receiverCpu: 0 }));
+      for (let round = 0; round < RUNS; round++) {
+        for (const [i, m] of modes.entries()) {
+          const { rates, senderCpu, receiverCpu } = await withCpu(m.pid, m.run);
+          acc[i].rates.push(...rates);
+          acc[i].senderCpu += senderCpu / RUNS;
+          acc[i].receiverCpu = receiverCpu === undefined ? undefined : (acc[i].receiverCpu ?? 0) + receiverCpu / RUNS;
+        }
+      }
+      const rows = modes.map((m, i) => ({ mode: m.mode, ...summarize(acc[i].rates), ...acc[i] }));
+      const ratios = acc[2].rates.map((rate, round) => rate / acc[0].rates[round]);
+      return { totalBytes: TOTAL, runs: RUNS, chunk: CHUNK, rows, ratios: summarize(ratios), ratioSamples: ratios };
     } finally {
       plainReceiver.stop();
       encryptedReceiver.stop();
