@@ -80,7 +80,6 @@ export class TrustStore {
 
   /** Rewrites the file atomically (write a sibling, then rename), keeping it private to the user. */
   private async write(keys: TrustedKey[]): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
     const body = [
       '# clipsync trusted keys (authorized_keys format; the comment is the peer name)',
       ...keys.map((k) => formatAuthorizedKey(k.key, k.name)),

@@ -1,10 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { chmod, mkdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, unlink } from 'node:fs/promises';
 import { ClipsyncError, fail, isClipsyncError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { assertPrivateDirectory } from '../transport/private-dir.js';
-import { MAX_UNIX_PATH_BYTES, prepareUnixSocketPath } from '../transport/unix-socket.js';
+import { claimUnixSocketPath } from '../transport/unix-socket.js';
 import type { ErrorBody } from './schema.js';
 
 export interface RouteContext {
@@ -41,18 +39,7 @@ export class IpcServer {
   }
 
   async listen(): Promise<void> {
-    if (Buffer.byteLength(this.socketPath) > MAX_UNIX_PATH_BYTES) {
-      throw fail('CLIPSYNC_ERR_LISTEN', `the control socket path ${this.socketPath} is too long for a Unix socket`, {
-        hint: 'use a shorter --home directory',
-      });
-    }
-    await mkdir(dirname(this.socketPath), { recursive: true, mode: 0o700 });
-    await assertPrivateDirectory(dirname(this.socketPath));
-    const state = await prepareUnixSocketPath(this.socketPath);
-    if (state === 'in-use') throw alreadyRunning(this.socketPath);
-    if (state === 'not-a-socket') {
-      throw fail('CLIPSYNC_ERR_LISTEN', `${this.socketPath} exists and is not a socket; refusing to replace it`);
-    }
+    await claimUnixSocketPath(this.socketPath, { inUse: () => alreadyRunning(this.socketPath), privateDirectory: true });
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (err: NodeJS.ErrnoException) =>
         reject(err.code === 'EADDRINUSE' ? alreadyRunning(this.socketPath) : err),

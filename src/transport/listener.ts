@@ -1,11 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmod, mkdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, unlink } from 'node:fs/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { fail } from '../errors.js';
 import { formatAddress, type Address } from './address.js';
-import { MAX_UNIX_PATH_BYTES, prepareUnixSocketPath } from './unix-socket.js';
+import { claimUnixSocketPath } from './unix-socket.js';
 import { WS_MAX_PAYLOAD, WS_PATH } from './ws-options.js';
 
 export interface Listener {
@@ -18,7 +17,10 @@ export type ConnectionHandler = (socket: WebSocket, remote: string) => void;
 
 /** Accepts peer connections on one address: a WebSocket server over TCP or a Unix socket. */
 export async function listen(address: Address, onConnection: ConnectionHandler): Promise<Listener> {
-  if (address.kind === 'unix') await claimUnixPath(address.path);
+  if (address.kind === 'unix') {
+    const path = address.path;
+    await claimUnixSocketPath(path, { inUse: () => fail('CLIPSYNC_ERR_LISTEN', `another process is already listening on unix:${path}`) });
+  }
   const server = createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('clipsync peers speak WebSocket\n');
   });
@@ -55,16 +57,6 @@ export async function listen(address: Address, onConnection: ConnectionHandler):
     address: bound,
     close: () => closeServer(server, wss, address),
   };
-}
-
-async function claimUnixPath(path: string): Promise<void> {
-  if (Buffer.byteLength(path) > MAX_UNIX_PATH_BYTES) {
-    throw fail('CLIPSYNC_ERR_LISTEN', `the socket path ${path} is longer than the ${MAX_UNIX_PATH_BYTES} bytes Unix sockets allow`);
-  }
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const state = await prepareUnixSocketPath(path);
-  if (state === 'in-use') throw fail('CLIPSYNC_ERR_LISTEN', `another process is already listening on unix:${path}`);
-  if (state === 'not-a-socket') throw fail('CLIPSYNC_ERR_LISTEN', `${path} exists and is not a socket; refusing to replace it`);
 }
 
 function boundAddress(requested: Address, server: Server): Address {
