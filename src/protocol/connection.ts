@@ -1,14 +1,20 @@
 import { EventEmitter } from 'node:events';
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../log.js';
-import { SEAL_OVERHEAD } from '../secure/channel.js';
+import { CHACHA_BLOCK_BYTES, SEAL_OVERHEAD } from '../secure/channel.js';
 import { Heartbeat, type Timers } from './heartbeat.js';
+import { SendBuffers } from './send-buffers.js';
 import { Handshake, type HandshakeConfig, type HandshakeResult } from '../secure/handshake.js';
 import { CloseCode, ProtocolViolation, describeCloseCode } from './close-codes.js';
-import { FrameType, decodeFrame, encodeFrame, malformed, type Frame, type FrameTypeValue } from './frame.js';
+import { FrameType, decodeFrame, encodeFrame, encodeFrameHead, malformed, type Frame, type FrameTypeValue } from './frame.js';
 
 /** Bytes handed to the socket but not yet written out, above which `send` waits. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/**
+ * Bodies at least this large are encrypted straight from the caller's buffer into the frame
+ * (no copy first); below it, the padding to a ChaCha20 block costs more than the copy saves.
+ */
+const DIRECT_SEAL_MIN_BODY = 4096;
 /** ws close reasons must fit in a 125-byte control frame. */
 const MAX_REASON_BYTES = 120;
 
@@ -175,8 +181,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
     if (this.closed !== undefined || this.peer === undefined) throw new ProtocolViolation(CloseCode.goingAway, 'connection closed');
-    this.sendRaw(this.peer.sealer.sealInPlace(encodeFrame(type, header, body, SEAL_OVERHEAD)));
+    let message: Buffer;
+    if (body !== undefined && body.length >= DIRECT_SEAL_MIN_BODY) {
+      const { out, headLength } = encodeFrameHead(type, header, body.length, CHACHA_BLOCK_BYTES, SEAL_OVERHEAD, this.takeBuffer);
+      message = this.peer.sealer.sealFrame(out, headLength, body);
+    } else {
+      message = this.peer.sealer.sealInPlace(encodeFrame(type, header, body, SEAL_OVERHEAD, this.takeBuffer));
+    }
+    this.sendRaw(message, () => this.sendBuffers.give(message));
   }
+
+  /** Frame buffers reused once written: at most what may be queued, plus one frame. */
+  private readonly sendBuffers = new SendBuffers(HIGH_WATER_BYTES + 1024 * 1024);
+  private readonly takeBuffer = (size: number): Buffer => this.sendBuffers.take(size);
 
   close(code: number, reason: string): void {
     if (this.closed !== undefined) return;
@@ -194,10 +211,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     setTimeout(() => this.socket.terminate(), 2000).unref();
   }
 
-  private sendRaw(message: Buffer): void {
+  /** `written` runs once the socket no longer needs the buffer (sent, or the socket failed). */
+  private sendRaw(message: Buffer, written?: () => void): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
     this.pendingBytes += message.length;
     this.socket.send(message, { binary: true }, () => {
+      written?.();
       this.pendingBytes -= message.length;
       if (this.pendingBytes <= HIGH_WATER_BYTES) this.releaseWaiters();
     });

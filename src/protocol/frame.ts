@@ -29,17 +29,50 @@ export interface Frame {
 
 /**
  * Encodes a frame. `tailBytes` leaves room after it (uninitialised) so the channel can seal
- * the frame in place, without a second buffer per message.
+ * the frame in place, without a second buffer per message; `allocate` lets the connection
+ * reuse buffers the socket has finished with.
  */
-export function encodeFrame(type: FrameTypeValue, header: object, body: Buffer = EMPTY, tailBytes = 0): Buffer {
+export function encodeFrame(
+  type: FrameTypeValue,
+  header: object,
+  body: Buffer = EMPTY,
+  tailBytes = 0,
+  allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   if (json.length > MAX_HEADER_BYTES) throw new RangeError(`frame header of ${json.length} bytes is over the limit`);
-  const out = Buffer.allocUnsafe(PREFIX_BYTES + json.length + body.length + tailBytes);
+  const out = allocate(PREFIX_BYTES + json.length + body.length + tailBytes);
   out.writeUInt8(type, 0);
   out.writeUInt32BE(json.length, 1);
   json.copy(out, PREFIX_BYTES);
   body.copy(out, PREFIX_BYTES + json.length);
   return out;
+}
+
+/**
+ * Lays out a frame for `Sealer.sealFrame`: prefix and header, padded with JSON whitespace so
+ * that the body starts on a `blockBytes` boundary, then uninitialised room for the body and
+ * `tailBytes`. The body itself is not copied: the sealer encrypts it straight into place.
+ * Decoders see an ordinary frame (JSON allows trailing spaces).
+ */
+export function encodeFrameHead(
+  type: FrameTypeValue,
+  header: object,
+  bodyLength: number,
+  blockBytes: number,
+  tailBytes: number,
+  allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+): { out: Buffer; headLength: number } {
+  const json = JSON.stringify(header);
+  const jsonLength = Buffer.byteLength(json, 'utf8');
+  const headLength = Math.ceil((PREFIX_BYTES + jsonLength) / blockBytes) * blockBytes;
+  if (headLength - PREFIX_BYTES > MAX_HEADER_BYTES) throw new RangeError(`frame header of ${jsonLength} bytes is over the limit`);
+  const out = allocate(headLength + bodyLength + tailBytes);
+  out.writeUInt8(type, 0);
+  out.writeUInt32BE(headLength - PREFIX_BYTES, 1);
+  out.write(json, PREFIX_BYTES, 'utf8');
+  out.fill(0x20, PREFIX_BYTES + jsonLength, headLength);
+  return { out, headLength };
 }
 
 /** Decodes one message; anything malformed raises a ProtocolViolation (close 4005). */

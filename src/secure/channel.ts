@@ -8,6 +8,12 @@ const sodium = sodiumNative as typeof sodiumNative & {
   crypto_aead_chacha20poly1305_ietf_KEYBYTES: number;
   crypto_aead_chacha20poly1305_ietf_encrypt(c: Buffer, m: Buffer, ad: Buffer | null, nsec: null, npub: Buffer, k: Buffer): number;
   crypto_aead_chacha20poly1305_ietf_decrypt(m: Buffer, nsec: null, c: Buffer, ad: Buffer | null, npub: Buffer, k: Buffer): number;
+  crypto_stream_chacha20_ietf(c: Buffer, n: Buffer, k: Buffer): void;
+  crypto_stream_chacha20_ietf_xor_ic(c: Buffer, m: Buffer, n: Buffer, ic: number, k: Buffer): void;
+  crypto_onetimeauth_STATEBYTES: number;
+  crypto_onetimeauth_init(state: Buffer, k: Buffer): void;
+  crypto_onetimeauth_update(state: Buffer, m: Buffer): void;
+  crypto_onetimeauth_final(state: Buffer, out: Buffer): void;
 };
 
 /**
@@ -52,6 +58,11 @@ class Direction {
     sodium.sodium_memzero(this.key);
   }
 
+  /** The counter of the next message; tests compare sealing paths at equal counters. */
+  get nextCounter(): bigint {
+    return this.counter;
+  }
+
   /** The nonce for the next message: 4 zero bytes, then the counter little-endian. */
   protected nextNonce(): Buffer {
     this.nonce.writeBigUInt64LE(this.counter, 4);
@@ -76,8 +87,50 @@ class Direction {
   }
 }
 
+/** ChaCha20 works in 64-byte blocks; a frame body that starts on a block boundary can be encrypted on its own. */
+export const CHACHA_BLOCK_BYTES = 64;
+
 /** Encrypts what this side sends. */
 export class Sealer extends Direction {
+  private readonly polyKey = Buffer.alloc(32);
+  private readonly polyState = Buffer.alloc(sodium.crypto_onetimeauth_STATEBYTES);
+  private readonly polyTail = Buffer.alloc(16 + 16);
+
+  /**
+   * Seals a frame whose first `headLength` bytes are already in `out` and whose body is
+   * still elsewhere: the body is encrypted straight from `body` into `out`, so a chunk of a
+   * clip is read once and written once instead of copied and then encrypted in place.
+   *
+   * The output is byte for byte what `sealInPlace` makes of head || body (RFC 8439
+   * ChaCha20-Poly1305, empty associated data), so the receiver opens it with the one-shot
+   * AEAD: block 0 of the keystream keys Poly1305, the head is encrypted from block 1, and
+   * the body from block 1 + headLength / 64, which is why the head must fill whole blocks.
+   * `out` is head, then room for the body, then room for the tag.
+   */
+  sealFrame(out: Buffer, headLength: number, body: Buffer): Buffer {
+    if (headLength % CHACHA_BLOCK_BYTES !== 0) throw new RangeError('frame head must be a whole number of ChaCha20 blocks');
+    const plainLength = headLength + body.length;
+    if (out.length !== plainLength + SEAL_OVERHEAD) throw new RangeError('output buffer must hold head, body and tag');
+    const nonce = this.nextNonce();
+    sodium.crypto_stream_chacha20_ietf(this.polyKey, nonce, this.key);
+    const head = out.subarray(0, headLength);
+    sodium.crypto_stream_chacha20_ietf_xor_ic(head, head, nonce, 1, this.key);
+    sodium.crypto_stream_chacha20_ietf_xor_ic(out.subarray(headLength, plainLength), body, nonce, 1 + headLength / CHACHA_BLOCK_BYTES, this.key);
+    // Poly1305 over ciphertext || zero padding to 16 || le64(AD length = 0) || le64(ciphertext length).
+    const state = this.polyState;
+    sodium.crypto_onetimeauth_init(state, this.polyKey);
+    sodium.crypto_onetimeauth_update(state, out.subarray(0, plainLength));
+    const padding = (16 - (plainLength % 16)) % 16;
+    const tail = this.polyTail.fill(0);
+    tail.writeUInt32LE(plainLength >>> 0, padding + 8);
+    tail.writeUInt32LE(Math.floor(plainLength / 2 ** 32), padding + 12);
+    sodium.crypto_onetimeauth_update(state, tail.subarray(0, padding + 16));
+    sodium.crypto_onetimeauth_final(state, out.subarray(plainLength));
+    sodium.sodium_memzero(this.polyKey);
+    this.account(out.length);
+    return out;
+  }
+
   /** Encrypts `length` bytes at the start of `buffer` in place; the last 16 bytes receive the tag. */
   sealInPlace(buffer: Buffer): Buffer {
     const plainLength = buffer.length - SEAL_OVERHEAD;
