@@ -11,6 +11,7 @@ import { IpcServer } from './ipc/server.js';
 import { componentLogger, type Logger } from './log.js';
 import { PeerManager } from './peers/peer-manager.js';
 import { SyncEngine } from './sync/sync-engine.js';
+import { TransferBoard } from './sync/progress.js';
 import { formatAddress, parseAddress } from './transport/address.js';
 import { listen, type Listener } from './transport/listener.js';
 import { VERSION } from './version.js';
@@ -25,6 +26,8 @@ export interface DaemonFlags {
 
 /** Bytes per DATA frame: large enough to amortise per-frame cost, small enough to interleave peers. */
 const CHUNK_BYTES = 256 * 1024;
+/** How long `copy --wait` waits for a peer that dropped mid-transfer to come back and finish. */
+const DELIVERY_GRACE_MS = 30_000;
 
 /**
  * The composition root: builds every component, starts them in order (control socket first,
@@ -47,11 +50,16 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
 
   const backend = await selectBackend(config.clipboard, componentLogger(root, 'clipboard'));
+  const transfers = new TransferBoard();
   const sync = new SyncEngine({
     ownFingerprint: identity.publicKey.fingerprint,
     backend,
     maxClipBytes: config.maxClipBytes,
     chunkBytes: CHUNK_BYTES,
+    windowBytes: config.transferWindowBytes,
+    spoolThresholdBytes: config.spoolThresholdBytes,
+    deliveryGraceMs: DELIVERY_GRACE_MS,
+    transfers,
     log: componentLogger(root, 'sync'),
   });
   const peers = new PeerManager({
@@ -83,6 +91,9 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
       sync,
       watcher: undefined,
       maxClipBytes: config.maxClipBytes,
+      spoolThresholdBytes: config.spoolThresholdBytes,
+      store: undefined,
+      transfers,
       status: () => ({
         running: true,
         pid: process.pid,
@@ -111,7 +122,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
         config.pollIntervalMs,
         (content, initial) => {
           if (initial) sync.adoptInitial(content);
-          else void sync.copyLocal(content.data, content.mime, 'clipboard').catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'clipboard change not synced'));
+          else void sync.copyLocal({ data: content.data }, content.mime, 'clipboard').catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'clipboard change not synced'));
         },
         componentLogger(root, 'clipboard'),
       );

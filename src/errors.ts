@@ -32,6 +32,10 @@ export type ErrorCode =
   | 'CLIPSYNC_ERR_CLIPBOARD'
   | 'CLIPSYNC_ERR_IPC'
   | 'CLIPSYNC_ERR_NO_ROUTE'
+  | 'CLIPSYNC_ERR_SPOOL'
+  | 'CLIPSYNC_ERR_DISK_FULL'
+  | 'CLIPSYNC_ERR_TRANSFER'
+  | 'CLIPSYNC_ERR_HASH_MISMATCH'
   | 'CLIPSYNC_ERR_INTERNAL';
 
 const exitCodeFor: Partial<Record<ErrorCode, ExitCodeValue>> = {

@@ -1,4 +1,4 @@
-import type { Clip } from '../sync/clip.js';
+import type { InMemoryClip } from '../sync/clip.js';
 
 export type ClipboardKind = 'system' | 'memory';
 
@@ -13,5 +13,5 @@ export interface ClipboardBackend {
   /** What the clipboard holds now; null when empty or when the backend cannot tell. */
   read(): Promise<ClipboardContent | null>;
   /** Puts a clip on the clipboard; formats the backend cannot hold are left to `clipsync paste`. */
-  write(clip: Clip): Promise<'written' | 'unsupported'>;
+  write(clip: InMemoryClip): Promise<'written' | 'unsupported'>;
 }

@@ -1,6 +1,6 @@
 import clipboardy from 'clipboardy';
 import { fail, messageOf } from '../errors.js';
-import { TEXT_MIME, isText, type Clip } from '../sync/clip.js';
+import { TEXT_MIME, isText, type InMemoryClip } from '../sync/clip.js';
 import type { ClipboardBackend, ClipboardContent } from './backend.js';
 
 /** A read that takes longer than this means the clipboard tool is stuck (no display, hung owner). */
@@ -18,7 +18,7 @@ export class SystemBackend implements ClipboardBackend {
     return text === '' ? null : { data: Buffer.from(text, 'utf8'), mime: TEXT_MIME };
   }
 
-  async write(clip: Clip): Promise<'written' | 'unsupported'> {
+  async write(clip: InMemoryClip): Promise<'written' | 'unsupported'> {
     if (!isText(clip.mime)) return 'unsupported';
     await clipboardy.write(clip.data.toString('utf8'));
     return 'written';

@@ -30,6 +30,17 @@ export interface Config {
   handshakeTimeoutMs: number;
   /** A ping this often; a peer that leaves one unanswered until the next is declared dead. */
   heartbeatIntervalMs: number;
+  /** Clips larger than this are kept in files under the spool directory, not in memory. */
+  spoolThresholdBytes: number;
+  /** The spool's size cap: the oldest files that are not in use are removed beyond it. */
+  spoolMaxBytes: number;
+  /** Spool files not in use are removed after this long. */
+  spoolMaxAgeMs: number;
+  /** Bytes a receiver lets a sender have in flight per transfer (the credit window). */
+  transferWindowBytes: number;
+  /** Reconnection backoff: first delay and the cap it doubles up to (each with jitter). */
+  backoffBaseMs: number;
+  backoffCapMs: number;
 }
 
 export function defaultConfig(paths: Paths): Config {
@@ -46,6 +57,12 @@ export function defaultConfig(paths: Paths): Config {
     maxClipBytes: 512 * 1024 * 1024,
     handshakeTimeoutMs: 10_000,
     heartbeatIntervalMs: 15_000,
+    spoolThresholdBytes: 8 * 1024 * 1024,
+    spoolMaxBytes: 2 * 1024 * 1024 * 1024,
+    spoolMaxAgeMs: 7 * 24 * 60 * 60 * 1000,
+    transferWindowBytes: 4 * 1024 * 1024,
+    backoffBaseMs: 1000,
+    backoffCapMs: 30_000,
   };
 }
 
@@ -95,6 +112,10 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     if (v === undefined) return undefined;
     return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : bad(key, 'a positive whole number');
   };
+  const atLeast = (key: keyof Config, min: number): number | undefined => {
+    const v = positive(key);
+    return v === undefined || v >= min ? v : bad(key, `a whole number of at least ${min}`);
+  };
   const mdns = input['mdns'];
   if (mdns !== undefined && typeof mdns !== 'boolean') bad('mdns', 'true or false');
   const agent = input['agent'];
@@ -117,6 +138,12 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     maxClipBytes: positive('maxClipBytes') ?? defaults.maxClipBytes,
     handshakeTimeoutMs: positive('handshakeTimeoutMs') ?? defaults.handshakeTimeoutMs,
     heartbeatIntervalMs: positive('heartbeatIntervalMs') ?? defaults.heartbeatIntervalMs,
+    spoolThresholdBytes: positive('spoolThresholdBytes') ?? defaults.spoolThresholdBytes,
+    spoolMaxBytes: positive('spoolMaxBytes') ?? defaults.spoolMaxBytes,
+    spoolMaxAgeMs: positive('spoolMaxAgeMs') ?? defaults.spoolMaxAgeMs,
+    transferWindowBytes: atLeast('transferWindowBytes', 64 * 1024) ?? defaults.transferWindowBytes,
+    backoffBaseMs: positive('backoffBaseMs') ?? defaults.backoffBaseMs,
+    backoffCapMs: positive('backoffCapMs') ?? defaults.backoffCapMs,
   };
 }
 

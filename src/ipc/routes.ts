@@ -1,11 +1,16 @@
-import { fail } from '../errors.js';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { ServerResponse } from 'node:http';
+import { fail, isClipsyncError } from '../errors.js';
 import type { PeerManager } from '../peers/peer-manager.js';
-import { guessMime, isValidMime, metaOf } from '../sync/clip.js';
+import { isValidMime, metaOf } from '../sync/clip.js';
 import type { PendingDelivery, SyncEngine } from '../sync/sync-engine.js';
 import type { ClipboardWatcher } from '../clipboard/watcher.js';
 import type { DeliveryResult } from '../sync/delivery.js';
-import { CLIP_HEADERS, type CopyResponse, type PeersResponse, type StatusResponse } from './schema.js';
-import { readBody, type RouteTable } from './server.js';
+import type { TransferBoard, TransferInfo, TransferOutcome } from '../sync/progress.js';
+import { receiveCopyBody, type LocalStore } from './copy-body.js';
+import { CLIP_HEADERS, type CopyEvent, type CopyResponse, type PeersResponse, type StatusResponse, type TransferEvent } from './schema.js';
+import type { RouteTable } from './server.js';
 
 /** What the control API needs from the running daemon. */
 export interface DaemonView {
@@ -14,6 +19,9 @@ export interface DaemonView {
   sync: SyncEngine;
   watcher: ClipboardWatcher | undefined;
   maxClipBytes: number;
+  spoolThresholdBytes: number;
+  store: LocalStore | undefined;
+  transfers: TransferBoard;
   reloadTrust(): Promise<number>;
   stop(): void;
 }
@@ -31,17 +39,48 @@ export function buildRoutes(daemon: DaemonView): RouteTable {
       };
     },
 
-    'GET /v1/peers': async (): Promise<PeersResponse> => daemon.peers.list(),
+    'GET /v1/peers': async (): Promise<PeersResponse> =>
+      daemon.peers.list().map((peer) => ({ ...peer, transfers: peer.fingerprint === null ? [] : daemon.transfers.forPeer(peer.fingerprint) })),
 
-    'POST /v1/copy': async ({ req, query }): Promise<CopyResponse> => {
+    'GET /v1/transfers': async (): Promise<TransferInfo[]> => daemon.transfers.list(),
+
+    /** Transfer progress as newline-delimited JSON until the client hangs up (`transfers --watch`). */
+    'GET /v1/events': async ({ req, res }): Promise<undefined> => {
+      startNdjson(res);
+      const stop = followTransfers(daemon.transfers, res, () => true);
+      req.once('close', stop);
+      for (const info of daemon.transfers.list()) writeLine(res, { event: 'progress', transfer: info } satisfies TransferEvent);
+      return undefined;
+    },
+
+    'POST /v1/copy': async ({ req, res, query }): Promise<CopyResponse | undefined> => {
       const mime = query.get('mime');
       if (mime !== null && !isValidMime(mime)) {
         throw fail('CLIPSYNC_ERR_USAGE', `"${mime}" is not a media type such as text/plain or image/png`);
       }
-      const data = await readBody(req, daemon.maxClipBytes);
-      const { clip, deliveries } = await daemon.sync.copyLocal(data, mime ?? guessMime(data), 'cli');
-      const peers: DeliveryResult[] = query.get('wait') === '1' ? await waitAll(deliveries, Number(query.get('timeout') ?? 0)) : [];
-      return { id: clip.id, mime: clip.mime, size: clip.size, peers };
+      const received = await receiveCopyBody(req, daemon.maxClipBytes, daemon.spoolThresholdBytes, daemon.store);
+      const { clip, deliveries } = await daemon.sync.copyLocal(received.body, mime ?? received.guessedMime, 'cli');
+      const wait = query.get('wait') === '1';
+      const timeout = Number(query.get('timeout') ?? 0);
+      if (!(wait && query.get('progress') === '1')) {
+        const peers: DeliveryResult[] = wait ? await waitAll(deliveries, timeout) : [];
+        return { id: clip.id, mime: clip.mime, size: clip.size, peers };
+      }
+      // Progress: one line per progress event of this clip's sends, then the result.
+      startNdjson(res);
+      const waiting = new Set(deliveries.map((d) => d.fingerprint));
+      const stop = followTransfers(daemon.transfers, res, (t) => t.id === clip.id && t.direction === 'send' && waiting.has(t.peer));
+      try {
+        const peers = await waitAll(deliveries, timeout);
+        writeLine(res, { event: 'result', result: { id: clip.id, mime: clip.mime, size: clip.size, peers } } satisfies CopyEvent);
+      } catch (err) {
+        const error = isClipsyncError(err) ? err.toJSON() : { code: 'CLIPSYNC_ERR_INTERNAL', message: 'internal error in the daemon; see its log' };
+        writeLine(res, { event: 'error', error } satisfies CopyEvent);
+      } finally {
+        stop();
+        res.end();
+      }
+      return undefined;
     },
 
     'GET /v1/paste': async ({ res, query }): Promise<undefined> => {
@@ -56,6 +95,13 @@ export function buildRoutes(daemon: DaemonView): RouteTable {
       if (wanted !== null && !sameType(wanted, clip.mime)) {
         throw fail('CLIPSYNC_ERR_NOTHING_TO_PASTE', `the clipboard holds ${clip.mime}, not ${wanted}`);
       }
+      const source = clip.file !== undefined ? createReadStream(clip.file) : undefined;
+      if (source !== undefined) {
+        // Open before answering 200, so a spool file that vanished is a clean error.
+        await new Promise<void>((resolve, reject) => source.once('open', () => resolve()).once('error', reject)).catch((err: unknown) => {
+          throw fail('CLIPSYNC_ERR_SPOOL', `the spooled clip cannot be read: ${(err as Error).message}`, { hint: 'copy it again' });
+        });
+      }
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
         'content-length': clip.size,
@@ -63,7 +109,8 @@ export function buildRoutes(daemon: DaemonView): RouteTable {
         [CLIP_HEADERS.mime]: clip.mime,
         [CLIP_HEADERS.origin]: clip.origin,
       });
-      res.end(clip.data);
+      if (source === undefined) res.end(clip.data);
+      else await pipeline(source, res).catch(() => res.destroy());
       return undefined;
     },
 
@@ -73,6 +120,31 @@ export function buildRoutes(daemon: DaemonView): RouteTable {
       res.once('finish', () => daemon.stop());
       return { stopping: true };
     },
+  };
+}
+
+function startNdjson(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  res.flushHeaders();
+}
+
+function writeLine(res: ServerResponse, value: unknown): void {
+  if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Writes the board's progress and end events that `wanted` selects; returns the unsubscribe. */
+function followTransfers(board: TransferBoard, res: ServerResponse, wanted: (t: TransferInfo) => boolean): () => void {
+  const onProgress = (transfer: TransferInfo): void => {
+    if (wanted(transfer)) writeLine(res, { event: 'progress', transfer } satisfies TransferEvent);
+  };
+  const onEnd = (transfer: TransferInfo, outcome: TransferOutcome, detail: string | undefined): void => {
+    if (wanted(transfer)) writeLine(res, { event: 'end', transfer, outcome, ...(detail === undefined ? {} : { detail }) } satisfies TransferEvent);
+  };
+  board.on('progress', onProgress);
+  board.on('end', onEnd);
+  return () => {
+    board.off('progress', onProgress);
+    board.off('end', onEnd);
   };
 }
 

@@ -1,6 +1,7 @@
 import type { ClipMeta } from '../sync/clip.js';
 import type { DeliveryResult } from '../sync/delivery.js';
 import type { PeerInfo } from '../peers/peer-types.js';
+import type { TransferInfo, TransferOutcome } from '../sync/progress.js';
 import type { ClipboardKind } from '../clipboard/backend.js';
 
 /** Response bodies of the control API; the CLI's --json output is built from these. */
@@ -18,7 +19,16 @@ export interface StatusResponse {
   startedAt: string;
 }
 
-export type PeersResponse = PeerInfo[];
+/** `peers --json`: each peer with the transfers in flight to or from it. */
+export type PeersResponse = (PeerInfo & { transfers: TransferInfo[] })[];
+
+/** One line of `GET /v1/events` (and the progress lines of `copy --wait`). */
+export type TransferEvent =
+  | { event: 'progress'; transfer: TransferInfo }
+  | { event: 'end'; transfer: TransferInfo; outcome: TransferOutcome; detail?: string };
+
+/** Lines of `POST /v1/copy?wait=1&progress=1`: progress, then exactly one result or error. */
+export type CopyEvent = TransferEvent | { event: 'result'; result: CopyResponse } | { event: 'error'; error: ErrorBody['error'] };
 
 export interface CopyResponse {
   id: string;

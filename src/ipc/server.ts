@@ -89,24 +89,3 @@ function alreadyRunning(socketPath: string): ClipsyncError {
     hint: 'use `clipsync status` to see it, or `clipsync stop` to stop it',
   });
 }
-
-/** Reads a request body up to `limit` bytes; more is an error that names the limit. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, declared);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > limit) throw tooLarge(limit);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, total);
-}
-
-function tooLarge(limit: number, size?: number): ClipsyncError {
-  const what = size === undefined ? 'the clip is' : `the clip of ${size} bytes is`;
-  return fail('CLIPSYNC_ERR_CLIP_TOO_LARGE', `${what} larger than the limit of ${limit} bytes`, {
-    hint: 'raise maxClipBytes in config.json on every machine to send larger clips',
-  });
-}

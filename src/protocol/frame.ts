@@ -14,6 +14,7 @@ export const FrameType = {
   end: 0x13,
   ack: 0x14,
   cancel: 0x15,
+  credit: 0x16,
 } as const;
 export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];
 

@@ -12,7 +12,17 @@ export interface ClipMeta {
   origin: string;
 }
 
+/**
+ * A clip with its bytes: in memory (`data`) when small, else in a spool file (`file`, named
+ * by the content id) so that a large clip is never held whole in memory.
+ */
 export interface Clip extends ClipMeta {
+  data?: Buffer;
+  file?: string;
+}
+
+/** A clip whose bytes are in memory: what clipboard backends are given. */
+export interface InMemoryClip extends ClipMeta {
   data: Buffer;
 }
 

@@ -4,11 +4,15 @@ import type { ClipboardWatcher } from '../clipboard/watcher.js';
 import { fail, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Connection } from '../protocol/connection.js';
-import { FrameType, field, malformed, type Frame } from '../protocol/frame.js';
-import { StreamingHash } from '../secure/sodium.js';
+import { FrameType, field, malformed, type Frame, type FrameTypeValue } from '../protocol/frame.js';
 import { MAX_MIME_LENGTH, contentId, isValidMime, isNewer, metaOf, sameContent, type Clip, type ClipMeta } from './clip.js';
+import { MemorySink, type ClipBody, type IncomingSink } from './clip-body.js';
 import { DeliveryTracker, type DeliveryResult } from './delivery.js';
 import { HybridClock } from './hybrid-clock.js';
+import { Incoming } from './incoming.js';
+import { Outgoing } from './outgoing.js';
+import { PartialTransfers } from './partials.js';
+import { TransferBoard } from './progress.js';
 
 /** How far ahead of our wall clock a peer's timestamp may be; the hybrid clock absorbs less. */
 const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
@@ -20,26 +24,31 @@ export interface PeerLink {
   connection: Connection;
 }
 
+/** Large clips live in files; the engine only needs these from the spool. */
+export interface SpoolPort {
+  /** A sink for a large incoming clip, resuming from a part file left by an earlier try. */
+  beginIncoming(meta: ClipMeta): Promise<IncomingSink>;
+  /** Keeps the spool's cleanup away from a file in use (the current clip). */
+  pin(id: string): void;
+  unpin(id: string): void;
+}
+
 export interface SyncOptions {
   ownFingerprint: string;
   backend: ClipboardBackend;
   maxClipBytes: number;
   /** Bytes per DATA frame. */
   chunkBytes: number;
+  /** Bytes a receiver lets a sender have in flight per transfer. */
+  windowBytes: number;
+  /** Clips larger than this are received into the spool rather than memory. */
+  spoolThresholdBytes: number;
+  spool?: SpoolPort;
+  /** How long `copy --wait` keeps waiting for a peer that disconnected mid-transfer to return. */
+  deliveryGraceMs: number;
+  transfers: TransferBoard;
   log: Logger;
   clock?: HybridClock;
-}
-
-interface Outgoing {
-  clip: Clip;
-  cancelled: boolean;
-}
-
-interface Incoming {
-  meta: ClipMeta;
-  chunks: Buffer[];
-  received: number;
-  hasher: StreamingHash;
 }
 
 interface LinkState {
@@ -61,16 +70,19 @@ export interface SyncEvents {
 
 /**
  * The clip model: the current clip, last-writer-wins ordering, dedupe by content id, and
- * fan-out to every connected peer. A clip travels OFFER → WANT → DATA… → END → ACK; the
- * receiver applies it only after every byte arrived and the content hash matched, so a
- * partly received clip is never applied. Clips are sent to directly connected peers only,
- * never relayed, so nothing can loop.
+ * fan-out to every connected peer. A clip travels OFFER → WANT(offset, window) → DATA… (with
+ * CREDIT back) → END → ACK; the receiver applies it only after every byte arrived and the
+ * content hash matched, so a partly received clip is never applied. A transfer cut by a
+ * disconnect resumes from what the receiver kept. Clips go to directly connected peers
+ * only, never relayed, so nothing can loop.
  */
 export class SyncEngine extends EventEmitter<SyncEvents> {
   private current: Clip | undefined;
   private readonly links = new Map<string, LinkState>();
   private readonly deliveries = new DeliveryTracker();
   private readonly clock: HybridClock;
+  private readonly partials = new PartialTransfers();
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   private watcher: ClipboardWatcher | undefined;
 
   constructor(private readonly options: SyncOptions) {
@@ -88,24 +100,30 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   /**
-   * A copy made on this machine (`clipsync copy`, or the system clipboard changing). Returns
-   * the clip and, per connected peer, a promise of how delivery went.
+   * A copy made on this machine (`clipsync copy`, or the system clipboard changing). `body`
+   * is the bytes, or a spool file already named by its content id. Returns the clip and,
+   * per connected peer, a promise of how delivery went.
    */
-  async copyLocal(data: Buffer, mime: string, source: 'cli' | 'clipboard'): Promise<{ clip: Clip; deliveries: PendingDelivery[] }> {
-    if (data.length > this.options.maxClipBytes) {
-      throw fail('CLIPSYNC_ERR_CLIP_TOO_LARGE', `the clip is ${data.length} bytes, over the limit of ${this.options.maxClipBytes} bytes`, {
+  async copyLocal(
+    body: ClipBody & { id?: string; size?: number },
+    mime: string,
+    source: 'cli' | 'clipboard',
+  ): Promise<{ clip: Clip; deliveries: PendingDelivery[] }> {
+    const size = body.data?.length ?? body.size ?? 0;
+    if (size > this.options.maxClipBytes) {
+      throw fail('CLIPSYNC_ERR_CLIP_TOO_LARGE', `the clip is ${size} bytes, over the limit of ${this.options.maxClipBytes} bytes`, {
         hint: 'raise maxClipBytes in config.json on every machine to send larger clips',
       });
     }
-    const id = contentId(data);
+    const id = body.data !== undefined ? contentId(body.data) : body.id!;
     let clip: Clip;
     if (this.current !== undefined && sameContent({ id, mime }, this.current)) {
       clip = this.current; // the same content again: nothing new to order or store
     } else {
-      clip = { id, mime, size: data.length, ts: this.clock.now(), origin: this.options.ownFingerprint, data };
-      this.current = clip;
+      clip = { id, mime, size, ts: this.clock.now(), origin: this.options.ownFingerprint, ...bodyOf(body) };
+      this.setCurrent(clip);
       if (source === 'cli') await this.writeToClipboard(clip);
-      this.options.log.info({ clip: id.slice(0, 16), size: clip.size, mime, source }, 'local copy');
+      this.options.log.info({ clip: id.slice(0, 16), size, mime, source }, 'local copy');
     }
     const deliveries = [...this.links.values()].map((state) => {
       const result = this.deliveries.wait(clip.id, state.link.fingerprint);
@@ -125,78 +143,137 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   /** Starts syncing with a newly authenticated peer; replaces an older link to the same key. */
   attach(link: PeerLink): void {
     const state: LinkState = { link, outgoing: undefined, incoming: undefined };
+    const previous = this.links.get(link.fingerprint);
+    if (previous !== undefined) this.stopLink(previous);
     this.links.set(link.fingerprint, state);
+    clearTimeout(this.graceTimers.get(link.fingerprint));
+    this.graceTimers.delete(link.fingerprint);
     link.connection.on('frame', (frame) => {
       if (this.links.get(link.fingerprint) !== state) return;
-      this.onFrame(state, frame).catch((err: unknown) => {
-        this.options.log.warn({ peer: link.fingerprint, reason: messageOf(err) }, 'closing connection after a bad frame');
-        const violation = err as { closeCode?: number; reason?: string };
-        link.connection.close(violation.closeCode ?? 4000, violation.reason ?? 'protocol error');
-      });
+      try {
+        this.onFrame(state, frame);
+      } catch (err) {
+        this.protocolError(state, err);
+      }
     });
     link.connection.once('close', () => this.detach(state));
     if (this.current !== undefined) void this.offer(state, this.current);
   }
 
+  /** Stops every transfer, keeping partial ones for a resume after restart. */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.links.values()].map((state) => this.stopLink(state)));
+    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+  }
+
   private detach(state: LinkState): void {
-    if (state.outgoing) state.outgoing.cancelled = true;
-    state.incoming = undefined;
+    void this.stopLink(state);
     if (this.links.get(state.link.fingerprint) !== state) return; // replaced by a newer connection
     this.links.delete(state.link.fingerprint);
-    this.deliveries.failPeer(state.link.fingerprint, state.link.name, 'disconnected before it had the clip');
+    // A peer that drops mid-transfer usually comes back (and resumes): give it a while
+    // before telling `copy --wait` it failed.
+    const { fingerprint, name } = state.link;
+    const timer = setTimeout(() => {
+      this.graceTimers.delete(fingerprint);
+      this.deliveries.failPeer(fingerprint, name, 'disconnected before it had the clip');
+    }, this.options.deliveryGraceMs);
+    timer.unref();
+    this.graceTimers.set(fingerprint, timer);
+  }
+
+  private async stopLink(state: LinkState): Promise<void> {
+    const { outgoing, incoming } = state;
+    state.outgoing = undefined;
+    state.incoming = undefined;
+    if (outgoing !== undefined) {
+      outgoing.cancel();
+      outgoing.handle?.end('interrupted', 'disconnected');
+    }
+    if (incoming !== undefined) {
+      incoming.handle.end('interrupted', 'disconnected');
+      await incoming.suspend();
+      if (incoming.sink instanceof MemorySink && incoming.sink.offset > 0) this.partials.keep(incoming.meta, incoming.sink);
+    }
   }
 
   private async offer(state: LinkState, clip: Clip): Promise<void> {
     const previous = state.outgoing;
     if (previous !== undefined && !previous.cancelled && previous.clip.id === clip.id) return; // already on its way
     if (previous !== undefined && previous.clip.id !== clip.id) {
-      previous.cancelled = true;
+      previous.cancel();
+      previous.handle?.end('cancelled', 'superseded by a newer clip');
       this.deliveries.settle(previous.clip.id, this.failure(state, 'superseded by a newer clip'));
       await this.sendQuietly(state, FrameType.cancel, { id: previous.clip.id });
     }
-    state.outgoing = { clip, cancelled: false };
+    state.outgoing = new Outgoing(clip, state.link.connection, this.options.chunkBytes);
     await this.sendQuietly(state, FrameType.offer, metaOf(clip));
   }
 
-  private async stream(state: LinkState, outgoing: Outgoing, offset: number): Promise<void> {
-    const { clip } = outgoing;
-    const { chunkBytes } = this.options;
-    for (let at = offset; at < clip.size; at += chunkBytes) {
-      if (outgoing.cancelled || !state.link.connection.isOpen) return;
-      await this.sendQuietly(state, FrameType.data, { id: clip.id, offset: at }, clip.data.subarray(at, at + chunkBytes));
-    }
-    if (!outgoing.cancelled) await this.sendQuietly(state, FrameType.end, { id: clip.id });
-  }
-
-  private async onFrame(state: LinkState, frame: Frame): Promise<void> {
+  private onFrame(state: LinkState, frame: Frame): void {
     const h = frame.header;
     switch (frame.type) {
       case FrameType.offer:
-        return this.onOffer(state, readMeta(h));
-      case FrameType.want: {
+        return void this.onOffer(state, readMeta(h)).catch((err: unknown) => this.protocolError(state, err));
+      case FrameType.want:
+        return this.onWant(state, field.string(h, 'id', 64), field.integer(h, 'offset'), field.integer(h, 'window'));
+      case FrameType.credit: {
+        const id = field.string(h, 'id', 64);
+        const bytes = field.integer(h, 'bytes');
+        if (state.outgoing?.clip.id === id) state.outgoing.grant(bytes);
+        return;
+      }
+      case FrameType.data: {
         const id = field.string(h, 'id', 64);
         const offset = field.integer(h, 'offset');
-        const outgoing = state.outgoing;
-        if (outgoing === undefined || outgoing.clip.id !== id || outgoing.cancelled) {
-          return this.sendQuietly(state, FrameType.cancel, { id });
-        }
-        if (offset > outgoing.clip.size) throw malformed('WANT offset past the end of the clip');
-        return this.stream(state, outgoing, offset);
+        // A transfer we dropped (cancelled, superseded) may still have frames on the wire.
+        if (state.incoming?.meta.id === id) state.incoming.data(offset, frame.body);
+        return;
       }
-      case FrameType.data:
-        return this.onData(state, field.string(h, 'id', 64), field.integer(h, 'offset'), frame.body);
       case FrameType.end:
-        return this.onEnd(state, field.string(h, 'id', 64));
+        return void this.onEnd(state, field.string(h, 'id', 64)).catch((err: unknown) => this.protocolError(state, err));
       case FrameType.ack:
         return this.onAck(state, field.string(h, 'id', 64), field.string(h, 'status', 16), h['reason']);
       case FrameType.cancel: {
-        const id = field.string(h, 'id', 64);
-        if (state.incoming?.meta.id === id) state.incoming = undefined;
+        const incoming = state.incoming;
+        if (incoming?.meta.id === field.string(h, 'id', 64)) {
+          state.incoming = undefined;
+          incoming.handle.end('cancelled', 'the sender cancelled it');
+          void incoming.discard();
+        }
         return;
       }
       default:
         throw malformed(`frame type ${frame.type} is not expected here`);
     }
+  }
+
+  private onWant(state: LinkState, id: string, offset: number, window: number): void {
+    const outgoing = state.outgoing;
+    if (outgoing === undefined || outgoing.clip.id !== id || outgoing.cancelled) {
+      void this.sendQuietly(state, FrameType.cancel, { id });
+      return;
+    }
+    if (offset > outgoing.clip.size) throw malformed('WANT offset past the end of the clip');
+    if (window < 1) throw malformed('WANT window must be at least 1 byte');
+    if (outgoing.isStreaming) return; // one WANT per OFFER; a repeat changes nothing
+    const { clip } = outgoing;
+    const handle = this.options.transfers.start({
+      id: clip.id,
+      direction: 'send',
+      peer: state.link.fingerprint,
+      name: state.link.name,
+      mime: clip.mime,
+      total: clip.size,
+      resumedFrom: offset,
+    });
+    outgoing.handle = handle;
+    if (offset > 0) this.options.log.info({ peer: state.link.fingerprint, clip: id.slice(0, 16), offset }, 'resuming a transfer');
+    outgoing.stream(offset, window, (n) => handle.advance(n)).catch((err: unknown) => {
+      this.options.log.warn({ peer: state.link.fingerprint, clip: id.slice(0, 16), reason: messageOf(err) }, 'sending a clip failed');
+      handle.end('failed', messageOf(err));
+      if (state.outgoing === outgoing) this.deliveries.settle(id, this.failure(state, messageOf(err)));
+      void this.sendQuietly(state, FrameType.cancel, { id });
+    });
   }
 
   private async onOffer(state: LinkState, meta: ClipMeta): Promise<void> {
@@ -216,38 +293,77 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
       log.warn({ peer: state.link.fingerprint, clip: meta.id.slice(0, 16), size: meta.size }, 'refused an oversized clip');
       return this.ack(state, meta.id, 'rejected', reason);
     }
-    state.incoming = { meta, chunks: [], received: 0, hasher: new StreamingHash() };
-    await this.sendQuietly(state, FrameType.want, { id: meta.id, offset: 0 });
+    const older = state.incoming;
+    if (older !== undefined) {
+      // One transfer per peer and direction: the peer's newer clip replaces its older one.
+      state.incoming = undefined;
+      older.handle.end('cancelled', 'superseded by a newer clip');
+      await older.discard();
+    }
+    let sink: IncomingSink;
+    try {
+      sink = await this.openSink(meta);
+    } catch (err) {
+      log.warn({ peer: state.link.fingerprint, clip: meta.id.slice(0, 16), reason: messageOf(err) }, 'cannot receive a clip');
+      return this.ack(state, meta.id, 'rejected', `receiver cannot store the clip: ${messageOf(err)}`);
+    }
+    if (this.links.get(state.link.fingerprint) !== state || !state.link.connection.isOpen || state.incoming !== undefined) {
+      await sink.suspend(); // the link went away (or another offer won) while the sink opened
+      return;
+    }
+    const handle = this.options.transfers.start({
+      id: meta.id,
+      direction: 'receive',
+      peer: state.link.fingerprint,
+      name: state.link.name,
+      mime: meta.mime,
+      total: meta.size,
+      resumedFrom: sink.offset,
+    });
+    const incoming = new Incoming(meta, sink, state.link.connection, this.options.windowBytes, handle, (err) =>
+      void this.refuseIncoming(state, incoming, messageOf(err)),
+    );
+    state.incoming = incoming;
+    if (sink.offset > 0) log.info({ peer: state.link.fingerprint, clip: meta.id.slice(0, 16), offset: sink.offset }, 'resuming a transfer');
+    await incoming.request().catch(() => undefined);
   }
 
-  private onData(state: LinkState, id: string, offset: number, body: Buffer): void {
-    const incoming = state.incoming;
-    if (incoming === undefined || incoming.meta.id !== id) return; // a transfer we dropped; its tail is still arriving
-    if (offset !== incoming.received) throw malformed(`DATA at offset ${offset}, expected ${incoming.received}`);
-    if (incoming.received + body.length > incoming.meta.size) throw malformed('DATA past the announced size');
-    // The body is a view of a freshly decrypted buffer that nothing else holds: no copy needed.
-    incoming.chunks.push(body);
-    incoming.hasher.update(body);
-    incoming.received += body.length;
+  private async openSink(meta: ClipMeta): Promise<IncomingSink> {
+    const { spool, spoolThresholdBytes } = this.options;
+    if (spool !== undefined && meta.size > spoolThresholdBytes) return spool.beginIncoming(meta);
+    return this.partials.take(meta.id) ?? new MemorySink(meta);
+  }
+
+  /** A write failed on our side: tell the sender now rather than at END, and keep nothing. */
+  private async refuseIncoming(state: LinkState, incoming: Incoming, reason: string): Promise<void> {
+    if (state.incoming !== incoming) return;
+    state.incoming = undefined;
+    this.options.log.warn({ peer: state.link.fingerprint, clip: incoming.meta.id.slice(0, 16), reason }, 'cannot store an incoming clip; refused it');
+    incoming.handle.end('failed', reason);
+    await incoming.discard();
+    await this.ack(state, incoming.meta.id, 'rejected', `receiver cannot store the clip: ${reason}`);
   }
 
   private async onEnd(state: LinkState, id: string): Promise<void> {
     const incoming = state.incoming;
     if (incoming === undefined || incoming.meta.id !== id) return;
-    state.incoming = undefined;
     const { meta } = incoming;
     const log = this.options.log.child({ peer: state.link.fingerprint, clip: id.slice(0, 16) });
-    if (incoming.received !== meta.size) {
-      log.warn({ received: incoming.received, size: meta.size }, 'clip ended early; not applied');
-      return this.ack(state, id, 'rejected', 'clip ended before all its bytes arrived');
+    let body: ClipBody;
+    try {
+      body = await incoming.finish();
+    } catch (err) {
+      if (state.incoming === incoming) state.incoming = undefined;
+      log.warn({ reason: messageOf(err) }, 'clip not applied');
+      incoming.handle.end('failed', messageOf(err));
+      return this.ack(state, id, 'rejected', messageOf(err));
     }
-    if (incoming.hasher.digest().toString('hex') !== id) {
-      log.warn('clip content does not match its id; not applied');
-      return this.ack(state, id, 'rejected', 'content hash mismatch');
-    }
+    if (state.incoming !== incoming) return; // superseded or disconnected while verifying
+    state.incoming = undefined;
+    incoming.handle.end('completed');
     if (!isNewer(meta, this.current) && !sameContent(meta, this.current)) return this.ack(state, id, 'stale');
-    const clip: Clip = { ...meta, data: Buffer.concat(incoming.chunks, meta.size) };
-    this.current = clip;
+    const clip: Clip = { ...meta, ...bodyOf(body) };
+    this.setCurrent(clip);
     log.info({ size: meta.size, mime: meta.mime, from: state.link.name }, 'clip received');
     await this.ack(state, id, 'applied');
     await this.writeToClipboard(clip);
@@ -255,7 +371,12 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   private onAck(state: LinkState, id: string, status: string, reason: unknown): void {
-    if (state.outgoing?.clip.id === id) state.outgoing = undefined;
+    const outgoing = state.outgoing;
+    if (outgoing?.clip.id === id) {
+      state.outgoing = undefined;
+      outgoing.handle?.end(status === 'applied' || status === 'have' ? 'completed' : 'failed', typeof reason === 'string' ? reason : status);
+      outgoing.cancel();
+    }
     const { fingerprint, name } = state.link;
     if (status === 'applied' || status === 'have') {
       this.deliveries.settle(id, { fingerprint, name, status: 'delivered' });
@@ -267,8 +388,21 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     this.deliveries.settle(id, { fingerprint, name, status: 'failed', detail });
   }
 
+  private setCurrent(clip: Clip): void {
+    const previous = this.current;
+    this.current = clip;
+    if (clip.file !== undefined) this.options.spool?.pin(clip.id);
+    if (previous?.file !== undefined && previous.id !== clip.id) this.options.spool?.unpin(previous.id);
+  }
+
+  private protocolError(state: LinkState, err: unknown): void {
+    this.options.log.warn({ peer: state.link.fingerprint, reason: messageOf(err) }, 'closing connection after a bad frame');
+    const violation = err as { closeCode?: number; reason?: string };
+    state.link.connection.close(violation.closeCode ?? 4000, violation.reason ?? 'protocol error');
+  }
+
   private ack(state: LinkState, id: string, status: 'applied' | 'have' | 'stale' | 'rejected', reason?: string): Promise<void> {
-    return this.sendQuietly(state, FrameType.ack, reason === undefined ? { id, status } : { id, status, reason });
+    return this.sendQuietly(state, FrameType.ack, reason === undefined ? { id, status } : { id, status, reason: reason.slice(0, 300) });
   }
 
   private failure(state: LinkState, detail: string): DeliveryResult {
@@ -276,7 +410,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   /** A send on a connection that just closed is not an error here: `detach` settles the waiters. */
-  private async sendQuietly(state: LinkState, type: (typeof FrameType)[keyof typeof FrameType], header: object, body?: Buffer): Promise<void> {
+  private async sendQuietly(state: LinkState, type: FrameTypeValue, header: object, body?: Buffer): Promise<void> {
     if (!state.link.connection.isOpen) return;
     try {
       await state.link.connection.send(type, header, body);
@@ -286,14 +420,23 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   private async writeToClipboard(clip: Clip): Promise<void> {
+    if (clip.data === undefined) {
+      // Spooled clips are too large to hand to a desktop clipboard tool in one piece.
+      this.options.log.info({ clip: clip.id.slice(0, 16), size: clip.size }, 'large clip kept in the spool; available through clipsync paste');
+      return;
+    }
     try {
-      const outcome = await this.options.backend.write(clip);
+      const outcome = await this.options.backend.write({ ...metaOf(clip), data: clip.data });
       if (outcome === 'written') this.watcher?.noteWritten(clip.data);
       else this.options.log.debug({ mime: clip.mime }, 'clipboard cannot hold this type; available through clipsync paste');
     } catch (err) {
       this.options.log.warn({ reason: messageOf(err) }, 'cannot write the system clipboard; the clip is still available through clipsync paste');
     }
   }
+}
+
+function bodyOf(body: ClipBody): { data: Buffer } | { file: string } {
+  return body.data !== undefined ? { data: body.data } : { file: body.file };
 }
 
 function readMeta(h: Record<string, unknown>): ClipMeta {

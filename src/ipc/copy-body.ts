@@ -1,0 +1,105 @@
+import type { IncomingMessage } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
+import { fail } from '../errors.js';
+import { BINARY_MIME, TEXT_MIME } from '../sync/clip.js';
+import type { ClipBody } from '../sync/clip-body.js';
+
+/** What the copy route needs from the spool: store a stream under its content id. */
+export interface LocalStore {
+  storeLocal(source: Readable): Promise<{ id: string; size: number; path: string }>;
+}
+
+export interface ReceivedCopy {
+  body: ClipBody & { id?: string; size?: number };
+  /** text/plain when every byte so far was valid UTF-8, else octet-stream. */
+  guessedMime: string;
+}
+
+/**
+ * Reads the body of `clipsync copy`. Up to `threshold` bytes stay in memory; a larger body
+ * is streamed into the spool as it arrives, so copying a 512 MiB file costs the daemon no
+ * more memory than copying 9 MiB. Anything over `limit` is refused with the limit named.
+ */
+export async function receiveCopyBody(req: IncomingMessage, limit: number, threshold: number, store: LocalStore | undefined): Promise<ReceivedCopy> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, declared);
+  const utf8 = new Utf8Check();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const iterator = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done === true) return { body: { data: Buffer.concat(chunks, total) }, guessedMime: utf8.mime() };
+    const chunk = next.value;
+    total += chunk.length;
+    if (total > limit) throw tooLarge(limit);
+    utf8.update(chunk);
+    chunks.push(chunk);
+    if (total > threshold && store !== undefined) break;
+  }
+  // Past the threshold: what arrived so far, then the rest of the request, into the spool.
+  const rest = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const pump = (async () => {
+    for (const chunk of chunks) if (!rest.write(chunk)) await waitDrain(rest);
+    chunks.length = 0;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true) break;
+      total += next.value.length;
+      if (total > limit) throw tooLarge(limit);
+      utf8.update(next.value);
+      if (!rest.write(next.value)) await waitDrain(rest);
+    }
+    rest.end();
+  })();
+  pump.catch((err: unknown) => rest.destroy(err as Error));
+  const [stored] = await Promise.all([store.storeLocal(rest), pump]);
+  return { body: { file: stored.path, id: stored.id, size: stored.size }, guessedMime: utf8.mime() };
+}
+
+function waitDrain(stream: PassThrough): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      stream.off('error', onError);
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      stream.off('drain', onDrain);
+      reject(err);
+    };
+    stream.once('drain', onDrain);
+    stream.once('error', onError);
+  });
+}
+
+/** UTF-8 validity checked chunk by chunk, so a spooled body needs no second read. */
+class Utf8Check {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private valid = true;
+
+  update(chunk: Buffer): void {
+    if (!this.valid) return;
+    try {
+      this.decoder.decode(chunk, { stream: true });
+    } catch {
+      this.valid = false;
+    }
+  }
+
+  mime(): string {
+    if (!this.valid) return BINARY_MIME;
+    try {
+      this.decoder.decode(); // an unfinished sequence at the end is not valid text
+      return TEXT_MIME;
+    } catch {
+      return BINARY_MIME;
+    }
+  }
+}
+
+export function tooLarge(limit: number, size?: number): Error {
+  const what = size === undefined ? 'the clip is' : `the clip of ${size} bytes is`;
+  return fail('CLIPSYNC_ERR_CLIP_TOO_LARGE', `${what} larger than the limit of ${limit} bytes`, {
+    hint: 'raise maxClipBytes in config.json on every machine to send larger clips',
+  });
+}

@@ -1,0 +1,101 @@
+import { open } from 'node:fs/promises';
+import { fail } from '../errors.js';
+import { StreamingHash } from '../secure/sodium.js';
+import type { ClipMeta } from './clip.js';
+
+/**
+ * Where a clip's bytes are: in memory for small clips, in a spool file for large ones, so
+ * that neither side of a transfer ever holds a large clip whole.
+ */
+export type ClipBody = { data: Buffer; file?: undefined } | { file: string; data?: undefined };
+
+/**
+ * Reads a clip from an offset in chunks of at most `chunkBytes`. A file is read into one
+ * reused buffer: each chunk is encrypted into its frame before the next read, so a chunk
+ * never has to outlive the next call.
+ */
+export class ClipReader {
+  private buffer: Buffer | undefined;
+  private handle: import('node:fs/promises').FileHandle | undefined;
+
+  constructor(
+    private readonly body: ClipBody,
+    private readonly size: number,
+  ) {}
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (this.body.data !== undefined) return this.body.data.subarray(offset, offset + length);
+    this.handle ??= await open(this.body.file, 'r');
+    if (this.buffer === undefined || this.buffer.length < length) this.buffer = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(this.buffer, done, length - done, offset + done);
+      if (bytesRead === 0) {
+        throw fail('CLIPSYNC_ERR_SPOOL', `spool file ${this.body.file} ends at ${offset + done} bytes, short of ${this.size}`, {
+          hint: 'the spooled clip was removed or truncated; copy it again',
+        });
+      }
+      done += bytesRead;
+    }
+    return this.buffer.subarray(0, length);
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** Where an incoming transfer puts its bytes until the whole clip is verified. */
+export interface IncomingSink {
+  /** Bytes already held and verified against the stream so far: where a resume starts. */
+  readonly offset: number;
+  write(chunk: Buffer): Promise<void>;
+  /** Checks size and content id; resolves with the body, or rejects and keeps nothing. */
+  finish(): Promise<ClipBody>;
+  /** The connection dropped: keep what arrived, for a resume. */
+  suspend(): Promise<void>;
+  /** The transfer is over without a clip (cancelled, superseded, corrupt): keep nothing. */
+  discard(): Promise<void>;
+}
+
+/** A small clip received into memory; kept across a reconnect for resuming. */
+export class MemorySink implements IncomingSink {
+  private readonly chunks: Buffer[] = [];
+  private readonly hasher = new StreamingHash();
+  private received = 0;
+
+  constructor(private readonly meta: ClipMeta) {}
+
+  get offset(): number {
+    return this.received;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    // The chunk is a view of a freshly decrypted message that nothing else holds: no copy.
+    this.chunks.push(chunk);
+    this.hasher.update(chunk);
+    this.received += chunk.length;
+  }
+
+  async finish(): Promise<ClipBody> {
+    if (this.received !== this.meta.size) throw incomplete(this.received, this.meta.size);
+    if (this.hasher.digest().toString('hex') !== this.meta.id) throw hashMismatch();
+    return { data: Buffer.concat(this.chunks, this.received) };
+  }
+
+  async suspend(): Promise<void> {}
+
+  async discard(): Promise<void> {
+    this.chunks.length = 0;
+  }
+}
+
+export function incomplete(received: number, size: number): Error {
+  return fail('CLIPSYNC_ERR_TRANSFER', `clip ended after ${received} of ${size} bytes`);
+}
+
+export function hashMismatch(): Error {
+  return fail('CLIPSYNC_ERR_HASH_MISMATCH', 'content hash mismatch: the received bytes are not the announced clip');
+}
