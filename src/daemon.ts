@@ -9,9 +9,12 @@ import { TrustBook } from './identity/trust-book.js';
 import { buildRoutes, type DaemonView } from './ipc/routes.js';
 import { IpcServer } from './ipc/server.js';
 import { componentLogger, type Logger } from './log.js';
+import { NetworkWatch } from './peers/network-watch.js';
 import { PeerManager } from './peers/peer-manager.js';
 import { SyncEngine } from './sync/sync-engine.js';
 import { TransferBoard } from './sync/progress.js';
+import { Spool } from './sync/spool.js';
+import { spoolPort } from './sync/spool-port.js';
 import { formatAddress, parseAddress } from './transport/address.js';
 import { listen, type Listener } from './transport/listener.js';
 import { VERSION } from './version.js';
@@ -26,6 +29,12 @@ export interface DaemonFlags {
 
 /** Bytes per DATA frame: large enough to amortise per-frame cost, small enough to interleave peers. */
 const CHUNK_BYTES = 256 * 1024;
+/** The network watch looks this often; a tick this much late means the machine slept. */
+const NETWORK_POLL_MS = 2000;
+const WAKE_GAP_MS = 10_000;
+/** An incoming spooled clip is synced to disk this often: what a crash costs to receive again. */
+const SPOOL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+const SPOOL_CLEANUP_MS = 10 * 60 * 1000;
 /** How long `copy --wait` waits for a peer that dropped mid-transfer to come back and finish. */
 const DELIVERY_GRACE_MS = 30_000;
 
@@ -50,6 +59,23 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
 
   const backend = await selectBackend(config.clipboard, componentLogger(root, 'clipboard'));
+  const spool = await Spool.open(paths.spoolDir, {
+    maxTotalBytes: config.spoolMaxBytes,
+    maxAgeMs: config.spoolMaxAgeMs,
+    thresholdBytes: config.spoolThresholdBytes,
+    checkpointEveryBytes: SPOOL_CHECKPOINT_BYTES,
+  });
+  const spoolAccess = spoolPort(spool);
+  const cleanSpool = (): void => {
+    spool.cleanup().then(
+      (plan) => {
+        if (plan.remove.length > 0) log.info({ removed: plan.remove.length }, 'spool cleaned up');
+      },
+      (err: unknown) => log.warn({ reason: messageOf(err) }, 'spool clean-up failed'),
+    );
+  };
+  const spoolCleanupTimer = setInterval(cleanSpool, SPOOL_CLEANUP_MS);
+  spoolCleanupTimer.unref();
   const transfers = new TransferBoard();
   const sync = new SyncEngine({
     ownFingerprint: identity.publicKey.fingerprint,
@@ -58,6 +84,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     chunkBytes: CHUNK_BYTES,
     windowBytes: config.transferWindowBytes,
     spoolThresholdBytes: config.spoolThresholdBytes,
+    spool: spoolAccess,
     deliveryGraceMs: DELIVERY_GRACE_MS,
     transfers,
     log: componentLogger(root, 'sync'),
@@ -74,6 +101,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     },
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
+    backoff: { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs, random: Math.random },
     log: componentLogger(root, 'peers'),
     onSession: (connection, peer) =>
       sync.attach({ fingerprint: peer.peerKey.fingerprint, name: peer.peerName, connection }),
@@ -92,7 +120,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
       watcher: undefined,
       maxClipBytes: config.maxClipBytes,
       spoolThresholdBytes: config.spoolThresholdBytes,
-      store: undefined,
+      store: spoolAccess,
       transfers,
       status: () => ({
         running: true,
@@ -160,10 +188,23 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 
+  const networkWatch = new NetworkWatch({
+    intervalMs: NETWORK_POLL_MS,
+    wakeGapMs: WAKE_GAP_MS,
+    onChange: (reason) => peers.networkChanged(reason === 'wake' ? 'woke from sleep' : 'network addresses changed'),
+  });
+  networkWatch.start();
+  cleanSpool();
+
   await stopped;
+  // Shutdown order: no new work, goodbyes to peers (1001), partial transfers kept on disk
+  // for a resume, then the sockets; the control socket last, so `stop` sees it through.
+  networkWatch.stop();
+  clearInterval(spoolCleanupTimer);
   stopWatchingTrust();
   watcher?.stop();
-  peers.stop();
+  await peers.stop();
+  await sync.shutdown();
   await Promise.all(listeners.map((l) => l.close()));
   await ipc.close();
   await unlink(paths.pidFile).catch(() => undefined);

@@ -45,6 +45,22 @@ export class IpcClient {
     return JSON.parse((await collect(res)).toString('utf8')) as T;
   }
 
+  /** Opens a newline-delimited JSON stream and yields each line parsed. */
+  async *lines<T>(req: IpcRequest): AsyncGenerator<T> {
+    const res = await this.open(req);
+    let pending = '';
+    for await (const chunk of res) {
+      pending += (chunk as Buffer).toString('utf8');
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line.trim() !== '') yield JSON.parse(line) as T;
+      }
+    }
+    if (pending.trim() !== '') yield JSON.parse(pending) as T;
+  }
+
   /** Talk only to a socket in a directory that no other user controls (see private-dir.ts). */
   private async checkDirectory(): Promise<void> {
     try {

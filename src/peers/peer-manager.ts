@@ -39,6 +39,14 @@ export const MAX_PENDING_HANDSHAKES = 64;
 const MAX_REFUSED_RECORDS = 32;
 /** After a refusal, wait this long before asking again: trust may be granted meanwhile. */
 const REFUSED_RETRY_MS = 30_000;
+/**
+ * A connection that lasted this long resets the backoff: its loss starts again from the
+ * shortest delay. One that drops sooner (a flapping link, a peer that crashes on connect)
+ * keeps doubling the delay, so it is not redialed in a hot loop.
+ */
+export const STABLE_CONNECTION_MS = 10_000;
+/** After a wake or a network change, a live connection must answer a ping within this. */
+const PROBE_DEADLINE_MS = 5_000;
 
 /**
  * The peer table: one record per key, static addresses dialed with backoff, inbound
@@ -149,12 +157,24 @@ export class PeerManager {
     return closed;
   }
 
-  /** Closes every connection with 1001 and stops dialing. */
-  stop(): void {
+  /**
+   * Stops dialing and closes every connection with 1001 and a reason; resolves when the
+   * peers have answered the close (or after `graceMs`, for peers that do not).
+   */
+  async stop(graceMs = 2000): Promise<void> {
     this.stopped = true;
     for (const target of this.targets) target.cancelTimer();
-    for (const connection of this.pending) connection.close(CloseCode.goingAway, 'peer is shutting down');
-    for (const record of this.records.values()) record.connection?.close(CloseCode.goingAway, 'peer is shutting down');
+    const closing: Connection[] = [...this.pending];
+    for (const record of this.records.values()) if (record.connection !== undefined) closing.push(record.connection);
+    for (const connection of closing) connection.close(CloseCode.goingAway, 'peer is shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(closing.map((c) => c.socketClosed)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private wrap(socket: WebSocket, remote: string, role: HandshakeConfig['role']): Connection {
@@ -214,7 +234,6 @@ export class PeerManager {
       return;
     }
     target.fingerprint = peer.peerKey.fingerprint;
-    target.attempt = 0;
     target.lastError = undefined;
     target.enter('idle', this.now());
     this.admit(connection, peer, target);
@@ -271,15 +290,46 @@ export class PeerManager {
 
   private onSessionClosed(record: PeerRecord, connection: Connection, code: number, reason: string): void {
     if (record.connection !== connection) return; // a duplicate that lost the tie-break
+    const connectedSince = record.since;
     record.connection = undefined;
     record.state = code === CloseCode.untrusted ? 'refused' : 'disconnected';
     record.since = this.now();
     record.lastError = code === CloseCode.normal || code === CloseCode.goingAway ? undefined : `${describeCloseCode(code)}${reason ? `: ${reason}` : ''}`;
     this.options.log.info({ peer: record.fingerprint, code, reason }, 'peer disconnected');
+    const connectedFor = this.now() - connectedSince;
     for (const target of this.targets) {
       if (target.fingerprint !== record.fingerprint) continue;
+      if (connectedFor >= STABLE_CONNECTION_MS) target.attempt = 0;
+      target.attempt++;
       target.enter('backoff', this.now());
-      this.schedule(target, backoffDelay(1, this.backoff));
+      this.schedule(target, backoffDelay(target.attempt, this.backoff));
+    }
+  }
+
+  /**
+   * The peer showed up (a discovery announcement, a connection attempt of its own): a dial
+   * waiting out its backoff goes now, since the reason to wait is gone.
+   */
+  peerSeen(fingerprint: string): void {
+    if (this.stopped || this.hasLiveConnection(fingerprint)) return;
+    for (const target of this.targets) {
+      if (target.fingerprint === fingerprint && target.state === 'backoff') this.schedule(target, 0);
+    }
+  }
+
+  /**
+   * The machine woke from sleep or its network changed: live connections may be dead
+   * without knowing it, and dials waiting out a long backoff may now succeed. Probe the
+   * former, redial the latter at once with a fresh backoff.
+   */
+  networkChanged(reason: string): void {
+    if (this.stopped) return;
+    this.options.log.info({ reason }, 'network changed; checking connections and redialing');
+    for (const record of this.records.values()) if (record.connection?.isOpen === true) record.connection.probeLiveness(PROBE_DEADLINE_MS);
+    for (const target of this.targets) {
+      if (target.state !== 'backoff') continue;
+      target.attempt = 0;
+      this.schedule(target, 0);
     }
   }
 

@@ -110,6 +110,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           this.queued--;
         });
     });
+    this.socketClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.on('close', (code: number, reason: Buffer) => {
       const text = reason.toString('utf8') || (this.opened ? '' : `cannot connect to ${this.remote}: ${this.connectError ?? 'connection failed'}`);
       this.finishClose({ code, reason: text, local: false });
@@ -127,6 +128,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       });
     }
   }
+
+  /** Resolves once the underlying socket has closed (after the closing handshake, or cut). */
+  readonly socketClosed: Promise<void>;
 
   /** False when the socket never opened: a dial failure rather than a refusal. */
   get wasOpened(): boolean {
@@ -159,6 +163,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.heartbeat = heartbeat;
     this.socket.on('pong', () => heartbeat.onPong());
     heartbeat.start();
+  }
+
+  /** Checks now that the peer still answers, within `deadlineMs` (see Heartbeat.probe). */
+  probeLiveness(deadlineMs: number): void {
+    this.heartbeat?.probe(deadlineMs);
   }
 
   /** The peer's claimed identity from its HELLO (unverified), once it arrived. */

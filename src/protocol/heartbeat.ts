@@ -51,6 +51,21 @@ export class Heartbeat {
     this.handle = undefined;
   }
 
+  /**
+   * After a wake from sleep or a network change, a connection may be dead without either
+   * side knowing: ping now and expect the answer within `deadlineMs` rather than a whole
+   * interval. The regular schedule resumes after that.
+   */
+  probe(deadlineMs: number): void {
+    if (this.stopped) return;
+    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
+    if (this.sentAt === undefined) {
+      this.sentAt = this.timers.now();
+      this.options.ping();
+    }
+    this.handle = this.timers.setTimeout(() => this.beat(), deadlineMs);
+  }
+
   /** The answer to the outstanding ping. */
   onPong(): void {
     if (this.sentAt === undefined) return;

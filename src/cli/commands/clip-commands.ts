@@ -1,8 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { ClipsyncError, fail } from '../../errors.js';
-import type { CopyResponse } from '../../ipc/schema.js';
+import { ClipsyncError, fail, type ErrorCode } from '../../errors.js';
+import type { IpcRequest } from '../../ipc/client.js';
+import type { CopyEvent, CopyResponse } from '../../ipc/schema.js';
+import { ProgressLine } from '../progress-bar.js';
 import { clientFrom, type GlobalArgs } from '../context.js';
 import { printJson, usageError } from '../output.js';
 
@@ -20,12 +22,13 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
           .option('timeout', { type: 'number', describe: 'With --wait: give up on peers silent for this many seconds' }),
       async (args) => {
         const body = await openInput(args.file);
-        const result = await clientFrom(args).json<CopyResponse>({
-          method: 'POST',
+        const request = {
+          method: 'POST' as const,
           path: '/v1/copy',
           query: { mime: args.mime, wait: args.wait ? '1' : undefined, timeout: args.timeout?.toString() },
           body,
-        });
+        };
+        const result = args.wait ? await copyWithProgress(args, request) : await clientFrom(args).json<CopyResponse>(request);
         const failed = result.peers.filter((p) => p.status === 'failed');
         if (args.json) printJson(result);
         else if (args.wait) {
@@ -52,6 +55,22 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
         });
       },
     );
+}
+
+/** `copy --wait`: follows the daemon's progress lines, drawing a bar on a terminal. */
+async function copyWithProgress(args: GlobalArgs, request: IpcRequest): Promise<CopyResponse> {
+  const bar = new ProgressLine();
+  try {
+    for await (const line of clientFrom(args).lines<CopyEvent>({ ...request, query: { ...request.query, progress: '1' } })) {
+      if (line.event === 'progress') bar.update(line.transfer);
+      else if (line.event === 'end') bar.finish(line.transfer);
+      else if (line.event === 'result') return line.result;
+      else throw new ClipsyncError(line.error.code as ErrorCode, line.error.message, line.error.hint === undefined ? {} : { hint: line.error.hint });
+    }
+  } finally {
+    bar.clear();
+  }
+  throw fail('CLIPSYNC_ERR_IPC', 'the daemon closed the connection before the copy finished; see its log');
 }
 
 async function openInput(file: string | undefined): Promise<NodeJS.ReadableStream & import('node:stream').Readable> {

@@ -1,5 +1,7 @@
 import type { Argv } from 'yargs';
-import type { PeersResponse, StatusResponse } from '../../ipc/schema.js';
+import type { PeersResponse, StatusResponse, TransferEvent } from '../../ipc/schema.js';
+import type { TransferInfo } from '../../sync/progress.js';
+import { formatBytes, formatDuration } from '../progress-bar.js';
 import { clientFrom, type GlobalArgs } from '../context.js';
 import { printJson, printLine, table } from '../output.js';
 
@@ -41,10 +43,65 @@ export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
         }
         printLine(
           table(
-            ['NAME', 'STATE', 'ADDRESS', 'FINGERPRINT', 'NOTE'],
-            peers.map((p) => [p.name ?? '-', p.state, p.address ?? '-', p.fingerprint ?? '-', p.lastError ?? '']),
+            ['NAME', 'STATE', 'ADDRESS', 'FINGERPRINT', 'RTT', 'NOTE'],
+            peers.map((p) => [
+              p.name ?? '-',
+              p.state,
+              p.address ?? '-',
+              p.fingerprint ?? '-',
+              p.rttMs === null ? '-' : `${p.rttMs} ms`,
+              [p.lastError ?? '', ...p.transfers.map(describeTransfer)].filter((s) => s !== '').join('; '),
+            ]),
+          ),
+        );
+      },
+    )
+    .command(
+      'transfers',
+      'List clip transfers in flight, with progress (--watch: follow them live)',
+      (y) => y.option('watch', { type: 'boolean', default: false, describe: 'Keep printing progress events as they happen' }),
+      async (args) => {
+        const client = clientFrom(args);
+        if (args.watch) {
+          // One JSON object per line with --json (for status bars); a line per event otherwise.
+          for await (const line of client.lines<TransferEvent>({ method: 'GET', path: '/v1/events' })) {
+            if (args.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+            else printLine(line.event === 'end' ? `${describeTransfer(line.transfer)}: ${line.outcome}${line.detail ? ` (${line.detail})` : ''}` : describeTransfer(line.transfer));
+          }
+          return;
+        }
+        const transfers = await client.json<TransferInfo[]>({ method: 'GET', path: '/v1/transfers' });
+        if (args.json) {
+          printJson(transfers);
+          return;
+        }
+        if (transfers.length === 0) {
+          printLine('no transfers in flight');
+          return;
+        }
+        printLine(
+          table(
+            ['DIRECTION', 'PEER', 'CLIP', 'DONE', 'RATE', 'ETA'],
+            transfers.map((t) => [
+              t.direction === 'send' ? 'send →' : 'receive ←',
+              t.name || t.peer,
+              `${t.id.slice(0, 12)} ${t.mime}`,
+              `${percent(t)} of ${formatBytes(t.total)}`,
+              `${formatBytes(t.rate)}/s`,
+              formatDuration(t.etaMs),
+            ]),
           ),
         );
       },
     );
+}
+
+function percent(t: TransferInfo): string {
+  return `${t.total === 0 ? 100 : Math.floor((t.bytes / t.total) * 100)}%`;
+}
+
+/** "sending 45% of 256 MiB at 310 MiB/s" — for the peers table and `transfers --watch`. */
+function describeTransfer(t: TransferInfo): string {
+  const verb = t.direction === 'send' ? 'sending' : 'receiving';
+  return `${verb} ${t.id.slice(0, 12)} ${percent(t)} of ${formatBytes(t.total)} at ${formatBytes(t.rate)}/s (${t.name || t.peer})`;
 }

@@ -1,37 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Heartbeat, type Timers } from '../../../src/protocol/heartbeat.js';
+import { Heartbeat } from '../../../src/protocol/heartbeat.js';
+import { ManualTimers } from '../_support/manual-timers.js';
 
-/** A clock that moves only when the test says so; timers fire as it passes them. */
-class ManualTimers implements Timers {
-  private time = 0;
-  private next = 1;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.time;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.pending.set(id, { at: this.time + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const until = this.time + ms;
-    for (;;) {
-      const due = [...this.pending.entries()].filter(([, t]) => t.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
-      if (due === undefined) break;
-      this.pending.delete(due[0]);
-      this.time = due[1].at;
-      due[1].fn();
-    }
-    this.time = until;
-  }
-  get scheduled(): number {
-    return this.pending.size;
-  }
-}
 
 function setup(intervalMs = 15_000) {
   const timers = new ManualTimers();
@@ -93,5 +63,40 @@ describe('Heartbeat', () => {
     const { heartbeat } = setup();
     heartbeat.onPong();
     expect(heartbeat.rttMs).toBeUndefined();
+  });
+});
+
+describe('Heartbeat.probe (after a wake or a network change)', () => {
+  it('pings at once and declares the peer dead if it does not answer within the probe deadline', () => {
+    const timers = new ManualTimers();
+    let pings = 0;
+    let dead = 0;
+    const hb = new Heartbeat({ intervalMs: 15_000, timers, ping: () => pings++, onDead: () => dead++ });
+    hb.start();
+    hb.onPong();
+    timers.advance(1000);
+    hb.probe(5000);
+    expect(pings).toBe(2);
+    timers.advance(4999);
+    expect(dead).toBe(0);
+    timers.advance(1);
+    expect(dead).toBe(1);
+  });
+
+  it('returns to the regular interval when the probe is answered', () => {
+    const timers = new ManualTimers();
+    let pings = 0;
+    let dead = 0;
+    const hb = new Heartbeat({ intervalMs: 15_000, timers, ping: () => pings++, onDead: () => dead++ });
+    hb.start();
+    hb.onPong();
+    hb.probe(5000);
+    hb.onPong();
+    timers.advance(5000); // next regular ping goes out at the probe deadline
+    expect(pings).toBe(3);
+    hb.onPong();
+    timers.advance(15_000);
+    expect(pings).toBe(4);
+    expect(dead).toBe(0);
   });
 });

@@ -1,0 +1,74 @@
+import { networkInterfaces } from 'node:os';
+import { realTimers, type Timers } from '../protocol/heartbeat.js';
+
+export type NetworkChange = 'wake' | 'network';
+
+export interface NetworkWatchOptions {
+  /** How often to look. */
+  intervalMs: number;
+  /** A tick this much later than due means the machine was asleep (timers do not run then). */
+  wakeGapMs: number;
+  onChange: (reason: NetworkChange) => void;
+  timers?: Timers;
+  /** The machine's addresses, as one comparable string; injected by tests. */
+  addresses?: () => string;
+}
+
+/**
+ * Notices what invalidates connections without closing them: a sleep (the gap between two
+ * ticks is far longer than the interval) and a change of the machine's addresses (Wi-Fi to
+ * Ethernet, a new DHCP lease, a VPN coming up). Polling, because Node has no portable
+ * event for either.
+ */
+export class NetworkWatch {
+  private readonly timers: Timers;
+  private readonly addresses: () => string;
+  private handle: unknown;
+  private lastTick = 0;
+  private lastAddresses = '';
+  private stopped = true;
+
+  constructor(private readonly options: NetworkWatchOptions) {
+    this.timers = options.timers ?? realTimers;
+    this.addresses = options.addresses ?? currentAddresses;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.lastTick = this.timers.now();
+    this.lastAddresses = this.addresses();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
+    this.handle = undefined;
+  }
+
+  private schedule(): void {
+    this.handle = this.timers.setTimeout(() => this.tick(), this.options.intervalMs);
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    const now = this.timers.now();
+    const late = now - this.lastTick - this.options.intervalMs;
+    this.lastTick = now;
+    const addresses = this.addresses();
+    const changed = addresses !== this.lastAddresses;
+    this.lastAddresses = addresses;
+    if (late >= this.options.wakeGapMs) this.options.onChange('wake');
+    else if (changed) this.options.onChange('network');
+    this.schedule();
+  }
+}
+
+/** Every non-internal address with its interface, sorted: equal strings mean an unchanged network. */
+export function currentAddresses(): string {
+  const out: string[] = [];
+  for (const [name, entries] of Object.entries(networkInterfaces())) {
+    for (const entry of entries ?? []) if (!entry.internal) out.push(`${name}/${entry.address}`);
+  }
+  return out.sort().join(',');
+}

@@ -1,0 +1,38 @@
+import type { LocalStore } from '../ipc/copy-body.js';
+import type { ClipMeta } from './clip.js';
+import type { IncomingSink } from './clip-body.js';
+import type { Spool } from './spool.js';
+import type { SpoolPort } from './sync-engine.js';
+
+/**
+ * The spool as the engine and the copy route use it: incoming clips as sinks, local copies
+ * stored by content id, and pins by id (the engine pins its current clip, whatever its age).
+ */
+export function spoolPort(spool: Spool): SpoolPort & LocalStore {
+  const unpins = new Map<string, () => void>();
+  return {
+    async beginIncoming(meta: ClipMeta): Promise<IncomingSink> {
+      const incoming = await spool.beginIncoming({ id: meta.id, size: meta.size, mime: meta.mime });
+      return {
+        get offset() {
+          return incoming.offset;
+        },
+        write: (chunk) => incoming.write(chunk),
+        finish: async () => ({ file: (await incoming.finish()).file }),
+        suspend: () => incoming.suspend(),
+        discard: () => incoming.discard(),
+      };
+    },
+    pin(id: string): void {
+      if (!unpins.has(id)) unpins.set(id, spool.pin(id));
+    },
+    unpin(id: string): void {
+      unpins.get(id)?.();
+      unpins.delete(id);
+    },
+    async storeLocal(source) {
+      const stored = await spool.storeLocal(source);
+      return { id: stored.id, size: stored.size, path: stored.file };
+    },
+  };
+}
