@@ -1,0 +1,302 @@
+import { constants } from 'node:fs';
+import { open, readFile, rename, utimes, type FileHandle } from 'node:fs/promises';
+import { fail, isClipsyncError } from '../errors.js';
+import type { StreamingHash } from '../secure/sodium.js';
+import { closedError, hashMismatchError, sizeMismatchError, spoolIoError } from './spool-errors.js';
+import { FILE_MODE, hashPrefix, removeQuietly, replaceFileDurably, statFile, syncDir, writeAll } from './spool-files.js';
+import { spoolFiles, type SpoolFileNames } from './spool-names.js';
+
+export interface IncomingMeta {
+  id: string;
+  size: number;
+  mime: string;
+}
+
+/** A complete, verified clip in the spool. `file` makes it usable wherever a clip body is a file. */
+export interface SpooledClip {
+  id: string;
+  size: number;
+  file: string;
+  mime?: string;
+}
+
+/** What an IncomingSpool needs from the Spool that made it. */
+export interface IncomingContext {
+  dir: string;
+  checkpointEveryBytes: number;
+  now(): number;
+  /** Called exactly once, when the transfer is over: unpins the id and allows a new begin. */
+  release(): void;
+  /** Runs `task` while no clean-up or rename can change names in the spool. */
+  exclusive<T>(task: () => Promise<T>): Promise<T>;
+}
+
+/** The sidecar: how far the part file is known to be on disk, and which clip it is. */
+interface Sidecar {
+  version: 1;
+  id: string;
+  size: number;
+  mime: string;
+  offset: number;
+}
+
+/**
+ * One clip arriving into the spool as `<id>.part`. The bytes are written in order and hashed
+ * as they come. A checkpoint syncs the part to disk and then records its length in the sidecar
+ * (replaced atomically), so after a crash — even kill -9 in the middle of a write — the part is
+ * cut back to the last checkpoint, the hash is rebuilt by reading that prefix, and the transfer
+ * resumes from there. Only `finish()` makes a complete `<id>`, after the size and hash match;
+ * any failure deletes the part, so a partial or corrupt clip can never be taken for a whole one.
+ *
+ * Calls are queued in order; `write` resolves once the chunk is in the file, which is the
+ * backpressure a receiver needs (grant the sender more only after that).
+ */
+export class IncomingSpool {
+  private state: 'open' | 'finished' | 'closed' = 'open';
+  /** True while `<id>.part` is this transfer's to write or delete. */
+  private ownsPart: boolean;
+  private queue: Promise<unknown> = Promise.resolve();
+  private released = false;
+
+  private constructor(
+    private readonly context: IncomingContext,
+    readonly meta: IncomingMeta,
+    private readonly files: SpoolFileNames,
+    /** undefined when the clip was already complete in the spool: nothing to receive. */
+    private handle: FileHandle | undefined,
+    private readonly hasher: StreamingHash | undefined,
+    private written: number,
+    private synced: number,
+  ) {
+    this.resumedFrom = written;
+    this.ownsPart = handle !== undefined;
+  }
+
+  /** Where this transfer started: 0 for a new one, the last checkpoint for a resumed one. */
+  readonly resumedFrom: number;
+
+  get id(): string {
+    return this.meta.id;
+  }
+
+  /** Bytes stored so far, in order: the offset the next chunk must start at. */
+  get offset(): number {
+    return this.written;
+  }
+
+  /** Bytes known to be on disk and recorded: where a resume after a crash would start. */
+  get checkpointed(): number {
+    return this.synced;
+  }
+
+  /** True when the spool already held this clip whole: send nothing, just finish(). */
+  get alreadyComplete(): boolean {
+    return this.state === 'open' && this.handle === undefined;
+  }
+
+  static async begin(context: IncomingContext, meta: IncomingMeta): Promise<IncomingSpool> {
+    const files = spoolFiles(context.dir, meta.id);
+    if (!Number.isSafeInteger(meta.size) || meta.size < 0) throw fail('CLIPSYNC_ERR_TRANSFER', `clip size ${meta.size} is not a byte count`);
+    let handle: FileHandle | undefined;
+    try {
+      // Content-addressed: a complete file with this id already is these bytes.
+      const done = await statFile(files.complete);
+      if (done !== undefined && done.size === meta.size) return new IncomingSpool(context, meta, files, undefined, undefined, meta.size, meta.size);
+
+      // Only the names are guarded (a clean-up must not unlink the part between sidecar and open);
+      // the id is pinned already, so re-hashing a long prefix can happen outside the lock.
+      const opened = await context.exclusive(() => openPart(files.part, files.sidecar, meta));
+      handle = opened.handle;
+      const offset = opened.offset;
+      const hasher = await hashPrefix(handle, offset);
+      const incoming = new IncomingSpool(context, meta, files, handle, hasher, offset, offset);
+      await incoming.saveSidecar(offset);
+      return incoming;
+    } catch (err) {
+      await handle?.close().catch(() => undefined);
+      if (isClipsyncError(err)) throw err;
+      throw spoolIoError(err, `opening the spool file for clip ${meta.id.slice(0, 16)}…`, context.dir);
+    }
+  }
+
+  /** Appends `chunk` (do not reuse it until this resolves). Past the announced size, the clip is discarded. */
+  write(chunk: Buffer): Promise<void> {
+    return this.enqueue(async () => {
+      this.assertOpen();
+      if (this.written + chunk.length > this.meta.size) {
+        await this.drop();
+        throw sizeMismatchError(this.meta.id, this.written + chunk.length, this.meta.size);
+      }
+      if (chunk.length === 0) return;
+      await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => writeAll(this.handle!, chunk, this.written));
+      this.hasher!.update(chunk);
+      this.written += chunk.length;
+      if (this.written - this.synced >= this.context.checkpointEveryBytes) {
+        await this.guard('recording the transfer checkpoint', () => this.checkpointNow());
+      }
+    });
+  }
+
+  /** Syncs what was written and records it as the resume point. */
+  checkpoint(): Promise<void> {
+    return this.enqueue(async () => {
+      this.assertOpen();
+      await this.guard('recording the transfer checkpoint', () => this.checkpointNow());
+    });
+  }
+
+  /**
+   * Verifies size and content hash, then makes the clip complete (`<id>`) with an atomic rename.
+   * On a mismatch or an I/O error the part is deleted and the returned promise rejects.
+   */
+  finish(): Promise<SpooledClip> {
+    return this.enqueue(async () => {
+      this.assertOpen();
+      const clip: SpooledClip = { id: this.meta.id, size: this.meta.size, file: this.files.complete, mime: this.meta.mime };
+      if (this.handle === undefined) {
+        // Already complete: mark it recently used so clean-up does not take it first.
+        const at = this.context.now() / 1000;
+        await utimes(this.files.complete, at, at).catch(() => undefined);
+        this.close('finished');
+        return clip;
+      }
+      if (this.written !== this.meta.size) {
+        await this.drop();
+        throw sizeMismatchError(this.meta.id, this.written, this.meta.size);
+      }
+      if (this.hasher!.digest().toString('hex') !== this.meta.id) {
+        await this.drop();
+        throw hashMismatchError(this.meta.id);
+      }
+      await this.guard(`storing clip ${this.meta.id.slice(0, 16)}…`, async () => {
+        const handle = this.handle!;
+        await handle.datasync(); // the bytes are on disk before the name says "complete"
+        this.handle = undefined;
+        await handle.close();
+        await rename(this.files.part, this.files.complete);
+        this.ownsPart = false;
+        await removeQuietly(this.files.sidecar);
+        await syncDir(this.context.dir);
+      });
+      this.close('finished');
+      return clip;
+    });
+  }
+
+  /**
+   * Ends the transfer without a clip. With `keep`, the part stays for a resume (after one more
+   * checkpoint, if that still works: the previous one stands otherwise); without, it is deleted.
+   */
+  abort(keep: boolean): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.state !== 'open') return;
+      if (!keep || this.handle === undefined) {
+        await this.drop();
+        return;
+      }
+      await this.checkpointNow().catch(() => undefined);
+      const handle = this.handle;
+      this.handle = undefined;
+      this.ownsPart = false; // it is the next transfer's to resume now
+      await handle.close().catch(() => undefined);
+      this.close('closed');
+    });
+  }
+
+  /** The connection dropped: keep what arrived, for a resume. */
+  suspend(): Promise<void> {
+    return this.abort(true);
+  }
+
+  /** Cancelled, superseded or corrupt: keep nothing. */
+  discard(): Promise<void> {
+    return this.abort(false);
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw closedError(this.meta.id);
+  }
+
+  /** Runs an I/O step; if it fails, nothing of the clip is kept and the error says what to do. */
+  private async guard(doing: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      await this.drop();
+      throw isClipsyncError(err) ? err : spoolIoError(err, doing, this.context.dir);
+    }
+  }
+
+  private async checkpointNow(): Promise<void> {
+    if (this.handle === undefined || this.written === this.synced) return;
+    const offset = this.written;
+    await this.handle.datasync(); // the sidecar must never claim bytes that are not on disk
+    await this.saveSidecar(offset);
+    this.synced = offset;
+  }
+
+  private async saveSidecar(offset: number): Promise<void> {
+    const sidecar: Sidecar = { version: 1, id: this.meta.id, size: this.meta.size, mime: this.meta.mime, offset };
+    await replaceFileDurably(this.files.sidecar, `${JSON.stringify(sidecar)}\n`);
+  }
+
+  /** Deletes the part and its sidecar (the complete file, if any, is a verified clip and stays). */
+  private async drop(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close().catch(() => undefined);
+    if (this.ownsPart) await removeQuietly(this.files.part, this.files.sidecar);
+    this.ownsPart = false;
+    this.close('closed');
+  }
+
+  private close(state: 'finished' | 'closed'): void {
+    this.state = state;
+    if (this.released) return;
+    this.released = true;
+    this.context.release();
+  }
+}
+
+/**
+ * Opens (or creates) the part file cut back to the checkpoint: bytes past it may be torn
+ * (written, never synced), so they are dropped and received again.
+ */
+async function openPart(part: string, sidecar: string, meta: IncomingMeta): Promise<{ handle: FileHandle; offset: number }> {
+  const claimed = await readOffset(sidecar, meta);
+  const handle = await open(part, constants.O_RDWR | constants.O_CREAT, FILE_MODE);
+  try {
+    await handle.chmod(FILE_MODE); // a part left by an older version keeps its mode otherwise
+    const offset = Math.min(claimed, (await handle.stat()).size);
+    await handle.truncate(offset);
+    return { handle, offset };
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The checkpointed offset for this clip, or 0 when there is no usable sidecar. */
+async function readOffset(path: string, meta: IncomingMeta): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  try {
+    const s = JSON.parse(text) as Partial<Sidecar>;
+    // A sidecar for other bytes (same id, another size: a corrupt announcement) is not a resume point.
+    if (s.version !== 1 || s.id !== meta.id || s.size !== meta.size) return 0;
+    return Number.isSafeInteger(s.offset) && s.offset! >= 0 && s.offset! <= meta.size ? s.offset! : 0;
+  } catch {
+    return 0; // unreadable: start over, which is always safe
+  }
+}
