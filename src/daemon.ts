@@ -33,7 +33,7 @@ const CHUNK_BYTES = 256 * 1024;
 const NETWORK_POLL_MS = 2000;
 const WAKE_GAP_MS = 10_000;
 /** An incoming spooled clip is synced to disk this often: what a crash costs to receive again. */
-const SPOOL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
+const SPOOL_CHECKPOINT_BYTES = 8 * 1024 * 1024;
 const SPOOL_CLEANUP_MS = 10 * 60 * 1000;
 /** How long `copy --wait` waits for a peer that dropped mid-transfer to come back and finish. */
 const DELIVERY_GRACE_MS = 30_000;

@@ -1,6 +1,6 @@
 // Encrypted vs plain stream throughput on loopback, sender and receiver in separate processes.
 // Same chunking (256 KiB messages) and the same in-flight cap (4 MiB) in every mode; only what
-// differs between them is measured: clipsync's framing + XChaCha20-Poly1305 secretstream.
+// differs between them is measured: clipsync's framing + ChaCha20-Poly1305 channel.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -56,7 +56,7 @@ async function withCpu(receiverPid, body) {
   };
 }
 
-async function plainRun(port, zeroMask, runs) {
+async function plainRun(port, zeroMask, runs, total = TOTAL) {
   const socket = new WebSocket(`ws://127.0.0.1:${port}/`, {
     perMessageDeflate: false,
     ...(zeroMask ? { generateMask: (mask) => mask.fill(0) } : {}),
@@ -65,11 +65,11 @@ async function plainRun(port, zeroMask, runs) {
   const results = [];
   for (let run = 0; run < runs; run++) {
     const done = new Promise((resolve) => socket.once('message', resolve));
-    socket.send(String(TOTAL));
+    socket.send(String(total));
     const start = process.hrtime.bigint();
     let inFlight = 0;
     let wake;
-    for (let sent = 0; sent < TOTAL; sent += CHUNK) {
+    for (let sent = 0; sent < total; sent += CHUNK) {
       if (inFlight > IN_FLIGHT) await new Promise((resolve) => (wake = resolve));
       inFlight += CHUNK;
       socket.send(payload, { binary: true }, () => {
@@ -82,10 +82,20 @@ async function plainRun(port, zeroMask, runs) {
       });
     }
     await done;
-    results.push(TOTAL / (Number(process.hrtime.bigint() - start) / 1e9));
+    results.push(total / (Number(process.hrtime.bigint() - start) / 1e9));
   }
   socket.terminate();
   return results;
+}
+
+/** Raw ws as usually configured (client masking on), same chunking and window: the transfer bench's ceiling. */
+export async function plainWsRate(total) {
+  const receiver = await startReceiver(['plain']);
+  try {
+    return (await plainRun(receiver.port, false, 1, total))[0];
+  } finally {
+    receiver.stop();
+  }
 }
 
 async function encryptedRun(port, identity, runs) {

@@ -17,3 +17,12 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy): number {
   const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
   return Math.round(ceiling / 2 + policy.random() * (ceiling / 2));
 }
+
+/**
+ * The attempt number for the redial after a live connection dropped. One that stayed up for
+ * `stableMs` resets the schedule (its loss is news, retry soon); one that dropped sooner
+ * continues it, so a peer that accepts and then crashes is not redialed in a hot loop.
+ */
+export function attemptAfterDrop(previousAttempt: number, connectedForMs: number, stableMs: number): number {
+  return connectedForMs >= stableMs ? 1 : previousAttempt + 1;
+}

@@ -6,7 +6,7 @@ import { Connection } from '../protocol/connection.js';
 import type { HandshakeConfig, HandshakeResult } from '../secure/handshake.js';
 import type { Address } from '../transport/address.js';
 import { openSocket } from '../transport/dialer.js';
-import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
+import { DEFAULT_BACKOFF, attemptAfterDrop, backoffDelay, type BackoffPolicy } from './backoff.js';
 import { DialTarget } from './dial-target.js';
 import type { PeerInfo, PeerState } from './peer-types.js';
 
@@ -299,8 +299,7 @@ export class PeerManager {
     const connectedFor = this.now() - connectedSince;
     for (const target of this.targets) {
       if (target.fingerprint !== record.fingerprint) continue;
-      if (connectedFor >= STABLE_CONNECTION_MS) target.attempt = 0;
-      target.attempt++;
+      target.attempt = attemptAfterDrop(target.attempt, connectedFor, STABLE_CONNECTION_MS);
       target.enter('backoff', this.now());
       this.schedule(target, backoffDelay(target.attempt, this.backoff));
     }

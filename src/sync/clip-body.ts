@@ -10,37 +10,58 @@ import type { ClipMeta } from './clip.js';
 export type ClipBody = { data: Buffer; file?: undefined } | { file: string; data?: undefined };
 
 /**
- * Reads a clip from an offset in chunks of at most `chunkBytes`. A file is read into one
- * reused buffer: each chunk is encrypted into its frame before the next read, so a chunk
- * never has to outlive the next call.
+ * Reads a clip from an offset in chunks of at most `chunkBytes`. A file is read into two
+ * buffers in turn: while one chunk is being encrypted and sent, the next is already being
+ * read from disk. The caller must be done with a chunk before it asks for the next one
+ * (each is encrypted into its frame before `send` resolves).
  */
 export class ClipReader {
-  private buffer: Buffer | undefined;
+  private readonly buffers: (Buffer | undefined)[] = [undefined, undefined];
+  private turn = 0;
   private handle: import('node:fs/promises').FileHandle | undefined;
+  private prefetched: { offset: number; length: number; chunk: Promise<Buffer> } | undefined;
 
   constructor(
     private readonly body: ClipBody,
     private readonly size: number,
   ) {}
 
-  async read(offset: number, length: number): Promise<Buffer> {
+  /** The chunk at `offset`; `next` names the one that will be asked for after it, to read ahead. */
+  async read(offset: number, length: number, next?: { offset: number; length: number }): Promise<Buffer> {
     if (this.body.data !== undefined) return this.body.data.subarray(offset, offset + length);
-    this.handle ??= await open(this.body.file, 'r');
-    if (this.buffer === undefined || this.buffer.length < length) this.buffer = Buffer.allocUnsafe(length);
+    const ahead = this.prefetched;
+    this.prefetched = undefined;
+    const chunk = ahead !== undefined && ahead.offset === offset && ahead.length === length ? await ahead.chunk : await this.readInto(this.turn, offset, length);
+    this.turn ^= 1;
+    if (next !== undefined && next.length > 0) {
+      const promise = this.readInto(this.turn, next.offset, next.length);
+      promise.catch(() => undefined); // surfaces when that chunk is asked for
+      this.prefetched = { ...next, chunk: promise };
+    }
+    return chunk;
+  }
+
+  private async readInto(slot: number, offset: number, length: number): Promise<Buffer> {
+    const file = this.body.file!;
+    this.handle ??= await open(file, 'r');
+    let buffer = this.buffers[slot];
+    if (buffer === undefined || buffer.length < length) this.buffers[slot] = buffer = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(this.buffer, done, length - done, offset + done);
+      const { bytesRead } = await this.handle.read(buffer, done, length - done, offset + done);
       if (bytesRead === 0) {
-        throw fail('CLIPSYNC_ERR_SPOOL', `spool file ${this.body.file} ends at ${offset + done} bytes, short of ${this.size}`, {
+        throw fail('CLIPSYNC_ERR_SPOOL', `spool file ${file} ends at ${offset + done} bytes, short of ${this.size}`, {
           hint: 'the spooled clip was removed or truncated; copy it again',
         });
       }
       done += bytesRead;
     }
-    return this.buffer.subarray(0, length);
+    return buffer.subarray(0, length);
   }
 
   async close(): Promise<void> {
+    await this.prefetched?.chunk.catch(() => undefined);
+    this.prefetched = undefined;
     const handle = this.handle;
     this.handle = undefined;
     await handle?.close().catch(() => undefined);

@@ -53,7 +53,8 @@ export class Outgoing {
         const length = Math.min(this.chunkBytes, clip.size - at);
         while (this.credit < length && !this.stopped()) await new Promise<void>((resolve) => (this.wake = resolve));
         if (this.stopped()) return false;
-        const body = await reader.read(at, length);
+        const following = at + length;
+        const body = await reader.read(at, length, { offset: following, length: Math.min(this.chunkBytes, clip.size - following) });
         if (this.stopped()) return false;
         this.credit -= length;
         await connection.send(FrameType.data, { id: clip.id, offset: at }, body);

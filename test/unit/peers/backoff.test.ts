@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from '../../../src/peers/backoff.js';
+import { DEFAULT_BACKOFF, attemptAfterDrop, backoffDelay, type BackoffPolicy } from '../../../src/peers/backoff.js';
 
 const policy = (random: number, baseMs = 1000, capMs = 30_000): BackoffPolicy => ({ baseMs, capMs, random: () => random });
 
@@ -65,5 +65,23 @@ describe('backoffDelay', () => {
     const d = backoffDelay(1, DEFAULT_BACKOFF);
     expect(d).toBeGreaterThanOrEqual(500);
     expect(d).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe('attemptAfterDrop (reset only after a connection stayed up)', () => {
+  it('starts over after a stable connection', () => {
+    expect(attemptAfterDrop(7, 10_000, 10_000)).toBe(1);
+    expect(attemptAfterDrop(0, 3_600_000, 10_000)).toBe(1);
+  });
+
+  it('keeps doubling for a connection that drops at once, up to the cap', () => {
+    const policy: BackoffPolicy = { baseMs: 1000, capMs: 30_000, random: () => 0 };
+    let attempt = 0;
+    const delays: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      attempt = attemptAfterDrop(attempt, 50, 10_000);
+      delays.push(backoffDelay(attempt, policy));
+    }
+    expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 15_000, 15_000]);
   });
 });

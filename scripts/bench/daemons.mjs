@@ -1,0 +1,90 @@
+// Real clipsync daemons for the transfer benchmark: homes that trust each other, started as
+// child processes, driven through the CLI and the control socket as a user's scripts would.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IpcClient } from '../../dist/ipc/client.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export function cli(home, args, input) {
+  return execFileSync(process.execPath, [CLI, ...args, '--home', home], {
+    input,
+    env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/** Two homes, `sender` and `receiver`, each trusting the other. */
+export function trustedHomes(dir, config = {}) {
+  const homes = { sender: join(dir, 'sender'), receiver: join(dir, 'receiver') };
+  for (const [name, home] of Object.entries(homes)) {
+    cli(home, ['init', '--name', name]);
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')), ...config }));
+  }
+  const key = (home) => JSON.parse(cli(home, ['id', '--json']).toString()).publicKey;
+  cli(homes.sender, ['trust', key(homes.receiver)]);
+  cli(homes.receiver, ['trust', key(homes.sender)]);
+  return homes;
+}
+
+export async function startDaemon(home, args) {
+  const flags = process.env.BENCH_DAEMON_NODE_FLAGS ? process.env.BENCH_DAEMON_NODE_FLAGS.split(' ') : [];
+  const child = spawn(process.execPath, [...flags, CLI, 'daemon', '--home', home, '--clipboard', 'memory', '--no-mdns', ...args], {
+    env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const client = new IpcClient(join(home, 'clipsync.sock'));
+  await until(async () => (await client.json({ method: 'GET', path: '/v1/status' }).catch(() => undefined)) !== undefined);
+  const status = await client.json({ method: 'GET', path: '/v1/status' });
+  return {
+    child,
+    client,
+    pid: status.pid,
+    listen: status.listen,
+    /** Peak resident set size so far (VmHWM), in bytes. */
+    peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) * 1024,
+    async waitConnected() {
+      await until(async () => (await client.json({ method: 'GET', path: '/v1/peers' })).some((p) => p.state === 'connected'));
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
+/**
+ * Copies `file` on the sender and times the transfer as the receiver reports it: from its
+ * first progress event (the OFFER was accepted) to the end event of a verified clip.
+ */
+export async function timedTransfer(sender, receiver, senderHome, file) {
+  let started;
+  const finished = (async () => {
+    for await (const line of receiver.client.lines({ method: 'GET', path: '/v1/events' })) {
+      if (line.transfer.direction !== 'receive') continue;
+      if (line.event === 'progress' && started === undefined) started = process.hrtime.bigint();
+      if (line.event === 'end') {
+        if (line.outcome !== 'completed') throw new Error(`transfer ended ${line.outcome}: ${line.detail}`);
+        return { ended: process.hrtime.bigint(), size: line.transfer.total };
+      }
+    }
+    throw new Error('event stream closed');
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 100)); // let the event stream attach
+  // Asynchronously: the event stream must be read while the copy runs.
+  await promisify(execFile)(process.execPath, [CLI, 'copy', file, '--wait', '--home', senderHome], { env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' } });
+  const { ended, size } = await finished;
+  return size / (Number(ended - started) / 1e9);
+}
+
+async function until(check, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

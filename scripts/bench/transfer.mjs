@@ -1,0 +1,188 @@
+// Daemon-to-daemon clip transfer on loopback (TCP and Unix socket), beside the ceilings of the
+// same machine in the same run: raw ws with the same chunking and no encryption, raw TCP, and
+// an OpenSSH pipe. Then both daemons' peak RSS for a small and a large clip.
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { join } from 'node:path';
+import { randomFillSync } from 'node:crypto';
+import { plainWsRate } from './stream.mjs';
+import { startDaemon, timedTransfer, trustedHomes } from './daemons.mjs';
+import { summarize, tempDir } from './lib.mjs';
+
+const MiB = 1024 * 1024;
+const SIZE = Number(process.env.BENCH_TRANSFER_MIB ?? 256) * MiB;
+const RUNS = Number(process.env.BENCH_TRANSFER_RUNS ?? 3);
+const CHUNK = 256 * 1024;
+
+/** A file of random bytes, written in slices so the bench itself stays small; `salt` makes each run a new clip. */
+function randomFile(path, size, salt) {
+  const fd = openSync(path, 'w');
+  const slice = Buffer.allocUnsafe(4 * MiB);
+  for (let written = 0; written < size; written += slice.length) {
+    randomFillSync(slice);
+    if (written === 0) slice.writeUInt32LE(salt, 0);
+    writeSync(fd, slice, 0, Math.min(slice.length, size - written));
+  }
+  closeSync(fd);
+  return path;
+}
+
+async function daemonPair(dir, transport, config = {}) {
+  const homes = trustedHomes(dir, config);
+  const listen = transport === 'unix' ? `unix:${join(dir, 'r.sock')}` : 'tcp://127.0.0.1:0';
+  const receiver = await startDaemon(homes.receiver, ['--listen', listen]);
+  const address = transport === 'unix' ? listen : receiver.listen[0];
+  const sender = await startDaemon(homes.sender, ['--listen', `unix:${join(dir, 's.sock')}`, '--peer', address]);
+  await sender.waitConnected();
+  return { homes, sender, receiver, stop: () => Promise.all([sender.stop(), receiver.stop()]) };
+}
+
+async function clipsyncRates(transport, runs) {
+  const { dir, remove } = tempDir();
+  try {
+    const pair = await daemonPair(dir, transport);
+    try {
+      const rates = [];
+      for (let run = 0; run < runs; run++) {
+        const file = randomFile(join(dir, `clip-${run}.bin`), SIZE, run + 1);
+        rates.push(await timedTransfer(pair.sender, pair.receiver, pair.homes.sender, file));
+      }
+      return rates;
+    } finally {
+      await pair.stop();
+    }
+  } finally {
+    remove();
+  }
+}
+
+/** Raw TCP: a node `net` socket pair on loopback, 256 KiB writes with backpressure. */
+async function rawTcpRate() {
+  const server = createServer((socket) => {
+    let received = 0;
+    socket.on('data', (d) => {
+      received += d.length;
+      if (received >= SIZE) socket.end('done');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const socket = createConnection(server.address().port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const chunk = Buffer.alloc(CHUNK, 0x5a);
+  const start = process.hrtime.bigint();
+  const done = new Promise((resolve) => socket.once('data', resolve));
+  for (let sent = 0; sent < SIZE; sent += CHUNK) {
+    if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve));
+  }
+  await done;
+  const rate = SIZE / (Number(process.hrtime.bigint() - start) / 1e9);
+  socket.destroy();
+  server.close();
+  return rate;
+}
+
+/**
+ * OpenSSH: a throwaway sshd on loopback (only when openssh-server is installed), and
+ * `ssh HOST 'cat > /dev/null' < FILE` with the default cipher and with aes128-gcm. Reported
+ * with and without the connection setup, which ssh pays once per session.
+ */
+async function sshRates(dir) {
+  const sshd = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p));
+  if (sshd === undefined) return { missing: 'openssh-server is not installed (apt-get install openssh-server)' };
+  const key = join(dir, 'client_key');
+  const hostKey = join(dir, 'host_key');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  const authorized = join(dir, 'authorized_keys');
+  execFileSync('cp', [`${key}.pub`, authorized]);
+  execFileSync('chmod', ['600', authorized]);
+  const port = 22000 + Math.floor(Math.random() * 20000);
+  const config = join(dir, 'sshd_config');
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `AuthorizedKeysFile ${authorized}`,
+      'StrictModes no',
+      'UsePAM no',
+      'PasswordAuthentication no',
+      'PidFile none',
+      'PermitRootLogin prohibit-password',
+      '',
+    ].join('\n'),
+  );
+  execFileSync('mkdir', ['-p', '/run/sshd']);
+  const daemon = spawn(sshd, ['-D', '-e', '-f', config], { stdio: 'ignore' });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const file = randomFile(join(dir, 'ssh.bin'), SIZE, 99);
+    const base = ['-p', String(port), '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes'];
+    const time = (args, input) => {
+      const start = process.hrtime.bigint();
+      execFileSync('ssh', [...base, ...args, '127.0.0.1', input ? 'cat > /dev/null' : 'true'], { stdio: [input ? openSync(file, 'r') : 'ignore', 'ignore', 'inherit'] });
+      return Number(process.hrtime.bigint() - start) / 1e9;
+    };
+    const rows = {};
+    for (const [label, args] of [
+      ['default cipher', []],
+      ['aes128-gcm', ['-c', 'aes128-gcm@openssh.com']],
+    ]) {
+      const connect = summarize(Array.from({ length: 3 }, () => time(args, false))).median;
+      const totals = Array.from({ length: RUNS }, () => time(args, true));
+      const total = summarize(totals).median;
+      rows[label] = { connect, rateWithConnect: SIZE / total, rate: SIZE / Math.max(1e-6, total - connect) };
+    }
+    return { rows };
+  } finally {
+    daemon.kill();
+  }
+}
+
+/** Peak RSS of both daemons after one clip of `size` bytes, fresh daemons per size. */
+async function peakRss(size) {
+  const { dir, remove } = tempDir();
+  try {
+    const pair = await daemonPair(dir, 'tcp');
+    try {
+      const file = randomFile(join(dir, 'clip.bin'), size, 7);
+      await timedTransfer(pair.sender, pair.receiver, pair.homes.sender, file);
+      return { sender: pair.sender.peakRss(), receiver: pair.receiver.peakRss() };
+    } finally {
+      await pair.stop();
+    }
+  } finally {
+    remove();
+  }
+}
+
+export async function benchTransfer() {
+  const { dir, remove } = tempDir();
+  try {
+    // Interleaved rounds: each round runs every mode once, so drifting load hits all alike.
+    const rates = { tcp: [], unix: [], ws: [], raw: [] };
+    for (let round = 0; round < RUNS; round++) {
+      rates.tcp.push(...(await clipsyncRates('tcp', 1)));
+      rates.unix.push(...(await clipsyncRates('unix', 1)));
+      rates.ws.push(await plainWsRate(SIZE));
+      rates.raw.push(await rawTcpRate());
+    }
+    const ssh = await sshRates(dir);
+    const rss = { small: await peakRss(64 * MiB), large: await peakRss(512 * MiB) };
+    return {
+      size: SIZE,
+      runs: RUNS,
+      clipsyncTcp: summarize(rates.tcp),
+      clipsyncUnix: summarize(rates.unix),
+      rawWs: summarize(rates.ws),
+      rawTcp: summarize(rates.raw),
+      ratiosToWs: rates.tcp.map((r, i) => r / rates.ws[i]),
+      ssh,
+      rss,
+    };
+  } finally {
+    remove();
+  }
+}
