@@ -65,7 +65,7 @@ export class ProgressLine {
     const line =
       `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}%  ` +
       `${formatBytes(done)} / ${formatBytes(total)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}  → ${names}`;
-    const columns = this.out.columns ?? 100;
+    const columns = this.out.columns || 100; // 0 on a terminal that reports no size
     this.out.write(`\r\x1b[2K${line.slice(0, Math.max(10, columns - 1))}`);
     this.drawn = true;
   }
