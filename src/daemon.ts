@@ -10,6 +10,10 @@ import { buildRoutes, type DaemonView } from './ipc/routes.js';
 import { IpcServer } from './ipc/server.js';
 import { componentLogger, type Logger } from './log.js';
 import { NetworkWatch } from './peers/network-watch.js';
+import { DiscoveryLink } from './peers/discovery-link.js';
+import { Discovery } from './discovery/mdns.js';
+import { PROTOCOL_VERSION } from './secure/handshake.js';
+import type { PublicKey } from './identity/public-key.js';
 import { PeerManager } from './peers/peer-manager.js';
 import { SyncEngine } from './sync/sync-engine.js';
 import { TransferBoard } from './sync/progress.js';
@@ -24,6 +28,7 @@ export interface DaemonFlags {
   listen?: string[];
   peers?: string[];
   mdns?: boolean;
+  mdnsInterfaces?: string[];
   clipboard?: ClipboardChoice;
 }
 
@@ -108,7 +113,12 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   });
 
   // Trust changes take effect at once: a key that is no longer trusted loses its connection.
-  const reloadTrust = (): Promise<number> => peers.revalidate(async (fp) => (await trust.find(fp)) !== undefined);
+  let onTrustChanged: () => Promise<void> = async () => undefined;
+  const reloadTrust = async (): Promise<number> => {
+    const closed = await peers.revalidate(async (fp) => (await trust.find(fp)) !== undefined);
+    await onTrustChanged();
+    return closed;
+  };
   const stopWatchingTrust = trust.watch(() => {
     reloadTrust().catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'trust re-check failed'));
   });
@@ -164,6 +174,8 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   }
   view.watcher = watcher;
   for (const address of peerAddresses) peers.addStaticPeer(address);
+  const discovery = config.mdns ? await startDiscovery(config, identity.publicKey, listeners, peers, trust, root) : undefined;
+  if (discovery !== undefined) onTrustChanged = () => discovery.link.recheck();
   await writeFile(paths.pidFile, `${process.pid}\n`, { mode: 0o600 }).catch(() => undefined);
 
   log.info(
@@ -203,6 +215,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   clearInterval(spoolCleanupTimer);
   stopWatchingTrust();
   watcher?.stop();
+  await discovery?.discovery.stop(); // goodbye packets: peers stop dialing us at once
   await peers.stop();
   await sync.shutdown();
   await Promise.all(listeners.map((l) => l.close()));
@@ -211,12 +224,40 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   log.info('daemon stopped');
 }
 
+/**
+ * mDNS: announce the first TCP listener's port (none: browse only, e.g. a box reached only
+ * through a forwarded Unix socket) and dial trusted peers as they appear. A machine where
+ * multicast does not work gets a warning from Discovery and keeps its static peers.
+ */
+async function startDiscovery(
+  config: Config,
+  publicKey: PublicKey,
+  listeners: Listener[],
+  peers: PeerManager,
+  trust: TrustBook,
+  root: Logger,
+): Promise<{ discovery: Discovery; link: DiscoveryLink }> {
+  const tcp = listeners.map((l) => l.address).find((a) => a.kind === 'tcp');
+  const discovery = new Discovery({
+    publicKey,
+    name: config.name,
+    protocolVersion: PROTOCOL_VERSION,
+    port: tcp?.kind === 'tcp' ? tcp.port : undefined,
+    interfaces: config.mdnsInterfaces,
+    log: root,
+  });
+  const link = new DiscoveryLink(discovery, peers, async (fp) => (await trust.find(fp)) !== undefined, componentLogger(root, 'peers'));
+  await discovery.start();
+  return { discovery, link };
+}
+
 function applyFlags(config: Config, flags: DaemonFlags): Config {
   return {
     ...config,
     listen: flags.listen !== undefined && flags.listen.length > 0 ? flags.listen : config.listen,
     peers: [...config.peers, ...(flags.peers ?? [])],
     mdns: flags.mdns ?? config.mdns,
+    mdnsInterfaces: flags.mdnsInterfaces !== undefined && flags.mdnsInterfaces.length > 0 ? flags.mdnsInterfaces : config.mdnsInterfaces,
     clipboard: flags.clipboard ?? config.clipboard,
   };
 }

@@ -21,6 +21,8 @@ export interface Config {
   listen: string[];
   peers: string[];
   mdns: boolean;
+  /** Interfaces (names or addresses) mDNS uses; empty: the default multicast route. */
+  mdnsInterfaces: string[];
   clipboard: ClipboardChoice;
   /** How often the system clipboard is read to notice local copies. */
   pollIntervalMs: number;
@@ -52,6 +54,7 @@ export function defaultConfig(paths: Paths): Config {
     listen: [`tcp://0.0.0.0:${DEFAULT_PORT}`],
     peers: [],
     mdns: true,
+    mdnsInterfaces: [],
     clipboard: 'auto',
     pollIntervalMs: 500,
     maxClipBytes: 512 * 1024 * 1024,
@@ -133,6 +136,7 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     listen: strings('listen') ?? defaults.listen,
     peers: strings('peers') ?? defaults.peers,
     mdns: (mdns as boolean | undefined) ?? defaults.mdns,
+    mdnsInterfaces: strings('mdnsInterfaces') ?? defaults.mdnsInterfaces,
     clipboard: (clipboard as ClipboardChoice | undefined) ?? defaults.clipboard,
     pollIntervalMs: positive('pollIntervalMs') ?? defaults.pollIntervalMs,
     maxClipBytes: positive('maxClipBytes') ?? defaults.maxClipBytes,

@@ -1,9 +1,12 @@
 import type { Address } from '../transport/address.js';
 import { formatAddress } from '../transport/address.js';
 
-/** A static peer address (`--peer`) that this daemon keeps dialing. */
+/**
+ * An address this daemon keeps dialing: a static peer (`--peer`), or a trusted peer found
+ * by mDNS, whose addresses can change and which is dropped when it leaves the network.
+ */
 export class DialTarget {
-  readonly address: string;
+  address: string;
   /** Learned from the first handshake; lets the table show it as the same peer. */
   fingerprint: string | undefined;
   state: 'idle' | 'connecting' | 'authenticating' | 'backoff' | 'refused' = 'idle';
@@ -13,7 +16,16 @@ export class DialTarget {
   lastError: string | undefined;
   timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly parsed: Address) {
+  constructor(
+    public parsed: Address,
+    readonly source: 'static' | 'mdns' = 'static',
+  ) {
+    this.address = formatAddress(parsed);
+  }
+
+  /** A discovered peer moved (new address or port). */
+  moveTo(parsed: Address): void {
+    this.parsed = parsed;
     this.address = formatAddress(parsed);
   }
 

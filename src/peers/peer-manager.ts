@@ -73,6 +73,33 @@ export class PeerManager {
     this.schedule(target, 0);
   }
 
+  /**
+   * A trusted peer announced itself by mDNS at `address`: dial it now unless a connection
+   * to its key is live. Static and discovered addresses of one key are one peer: the
+   * record is keyed by fingerprint, and a dial is skipped while any connection to it lives.
+   */
+  addDiscoveredPeer(fingerprint: string, address: Address): DialTarget {
+    let target = this.targets.find((t) => t.source === 'mdns' && t.fingerprint === fingerprint);
+    if (target === undefined) {
+      target = new DialTarget(address, 'mdns');
+      target.fingerprint = fingerprint;
+      this.targets.push(target);
+    } else {
+      target.moveTo(address);
+      target.attempt = 0;
+    }
+    if (target.state === 'idle' || target.state === 'backoff') this.schedule(target, 0);
+    return target;
+  }
+
+  /** The peer left the network (goodbye, expiry) or is no longer trusted: stop dialing it. */
+  removeDiscoveredPeer(fingerprint: string): void {
+    const index = this.targets.findIndex((t) => t.source === 'mdns' && t.fingerprint === fingerprint);
+    if (index < 0) return;
+    this.targets[index]!.cancelTimer();
+    this.targets.splice(index, 1);
+  }
+
   /** An inbound socket from a listener. */
   acceptInbound(socket: WebSocket, remote: string): void {
     if (this.stopped) {
@@ -98,11 +125,25 @@ export class PeerManager {
     );
   }
 
+  /** Peers seen by mDNS whose keys are not trusted: listed (so the user can pair), never dialed. */
+  private readonly untrustedSeen = new Map<string, { name: string; address: string; since: number }>();
+
+  noteUntrusted(fingerprint: string, name: string, address: string | undefined): void {
+    if (address === undefined) {
+      this.untrustedSeen.delete(fingerprint);
+      return;
+    }
+    const known = this.untrustedSeen.get(fingerprint);
+    this.untrustedSeen.set(fingerprint, { name, address, since: known?.since ?? this.now() });
+  }
+
   list(): PeerInfo[] {
     const now = this.now();
     const out: PeerInfo[] = [];
     const shown = new Set<DialTarget>();
+    const shownKeys = new Set<string>();
     for (const record of this.records.values()) {
+      shownKeys.add(record.fingerprint);
       const targets = this.targets.filter((t) => t.fingerprint === record.fingerprint);
       targets.forEach((t) => shown.add(t));
       const live = record.connection?.isOpen === true;
@@ -118,10 +159,12 @@ export class PeerManager {
         nextRetryMs: active?.nextRetryAt !== undefined ? Math.max(0, active.nextRetryAt - now) : null,
         lastError: active?.lastError ?? record.lastError ?? null,
         rttMs: live ? (record.connection!.rttMs ?? null) : null,
+        discovered: targets.some((t) => t.source === 'mdns') || this.untrustedSeen.has(record.fingerprint),
       });
     }
     for (const target of this.targets) {
       if (shown.has(target)) continue;
+      if (target.fingerprint !== undefined) shownKeys.add(target.fingerprint);
       out.push({
         fingerprint: target.fingerprint ?? null,
         name: null,
@@ -133,6 +176,23 @@ export class PeerManager {
         nextRetryMs: target.nextRetryAt !== undefined ? Math.max(0, target.nextRetryAt - now) : null,
         lastError: target.lastError ?? null,
         rttMs: null,
+        discovered: target.source === 'mdns',
+      });
+    }
+    for (const [fingerprint, seen] of this.untrustedSeen) {
+      if (this.records.get(fingerprint)?.connection?.isOpen === true || shownKeys.has(fingerprint)) continue;
+      out.push({
+        fingerprint,
+        name: seen.name,
+        address: seen.address,
+        state: 'untrusted',
+        since: new Date(seen.since).toISOString(),
+        direction: null,
+        attempt: 0,
+        nextRetryMs: null,
+        lastError: null,
+        rttMs: null,
+        discovered: true,
       });
     }
     return out;

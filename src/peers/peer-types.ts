@@ -1,5 +1,5 @@
 /** Connection states shown by `clipsync peers`; part of the CLI contract. */
-export type PeerState = 'connecting' | 'authenticating' | 'connected' | 'backoff' | 'disconnected' | 'refused';
+export type PeerState = 'connecting' | 'authenticating' | 'connected' | 'backoff' | 'disconnected' | 'refused' | 'untrusted';
 
 /** One entry of `clipsync peers --json`. */
 export interface PeerInfo {
@@ -18,4 +18,6 @@ export interface PeerInfo {
   lastError: string | null;
   /** Round-trip time of the last heartbeat on the live connection, in ms. */
   rttMs: number | null;
+  /** Seen on the LAN by mDNS (and still there). */
+  discovered: boolean;
 }

@@ -34,6 +34,11 @@ export class DeliveryTracker {
     for (const resolve of resolvers) resolve(result);
   }
 
+  /** The clips someone is waiting for `fingerprint` to acknowledge. */
+  clipsWaitingOn(fingerprint: string): string[] {
+    return [...this.waiting].filter(([, byPeer]) => byPeer.has(fingerprint)).map(([clipId]) => clipId);
+  }
+
   /** Fails everything waiting on one peer (it went away), or on every clip but `keepId`. */
   failPeer(fingerprint: string, name: string, detail: string, exceptClipId?: string): void {
     for (const clipId of [...this.waiting.keys()]) {

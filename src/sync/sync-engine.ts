@@ -4,10 +4,12 @@ import type { ClipboardWatcher } from '../clipboard/watcher.js';
 import { fail, messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Connection } from '../protocol/connection.js';
+import { CloseCode } from '../protocol/close-codes.js';
 import { FrameType, field, malformed, type Frame, type FrameTypeValue } from '../protocol/frame.js';
 import { MAX_MIME_LENGTH, contentId, isValidMime, isNewer, metaOf, sameContent, type Clip, type ClipMeta } from './clip.js';
 import { MemorySink, type ClipBody, type IncomingSink } from './clip-body.js';
 import { DeliveryTracker, type DeliveryResult } from './delivery.js';
+import { DeliveryGrace } from './delivery-grace.js';
 import { HybridClock } from './hybrid-clock.js';
 import { Incoming } from './incoming.js';
 import { Outgoing } from './outgoing.js';
@@ -82,12 +84,13 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   private readonly deliveries = new DeliveryTracker();
   private readonly clock: HybridClock;
   private readonly partials = new PartialTransfers();
-  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   private watcher: ClipboardWatcher | undefined;
+  private readonly grace: DeliveryGrace;
 
   constructor(private readonly options: SyncOptions) {
     super();
     this.clock = options.clock ?? new HybridClock();
+    this.grace = new DeliveryGrace(this.deliveries, options.deliveryGraceMs, (fp) => this.links.get(fp)?.outgoing?.isStreaming === true);
   }
 
   currentClip(): Clip | undefined {
@@ -146,8 +149,6 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
     const previous = this.links.get(link.fingerprint);
     if (previous !== undefined) this.stopLink(previous);
     this.links.set(link.fingerprint, state);
-    clearTimeout(this.graceTimers.get(link.fingerprint));
-    this.graceTimers.delete(link.fingerprint);
     link.connection.on('frame', (frame) => {
       if (this.links.get(link.fingerprint) !== state) return;
       try {
@@ -156,29 +157,25 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
         this.protocolError(state, err);
       }
     });
-    link.connection.once('close', () => this.detach(state));
+    link.connection.once('close', (info) => this.detach(state, info.code));
     if (this.current !== undefined) void this.offer(state, this.current);
   }
 
   /** Stops every transfer, keeping partial ones for a resume after restart. */
   async shutdown(): Promise<void> {
     await Promise.all([...this.links.values()].map((state) => this.stopLink(state)));
-    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    this.grace.stop();
   }
 
-  private detach(state: LinkState): void {
+  private detach(state: LinkState, closeCode: number): void {
     void this.stopLink(state);
     if (this.links.get(state.link.fingerprint) !== state) return; // replaced by a newer connection
     this.links.delete(state.link.fingerprint);
-    // A peer that drops mid-transfer usually comes back (and resumes): give it a while
-    // before telling `copy --wait` it failed.
     const { fingerprint, name } = state.link;
-    const timer = setTimeout(() => {
-      this.graceTimers.delete(fingerprint);
-      this.deliveries.failPeer(fingerprint, name, 'disconnected before it had the clip');
-    }, this.options.deliveryGraceMs);
-    timer.unref();
-    this.graceTimers.set(fingerprint, timer);
+    // A lost network or a restarting peer comes back and resumes; a refusal or a tampered
+    // channel (4001, 4005, 4008…) is no reason to keep `copy --wait` hoping.
+    if (isTransientClose(closeCode)) this.grace.peerDropped(fingerprint, name);
+    else this.deliveries.failPeer(fingerprint, name, 'disconnected before it had the clip');
   }
 
   private async stopLink(state: LinkState): Promise<void> {
@@ -433,6 +430,11 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
       this.options.log.warn({ reason: messageOf(err) }, 'cannot write the system clipboard; the clip is still available through clipsync paste');
     }
   }
+}
+
+/** Closes after which the peer is expected back: going away, cut, silent, try again later. */
+function isTransientClose(code: number): boolean {
+  return code === 1001 || code === 1006 || code === 1011 || code === 1012 || code === 1013 || code === CloseCode.heartbeatTimeout;
 }
 
 function bodyOf(body: ClipBody): { data: Buffer } | { file: string } {

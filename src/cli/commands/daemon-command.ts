@@ -13,7 +13,8 @@ export function daemonCommand(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
       y
         .option('listen', { type: 'string', array: true, describe: 'Address to accept peers on: tcp://HOST:PORT or unix:PATH (repeatable; replaces the configured ones)' })
         .option('peer', { type: 'string', array: true, describe: 'Peer address to dial: tcp://HOST:PORT or unix:PATH (repeatable; added to the configured ones)' })
-        .option('mdns', { type: 'boolean', describe: 'mDNS discovery on the LAN (not implemented yet; --no-mdns is accepted so scripts keep working)' })
+        .option('mdns', { type: 'boolean', describe: 'Find and announce peers on the LAN by mDNS (default on; --no-mdns turns it off)' })
+        .option('mdns-interface', { type: 'string', array: true, describe: 'Interface name or address for mDNS (repeatable; replaces the configured ones; default: the multicast route)' })
         .option('clipboard', { choices: CLIPBOARD_CHOICES, describe: 'auto: the system clipboard when reachable, else memory' }),
     async (args) => {
       await runDaemon(
@@ -22,6 +23,7 @@ export function daemonCommand(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
           listen: args.listen,
           peers: args.peer,
           mdns: args.mdns,
+          mdnsInterfaces: args['mdns-interface'],
           clipboard: args.clipboard as ClipboardChoice | undefined,
         },
         createRootLogger(),

@@ -35,6 +35,10 @@ describe('validateConfig', () => {
     expect(validateConfig({}, defaults, paths)).toEqual(defaults);
   });
 
+  it('refuses a transfer window under 64 KiB, naming the key', () => {
+    expect(() => validateConfig({ transferWindowBytes: 1000 }, defaults, paths)).toThrow(/transferWindowBytes/);
+  });
+
   it('takes every valid key', () => {
     const config = validateConfig(
       {
@@ -50,6 +54,12 @@ describe('validateConfig', () => {
         maxClipBytes: 1024,
         handshakeTimeoutMs: 3000,
         heartbeatIntervalMs: 2000,
+        spoolThresholdBytes: 1_000_000,
+        spoolMaxBytes: 9_000_000,
+        spoolMaxAgeMs: 60_000,
+        transferWindowBytes: 1_048_576,
+        backoffBaseMs: 200,
+        backoffCapMs: 5000,
       },
       defaults,
       paths,
@@ -67,6 +77,12 @@ describe('validateConfig', () => {
       maxClipBytes: 1024,
       handshakeTimeoutMs: 3000,
       heartbeatIntervalMs: 2000,
+      spoolThresholdBytes: 1_000_000,
+      spoolMaxBytes: 9_000_000,
+      spoolMaxAgeMs: 60_000,
+      transferWindowBytes: 1_048_576,
+      backoffBaseMs: 200,
+      backoffCapMs: 5000,
     });
   });
 
