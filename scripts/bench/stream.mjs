@@ -16,7 +16,7 @@ import { silentLog, summarize, tempDir } from './lib.mjs';
 const CHUNK = 256 * 1024;
 const IN_FLIGHT = 4 * 1024 * 1024;
 const TOTAL = Number(process.env.BENCH_STREAM_MIB ?? 256) * 1024 * 1024;
-const RUNS = Number(process.env.BENCH_STREAM_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_STREAM_RUNS ?? 9);
 const receiverScript = fileURLToPath(new URL('./stream-receiver.mjs', import.meta.url));
 
 async function startReceiver(args) {
