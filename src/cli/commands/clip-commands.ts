@@ -85,5 +85,5 @@ async function openInput(file: string | undefined): Promise<NodeJS.ReadableStrea
     if (err instanceof ClipsyncError) throw err;
     throw fail('CLIPSYNC_ERR_USAGE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return createReadStream(file);
+  return createReadStream(file, { highWaterMark: 1024 * 1024 }); // fewer, larger pieces for big files
 }
