@@ -179,6 +179,19 @@ export async function trust(home: string, otherHome: string): Promise<void> {
   await runCliOk(['trust', other.publicKey, '--home', home]);
 }
 
+/** Homes `dir/a` (alpha) and `dir/b` (beta), trusting each other, with these config.json keys. */
+export async function trustedHomePair(dir: string, configA: Record<string, unknown>, configB: Record<string, unknown>): Promise<{ homeA: string; homeB: string }> {
+  const homeA = join(dir, 'a');
+  const homeB = join(dir, 'b');
+  await initHome(homeA, 'alpha');
+  await initHome(homeB, 'beta');
+  await trust(homeA, homeB);
+  await trust(homeB, homeA);
+  mergeConfig(homeA, configA);
+  mergeConfig(homeB, configB);
+  return { homeA, homeB };
+}
+
 /**
  * Two homes, alpha and beta, that trust each other, each with optional config.json keys;
  * alpha listens (TCP on loopback unless `listen` says otherwise) and beta dials it. Resolves
@@ -188,14 +201,7 @@ export async function startTrustedPair(
   dir: string,
   options: { listen?: string; configA?: Record<string, unknown>; configB?: Record<string, unknown> } = {},
 ): Promise<{ a: TestDaemon; b: TestDaemon }> {
-  const homeA = join(dir, 'a');
-  const homeB = join(dir, 'b');
-  await initHome(homeA, 'alpha');
-  await initHome(homeB, 'beta');
-  await trust(homeA, homeB);
-  await trust(homeB, homeA);
-  if (options.configA) mergeConfig(homeA, options.configA);
-  if (options.configB) mergeConfig(homeB, options.configB);
+  const { homeA, homeB } = await trustedHomePair(dir, options.configA ?? {}, options.configB ?? {});
   const listen = options.listen ?? 'tcp://127.0.0.1:0';
   const a = await TestDaemon.start({ home: homeA, listen: [listen] });
   const peerAddress = listen.startsWith('tcp://') ? await a.tcpAddress() : listen;

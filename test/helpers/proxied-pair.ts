@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestDaemon, initHome, mergeConfig, trust } from './daemon.js';
+import { TestDaemon, trustedHomePair } from './daemon.js';
 import { FaultProxy } from './fault-proxy.js';
 import { waitFor } from './wait.js';
 
@@ -29,14 +29,7 @@ export async function startProxiedPair(
   dir: string,
   options: { configA?: Record<string, unknown>; configB?: Record<string, unknown> } = {},
 ): Promise<ProxiedPair> {
-  const homeA = join(dir, 'a');
-  const homeB = join(dir, 'b');
-  await initHome(homeA, 'alpha');
-  await initHome(homeB, 'beta');
-  await trust(homeA, homeB);
-  await trust(homeB, homeA);
-  mergeConfig(homeA, { ...QUICK_RECONNECT, ...options.configA });
-  mergeConfig(homeB, { ...QUICK_RECONNECT, ...options.configB });
+  const { homeA, homeB } = await trustedHomePair(dir, { ...QUICK_RECONNECT, ...options.configA }, { ...QUICK_RECONNECT, ...options.configB });
   const listenA = `unix:${homeA}/peer.sock`;
   const pair: ProxiedPair = {
     a: await TestDaemon.start({ home: homeA, listen: [listenA] }),
