@@ -1,7 +1,5 @@
 import type { Argv } from 'yargs';
 import { CLIPBOARD_CHOICES, type ClipboardChoice } from '../../config/config.js';
-import { runDaemon } from '../../daemon.js';
-import { createRootLogger } from '../../log.js';
 import { pathsFrom, type GlobalArgs } from '../context.js';
 
 /** `clipsync daemon`: runs in the foreground until stopped. */
@@ -17,6 +15,9 @@ export function daemonCommand(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
         .option('mdns-interface', { type: 'string', array: true, describe: 'Interface name or address for mDNS (repeatable; replaces the configured ones; default: the multicast route)' })
         .option('clipboard', { choices: CLIPBOARD_CHOICES, describe: 'auto: the system clipboard when reachable, else memory' }),
     async (args) => {
+      // Loaded here, not at the top: every other command (copy, paste, status…) would
+      // otherwise pay for loading the whole daemon — most of a CLI call's start-up time.
+      const [{ runDaemon }, { createRootLogger }] = await Promise.all([import('../../daemon.js'), import('../../log.js')]);
       await runDaemon(
         pathsFrom(args),
         {
