@@ -1,11 +1,13 @@
 import { writeFile, unlink } from 'node:fs/promises';
-import { type ClipboardChoice, type Config } from './config/config.js';
+import { loadConfig, updateConfigFile, type ClipboardChoice, type Config } from './config/config.js';
 import type { Paths } from './config/paths.js';
 import { selectBackend } from './clipboard/select-backend.js';
 import { ClipboardWatcher } from './clipboard/watcher.js';
 import { messageOf } from './errors.js';
 import { initHome, loadConfiguredIdentity } from './identity/setup.js';
 import { TrustBook } from './identity/trust-book.js';
+import { TrustStore } from './identity/trust-store.js';
+import { PairingManager } from './pairing/pairing-manager.js';
 import { buildRoutes, type DaemonView } from './ipc/routes.js';
 import { IpcServer } from './ipc/server.js';
 import { componentLogger, type Logger } from './log.js';
@@ -103,6 +105,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
         const entry = await trust.find(key.fingerprint);
         return entry === undefined ? undefined : { name: entry.name };
       },
+      admitPairing: (peer) => pairing.admit(peer),
     },
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
@@ -110,6 +113,8 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     log: componentLogger(root, 'peers'),
     onSession: (connection, peer) =>
       sync.attach({ fingerprint: peer.peerKey.fingerprint, name: peer.peerName, connection }),
+    // Pairing connections go to pairing, never to sync: no clip may flow before trust.
+    onPairing: (connection, peer) => pairing.onInbound(connection, peer),
   });
 
   // Trust changes take effect at once: a key that is no longer trusted loses its connection.
@@ -122,10 +127,30 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   const stopWatchingTrust = trust.watch(() => {
     reloadTrust().catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'trust re-check failed'));
   });
+  const trustStore = new TrustStore(paths.trustFile);
+  const pairing = new PairingManager({
+    ownKey: identity.publicKey,
+    peers,
+    isTrusted: async (fp) => (await trust.find(fp)) !== undefined,
+    // The same store and the same live re-check as `clipsync trust`.
+    trust: async (key, name) => {
+      await trustStore.add([{ key, name }]);
+      await reloadTrust();
+    },
+    rememberAddress: async (address) => {
+      const onDisk = await loadConfig(paths);
+      if (onDisk.peers.includes(address) || config.peers.includes(address)) return;
+      await updateConfigFile(paths, { peers: [...onDisk.peers, address] });
+      log.info({ address, file: paths.configFile }, 'paired address added to peers in config.json');
+    },
+    timeoutMs: config.pairingTimeoutMs,
+    log: componentLogger(root, 'pairing'),
+  });
   const listeners: Listener[] = [];
   const startedAt = new Date();
   const view: DaemonView = {
       peers,
+      pairing,
       sync,
       watcher: undefined,
       maxClipBytes: config.maxClipBytes,
@@ -216,6 +241,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   stopWatchingTrust();
   watcher?.stop();
   await discovery?.discovery.stop(); // goodbye packets: peers stop dialing us at once
+  pairing.stop();
   await peers.stop();
   await sync.shutdown();
   await Promise.all(listeners.map((l) => l.close()));

@@ -36,6 +36,8 @@ export type ErrorCode =
   | 'CLIPSYNC_ERR_DISK_FULL'
   | 'CLIPSYNC_ERR_TRANSFER'
   | 'CLIPSYNC_ERR_HASH_MISMATCH'
+  | 'CLIPSYNC_ERR_PAIRING'
+  | 'CLIPSYNC_ERR_UNKNOWN_PEER'
   | 'CLIPSYNC_ERR_INTERNAL';
 
 const exitCodeFor: Partial<Record<ErrorCode, ExitCodeValue>> = {

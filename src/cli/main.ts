@@ -6,6 +6,7 @@ import { VERSION } from '../version.js';
 import { clipCommands } from './commands/clip-commands.js';
 import { daemonCommand } from './commands/daemon-command.js';
 import { identityCommands } from './commands/identity-commands.js';
+import { pairCommand } from './commands/pair-command.js';
 import { statusCommands } from './commands/status-commands.js';
 import { stopCommand } from './commands/stop-command.js';
 import { trustCommands } from './commands/trust-commands.js';
@@ -31,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
     .alias('help', 'h') as unknown as import('yargs').Argv<GlobalArgs>;
   cli = identityCommands(cli);
   cli = trustCommands(cli);
+  cli = pairCommand(cli);
   cli = daemonCommand(cli);
   cli = statusCommands(cli);
   cli = clipCommands(cli);

@@ -43,6 +43,8 @@ export interface Config {
   /** Reconnection backoff: first delay and the cap it doubles up to (each with jitter). */
   backoffBaseMs: number;
   backoffCapMs: number;
+  /** A pairing request not accepted on both sides within this expires (close 4011). */
+  pairingTimeoutMs: number;
 }
 
 export function defaultConfig(paths: Paths): Config {
@@ -66,6 +68,7 @@ export function defaultConfig(paths: Paths): Config {
     transferWindowBytes: 4 * 1024 * 1024,
     backoffBaseMs: 1000,
     backoffCapMs: 30_000,
+    pairingTimeoutMs: 120_000,
   };
 }
 
@@ -148,6 +151,7 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     transferWindowBytes: atLeast('transferWindowBytes', 64 * 1024) ?? defaults.transferWindowBytes,
     backoffBaseMs: positive('backoffBaseMs') ?? defaults.backoffBaseMs,
     backoffCapMs: positive('backoffCapMs') ?? defaults.backoffCapMs,
+    pairingTimeoutMs: positive('pairingTimeoutMs') ?? defaults.pairingTimeoutMs,
   };
 }
 

@@ -3,12 +3,14 @@ import { pipeline } from 'node:stream/promises';
 import type { ServerResponse } from 'node:http';
 import { fail, isClipsyncError } from '../errors.js';
 import type { PeerManager } from '../peers/peer-manager.js';
+import type { PairingManager } from '../pairing/pairing-manager.js';
 import { isValidMime, metaOf } from '../sync/clip.js';
 import type { PendingDelivery, SyncEngine } from '../sync/sync-engine.js';
 import type { ClipboardWatcher } from '../clipboard/watcher.js';
 import type { DeliveryResult } from '../sync/delivery.js';
 import type { TransferBoard, TransferInfo, TransferOutcome } from '../sync/progress.js';
 import { receiveCopyBody, type LocalStore } from './copy-body.js';
+import type { PairCandidate, PairingInfo } from '../pairing/pairing-types.js';
 import { CLIP_HEADERS, type CopyEvent, type CopyResponse, type PeersResponse, type StatusResponse, type TransferEvent } from './schema.js';
 import type { RouteTable } from './server.js';
 
@@ -16,6 +18,7 @@ import type { RouteTable } from './server.js';
 export interface DaemonView {
   status(): Omit<StatusResponse, 'peers' | 'clip'>;
   peers: PeerManager;
+  pairing: PairingManager;
   sync: SyncEngine;
   watcher: ClipboardWatcher | undefined;
   maxClipBytes: number;
@@ -116,11 +119,32 @@ export function buildRoutes(daemon: DaemonView): RouteTable {
 
     'POST /v1/trust/reload': async () => ({ disconnected: await daemon.reloadTrust() }),
 
+    'GET /v1/pair/candidates': async (): Promise<PairCandidate[]> => daemon.pairing.candidates(),
+
+    'GET /v1/pair/pending': async (): Promise<PairingInfo[]> => daemon.pairing.pending(),
+
+    /** Dials in pairing mode; answers once the verification code is known. */
+    'POST /v1/pair': async ({ query }): Promise<PairingInfo> => daemon.pairing.start(peerParam(query)),
+
+    'POST /v1/pair/accept': async ({ query }): Promise<PairingInfo> => daemon.pairing.accept(peerParam(query), query.get('wait') === '1'),
+
+    'POST /v1/pair/reject': async ({ query }): Promise<PairingInfo> => daemon.pairing.reject(peerParam(query)),
+
+    /** Long poll: answers when the request has ended (paired, rejected, expired…). */
+    'GET /v1/pair/wait': async ({ query }): Promise<PairingInfo> => daemon.pairing.wait(peerParam(query)),
+
     'POST /v1/stop': async ({ res }) => {
       res.once('finish', () => daemon.stop());
       return { stopping: true };
     },
   };
+}
+
+/** The `peer` query parameter of the pairing routes: a name, a fingerprint or (to start) an address. */
+function peerParam(query: URLSearchParams): string {
+  const peer = query.get('peer');
+  if (peer === null || peer.trim() === '') throw fail('CLIPSYNC_ERR_USAGE', 'the "peer" query parameter is required (a name, a fingerprint or an address)');
+  return peer;
 }
 
 function startNdjson(res: ServerResponse): void {

@@ -48,3 +48,7 @@ export const CLIP_HEADERS = {
   mime: 'x-clipsync-mime',
   origin: 'x-clipsync-origin',
 } as const;
+
+/** `pair --json` (candidates) and the pairing requests of `pair --pending --json`, `--accept`, `--reject`. */
+export type { PairCandidate, PairingInfo } from '../pairing/pairing-types.js';
+export type { PairingState } from '../pairing/pairing-session.js';

@@ -30,6 +30,11 @@ export interface PeerManagerOptions {
   backoff?: BackoffPolicy;
   /** Called for every connection that survives authentication and the duplicate tie-break. */
   onSession: (connection: Connection, peer: HandshakeResult) => void;
+  /**
+   * Called for an inbound pairing connection (authenticated, trust not checked); it never
+   * reaches `onSession`. Without it such connections are closed.
+   */
+  onPairing?: (connection: Connection, peer: HandshakeResult) => void;
   now?: () => number;
 }
 
@@ -71,6 +76,34 @@ export class PeerManager {
     const target = new DialTarget(address);
     this.targets.push(target);
     this.schedule(target, 0);
+  }
+
+  /**
+   * A peer just paired through an address it was dialed at (not found by mDNS): keep dialing
+   * it like a `--peer`, unless that address is already one.
+   */
+  addPairedPeer(address: Address, fingerprint: string): void {
+    const formatted = new DialTarget(address).address;
+    const known = this.targets.find((t) => t.address === formatted);
+    if (known !== undefined) {
+      known.fingerprint ??= fingerprint;
+      if (known.state === 'backoff' || known.state === 'refused' || known.state === 'idle') this.schedule(known, 0);
+      return;
+    }
+    const target = new DialTarget(address);
+    target.fingerprint = fingerprint;
+    this.targets.push(target);
+    this.schedule(target, 0);
+  }
+
+  /**
+   * Dials `address` in pairing mode (`clipsync pair`). The connection is the caller's: it is
+   * never admitted to the peer table nor handed to the sync engine.
+   */
+  openPairing(address: Address): Connection {
+    if (this.stopped) throw new ProtocolViolation(CloseCode.goingAway, 'the daemon is stopping');
+    const socket = openSocket(address, this.options.handshakeTimeoutMs);
+    return this.wrap(socket, new DialTarget(address).address, 'initiator', true);
   }
 
   /**
@@ -120,7 +153,11 @@ export class PeerManager {
     };
     connection.established().then(settled, settled);
     connection.established().then(
-      (peer) => this.admit(connection, peer, undefined),
+      (peer) => {
+        if (!peer.pairing) this.admit(connection, peer, undefined);
+        else if (this.options.onPairing !== undefined) this.options.onPairing(connection, peer);
+        else connection.close(CloseCode.untrusted, 'pairing is not offered here');
+      },
       (err: unknown) => this.onInboundFailure(connection, err),
     );
   }
@@ -237,10 +274,10 @@ export class PeerManager {
     clearTimeout(timer);
   }
 
-  private wrap(socket: WebSocket, remote: string, role: HandshakeConfig['role']): Connection {
+  private wrap(socket: WebSocket, remote: string, role: HandshakeConfig['role'], pairing = false): Connection {
     const connection = new Connection(socket, {
       remote,
-      handshake: { ...this.options.handshake, role },
+      handshake: { ...this.options.handshake, role, ...(pairing ? { pairing: true } : {}) },
       handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       log: this.options.log,

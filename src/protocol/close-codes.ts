@@ -5,6 +5,8 @@
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
+  /** Too many connections in the handshake, or too many pairing requests pending. */
+  tryAgainLater: 1013,
   protocolError: 4000,
   untrusted: 4001,
   badSignature: 4002,
@@ -16,6 +18,10 @@ export const CloseCode = {
   decryptFailed: 4008,
   notAuthenticated: 4009,
   heartbeatTimeout: 4010,
+  /** A pairing connection whose request was not accepted by both sides in time. */
+  pairingExpired: 4011,
+  /** A pairing connection whose request one side rejected (the codes did not match). */
+  pairingRejected: 4012,
 } as const;
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -57,6 +63,12 @@ export function describeCloseCode(code: number): string {
       return 'frame before authentication';
     case CloseCode.heartbeatTimeout:
       return 'peer stopped answering heartbeats';
+    case CloseCode.tryAgainLater:
+      return 'busy; try again later';
+    case CloseCode.pairingExpired:
+      return 'pairing request expired';
+    case CloseCode.pairingRejected:
+      return 'pairing request rejected';
     case 1009:
       return 'message over the size limit';
     default:

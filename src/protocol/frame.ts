@@ -15,6 +15,11 @@ export const FrameType = {
   ack: 0x14,
   cancel: 0x15,
   credit: 0x16,
+  /** Pairing frames: only on a pairing connection (docs/PROTOCOL.md §9), never beside clip frames. */
+  pairCommit: 0x20,
+  pairNonce: 0x21,
+  pairReveal: 0x22,
+  pairAccept: 0x23,
 } as const;
 export type FrameTypeValue = (typeof FrameType)[keyof typeof FrameType];
 

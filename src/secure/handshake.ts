@@ -22,6 +22,18 @@ export interface HandshakeConfig {
   name: string;
   /** Returns the trust entry for a key, or undefined when it is not trusted. */
   checkTrust(key: PublicKey): Promise<{ name: string } | undefined>;
+  /**
+   * Initiator only: dial in pairing mode. The HELLO carries `"pair": true`, and the peer's
+   * key is not checked against trust: finding out whether to trust it is what pairing is for.
+   */
+  pairing?: boolean;
+  /**
+   * Responder only: how to answer a HELLO that carries `"pair": true`. Left out, pairing is
+   * not offered and such a HELLO is judged like any other (trust check, 4001). Given, it is
+   * called before this side signs anything, may refuse by throwing a ProtocolViolation (1013
+   * when too many requests are pending), and the connection becomes a pairing connection.
+   */
+  admitPairing?(peer: { fingerprint: string; name: string }): void;
 }
 
 export interface HandshakeResult {
@@ -33,6 +45,11 @@ export interface HandshakeResult {
   /** Decrypts what the peer sends. */
   opener: Opener;
   transcriptHash: Buffer;
+  /**
+   * A pairing connection (the initiator's HELLO asked for it): both keys are proven, but
+   * trust was not checked, so it must carry pairing frames only and never reach the sync engine.
+   */
+  pairing: boolean;
 }
 
 export interface HandshakeStep {
@@ -48,6 +65,11 @@ export interface HandshakeStep {
  * signature. A valid AUTH therefore proves the peer holds its key, saw this exact exchange
  * (fresh nonces and ephemeral keys from both sides, so no replay), and trusts us. Any
  * failure throws a ProtocolViolation carrying the close code to send.
+ *
+ * Pairing (docs/PROTOCOL.md §9.1) is the one exception to "trusts us": a dialer may ask for
+ * it in its HELLO, and then neither side checks trust (the responder admits the request
+ * instead). Keys are still proven both ways; the result says `pairing`, and such a
+ * connection must carry pairing frames only.
  */
 export class Handshake {
   private readonly ephemeral: KxKeyPair = kxKeyPair();
@@ -58,6 +80,7 @@ export class Handshake {
   private sessionKeys: SessionKeys | undefined;
   private sealer: Sealer | undefined;
   private finished = false;
+  private pairing = false;
   /** Who the peer says it is, known from its HELLO before it is verified: for refusal logs. */
   claimed: { fingerprint: string; name: string } | undefined;
 
@@ -69,6 +92,8 @@ export class Handshake {
       key: config.identity.publicKey.blob.toString('base64'),
       eph: this.ephemeral.publicKey.toString('base64'),
       nonce: randomBytes(NONCE_BYTES).toString('base64'),
+      // Only a pairing dial says so: an ordinary HELLO stays byte for byte what it always was.
+      ...(config.role === 'initiator' && config.pairing === true ? { pair: true } : {}),
     });
   }
 
@@ -116,6 +141,8 @@ export class Handshake {
     const name = field.string(header, 'name', MAX_NAME_LENGTH);
     const ephemeral = field.bytes(header, 'eph', KX_PUBLIC_KEY_BYTES);
     field.bytes(header, 'nonce', NONCE_BYTES);
+    const pairFlag = header['pair'];
+    if (pairFlag !== undefined && typeof pairFlag !== 'boolean') throw malformed('field "pair" must be true or false');
     let key: PublicKey;
     try {
       key = PublicKey.fromBlob(field.bytes(header, 'key'));
@@ -126,12 +153,23 @@ export class Handshake {
     if (key.fingerprint === this.config.identity.publicKey.fingerprint) {
       throw new ProtocolViolation(CloseCode.selfConnection, `connected to itself (${key.fingerprint})`);
     }
-    const trusted = await this.config.checkTrust(key);
-    if (trusted === undefined) {
-      throw new ProtocolViolation(CloseCode.untrusted, `key ${key.fingerprint} is not trusted`);
+    let trustedName = '';
+    if (this.config.role === 'initiator' && this.config.pairing === true) {
+      this.pairing = true;
+    } else if (this.config.role === 'responder' && pairFlag === true && this.config.admitPairing !== undefined) {
+      // The mode is the initiator's HELLO, which both sides sign: neither can be talked into
+      // treating a pairing connection as a session, or the other way round.
+      this.config.admitPairing({ fingerprint: key.fingerprint, name });
+      this.pairing = true;
+    } else {
+      const trusted = await this.config.checkTrust(key);
+      if (trusted === undefined) {
+        throw new ProtocolViolation(CloseCode.untrusted, `key ${key.fingerprint} is not trusted`);
+      }
+      trustedName = trusted.name;
     }
     this.peerHello = message;
-    this.peer = { key, name: trusted.name !== '' ? trusted.name : name, ephemeral };
+    this.peer = { key, name: trustedName !== '' ? trustedName : name, ephemeral };
     this.transcript = this.transcriptHash();
     try {
       this.sessionKeys = kxSessionKeys(this.config.role, this.ephemeral, ephemeral);
@@ -162,7 +200,14 @@ export class Handshake {
     wipe(this.sessionKeys!.rx);
     return {
       send: [],
-      result: { peerKey: peer.key, peerName: peer.name, sealer: this.sealer!, opener, transcriptHash: this.transcript! },
+      result: {
+        peerKey: peer.key,
+        peerName: peer.name,
+        sealer: this.sealer!,
+        opener,
+        transcriptHash: this.transcript!,
+        pairing: this.pairing,
+      },
     };
   }
 

@@ -61,6 +61,7 @@ describe('validateConfig', () => {
         transferWindowBytes: 1_048_576,
         backoffBaseMs: 200,
         backoffCapMs: 5000,
+        pairingTimeoutMs: 30_000,
       },
       defaults,
       paths,
@@ -85,6 +86,7 @@ describe('validateConfig', () => {
       transferWindowBytes: 1_048_576,
       backoffBaseMs: 200,
       backoffCapMs: 5000,
+      pairingTimeoutMs: 30_000,
     });
   });
 
@@ -160,6 +162,8 @@ describe('validateConfig', () => {
     ['pollIntervalMs', '500'],
     ['maxClipBytes', null],
     ['handshakeTimeoutMs', Number.NaN],
+    ['pairingTimeoutMs', 0],
+    ['pairingTimeoutMs', '120000'],
   ])('rejects %s = %o, naming the key', (key, value) => {
     const err = configError({ [key]: value });
     expect(err.message).toContain(`"${key}"`);
