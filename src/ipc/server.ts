@@ -74,7 +74,13 @@ export class IpcServer {
       const error = isClipsyncError(err) ? err : new ClipsyncError('CLIPSYNC_ERR_INTERNAL', 'internal error in the daemon; see its log');
       if (!res.headersSent) sendJson(res, STATUS_FOR_CODE[error.code] ?? 500, { error: error.toJSON() } satisfies ErrorBody);
       else res.destroy();
-      if (!req.complete) req.destroy(); // stop reading a body we will not use
+      // Stop reading a body we will not use — but only once the answer is out: destroying the
+      // socket at once could drop the queued response, and the client would see a connection
+      // closed without an explanation.
+      if (!req.complete) {
+        if (res.writableFinished) req.destroy();
+        else res.once('finish', () => req.destroy());
+      }
     }
   }
 }
