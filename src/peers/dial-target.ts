@@ -23,10 +23,26 @@ export class DialTarget {
     this.address = formatAddress(parsed);
   }
 
-  /** A discovered peer moved (new address or port). */
-  moveTo(parsed: Address): void {
+  /** Other addresses of a discovered peer (a host with IPv4 and IPv6, several links). */
+  private others: Address[] = [];
+
+  /** A discovered peer's addresses, best first; the dial goes to the first. */
+  moveTo(parsed: Address, others: Address[] = []): void {
     this.parsed = parsed;
     this.address = formatAddress(parsed);
+    this.others = others;
+  }
+
+  /**
+   * A dial to the current address failed before any handshake: the next attempt tries the
+   * peer's next address (an unreachable IPv6 address must not hide a working IPv4 one).
+   */
+  rotate(): void {
+    const next = this.others.shift();
+    if (next === undefined) return;
+    this.others.push(this.parsed);
+    this.parsed = next;
+    this.address = formatAddress(next);
   }
 
   enter(state: DialTarget['state'], now: number): void {

@@ -43,7 +43,7 @@ export class DiscoveryLink {
     if (trusted) {
       this.peers.noteUntrusted(peer.fingerprint, peer.name, undefined);
       if (why !== 'trust') this.log.info({ peer: peer.fingerprint, name: peer.name, address: formatAddress(address), addresses: peer.addresses }, 'peer discovered');
-      this.peers.addDiscoveredPeer(peer.fingerprint, address);
+      this.peers.addDiscoveredPeer(peer.fingerprint, dialAddresses(peer));
     } else {
       if (why === 'up') this.log.info({ peer: peer.fingerprint, name: peer.name, address: formatAddress(address) }, 'untrusted peer discovered; not dialing');
       this.peers.removeDiscoveredPeer(peer.fingerprint);
@@ -54,5 +54,10 @@ export class DiscoveryLink {
 
 /** The first announced address (IPv4 sorts first), at the announced port. */
 function dialAddress(peer: DiscoveredPeer): Address {
-  return { kind: 'tcp', host: peer.addresses[0]!, port: peer.port };
+  return dialAddresses(peer)[0]!;
+}
+
+/** Every announced address at the announced port, in Discovery's order (IPv4 first). */
+function dialAddresses(peer: DiscoveredPeer): Address[] {
+  return peer.addresses.map((host) => ({ kind: 'tcp', host, port: peer.port }) as Address);
 }

@@ -111,16 +111,18 @@ export class PeerManager {
    * to its key is live. Static and discovered addresses of one key are one peer: the
    * record is keyed by fingerprint, and a dial is skipped while any connection to it lives.
    */
-  addDiscoveredPeer(fingerprint: string, address: Address): DialTarget {
+  addDiscoveredPeer(fingerprint: string, addresses: Address[]): DialTarget {
+    const [first, ...others] = addresses;
+    if (first === undefined) throw new RangeError('a discovered peer needs an address');
     let target = this.targets.find((t) => t.source === 'mdns' && t.fingerprint === fingerprint);
     if (target === undefined) {
-      target = new DialTarget(address, 'mdns');
+      target = new DialTarget(first, 'mdns');
       target.fingerprint = fingerprint;
       this.targets.push(target);
     } else {
-      target.moveTo(address);
       target.attempt = 0;
     }
+    target.moveTo(first, others);
     if (target.state === 'idle' || target.state === 'backoff') this.schedule(target, 0);
     return target;
   }
@@ -313,6 +315,7 @@ export class PeerManager {
       peer = await connection.established();
     } catch (err) {
       if (!connection.wasOpened) {
+        target.rotate();
         this.retryLater(target, messageOf(err), false);
         log.debug({ reason: messageOf(err), attempt: target.attempt }, 'dial failed');
         return;
