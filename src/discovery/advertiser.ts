@@ -49,7 +49,7 @@ export class Advertiser {
     const entry = this.links.get(link);
     if (entry === undefined) return;
     const dropped = entry.addresses.filter((a) => !addresses.includes(a));
-    this.log.info({ link: link.spec.key, addresses, dropped }, 'advertised addresses changed');
+    this.log.info({ link: link.spec.key, family: link.spec.family, addresses, dropped }, 'advertised addresses changed');
     link.unregister(addressRecords(this.ad.host, entry.addresses));
     entry.addresses = [...addresses];
     link.register(addressRecords(this.ad.host, entry.addresses));
@@ -59,21 +59,38 @@ export class Advertiser {
   }
 
   /**
-   * Stops advertising on a link, sending goodbyes first (unless the link cannot send any more);
-   * resolves once they are sent.
+   * Stops advertising on one link while others go on, sending goodbyes first (unless the link
+   * cannot send any more); resolves once they are sent. Records that another link on the same
+   * network still advertises get no goodbye: a dual-stack peer hears both links, and a goodbye
+   * for our SRV over IPv6 (the interface lost IPv6) would make it drop us although IPv4 still
+   * announces us. The IPv4 link on the default route shares a network with every link.
    */
   async detach(link: MdnsLink, options: { goodbye?: boolean } = {}): Promise<void> {
     const entry = this.links.get(link);
     if (entry === undefined) return;
     this.links.delete(link);
     entry.timer.clear();
-    const records = this.recordsOf(entry);
-    link.unregister(records);
-    if (options.goodbye !== false) await this.send(entry, goodbyeRecords(records), 'goodbye');
+    link.unregister(this.recordsOf(entry));
+    if (options.goodbye === false) return;
+    const neighbours = [...this.links.values()].filter((other) => sameNetwork(other.link, link));
+    if (neighbours.length === 0) return this.send(entry, goodbyeRecords(this.recordsOf(entry)), 'goodbye');
+    const stillAdvertised = new Set(neighbours.flatMap((other) => other.addresses));
+    const gone = entry.addresses.filter((address) => !stillAdvertised.has(address));
+    if (gone.length > 0) await this.send(entry, goodbyeRecords(addressRecords(this.ad.host, gone)), 'goodbye');
   }
 
+  /** Stops advertising everywhere (we are leaving): every link says goodbye for everything. */
   async detachAll(): Promise<void> {
-    await Promise.all([...this.links.keys()].map((link) => this.detach(link)));
+    const entries = [...this.links.values()];
+    this.links.clear();
+    await Promise.all(
+      entries.map((entry) => {
+        entry.timer.clear();
+        const records = this.recordsOf(entry);
+        entry.link.unregister(records);
+        return this.send(entry, goodbyeRecords(records), 'goodbye');
+      }),
+    );
   }
 
   private announce(entry: Advertised): void {
@@ -91,7 +108,7 @@ export class Advertiser {
   private async send(entry: Advertised, records: DnsRecord[], what: 'announce' | 'goodbye'): Promise<void> {
     try {
       await entry.link.announce(records);
-      this.log.debug({ link: entry.link.spec.key, records: records.length }, what === 'announce' ? 'announced' : 'sent goodbye');
+      this.log.debug({ link: entry.link.spec.key, family: entry.link.spec.family, records: records.length }, what === 'announce' ? 'announced' : 'sent goodbye');
     } catch (err) {
       const code = errorCode(err);
       const key = `${entry.link.spec.key} ${code ?? messageOf(err)}`;
@@ -100,7 +117,12 @@ export class Advertiser {
       // "Cannot multicast here" turns the link off at the next poll, with its own warning;
       // anything else is unexpected and worth a warning of its own.
       const level = code !== undefined && NO_MULTICAST_CODES.has(code) ? 'debug' : 'warn';
-      this.log[level]({ link: entry.link.spec.key, code, err: messageOf(err) }, `cannot send mDNS ${what}`);
+      this.log[level]({ link: entry.link.spec.key, family: entry.link.spec.family, code, err: messageOf(err) }, `cannot send mDNS ${what}`);
     }
   }
+}
+
+/** Whether peers that hear one link may hear the other: same interface, or one follows the default route. */
+function sameNetwork(a: MdnsLink, b: MdnsLink): boolean {
+  return a.spec.interfaceName === undefined || b.spec.interfaceName === undefined || a.spec.interfaceName === b.spec.interfaceName;
 }

@@ -5,17 +5,29 @@ import { fail } from '../errors.js';
 /** What os.networkInterfaces() returns; injected so tests can move addresses around. */
 export type InterfaceTable = NodeJS.Dict<NetworkInterfaceInfo[]>;
 
+/** mDNS groups (RFC 6762 §3): IPv4, and IPv6 link-local scope; both on UDP port 5353. */
+export const MDNS_IPV4_GROUP = '224.0.0.251';
+export const MDNS_IPV6_GROUP = 'ff02::fb';
+
+export type LinkFamily = 'IPv4' | 'IPv6';
+
 /**
- * One mDNS socket's worth of network: where it listens and sends, and which of our addresses
- * it advertises. mDNS runs over IPv4 (224.0.0.251:5353); the records carry IPv4 and IPv6.
+ * One mDNS socket's worth of network: which family and group it speaks, where it listens and
+ * sends, and which of our addresses it advertises. The records carry IPv4 and IPv6 addresses
+ * whichever family carries them, so a peer that hears only one family still learns both.
  */
 export interface LinkSpec {
-  /** Stable identity across address polls: `all`, or `<interface>/<ipv4>`. */
+  /** Stable identity across address polls: `all` (IPv4 default route), `<interface>/<ipv4>` or `<interface>/ipv6`. */
   key: string;
-  /** The interface, when the user chose interfaces; undefined for the kernel's default route. */
+  family: LinkFamily;
+  /** The interface; undefined only for the IPv4 link that follows the kernel's default route. */
   interfaceName?: string;
-  /** The IPv4 address that names the interface to the socket (IP_ADD_MEMBERSHIP / IP_MULTICAST_IF). */
-  multicastAddress?: string;
+  /**
+   * What names the interface to the socket. IPv4: the interface's address (IP_ADD_MEMBERSHIP,
+   * IP_MULTICAST_IF). IPv6: `::%<interface>`, since ff02::fb is link-scoped and the scope is
+   * the interface itself (IPV6_JOIN_GROUP, IPV6_MULTICAST_IF take its index).
+   */
+  multicastInterface?: string;
   /** Our addresses advertised on this link, IPv4 first, sorted. */
   addresses: string[];
 }
@@ -44,16 +56,24 @@ export function validateInterfaceSelection(selection: readonly unknown[]): strin
 }
 
 /**
- * Turns the interface selection into links. No selection: one link on the kernel's default
- * multicast route, advertising every external address. A name selects that interface with
- * all its addresses; an address selects its interface but advertises only the addresses
- * given. Interfaces that are missing or lack IPv4 are reported as problems, not errors: a
+ * Turns the interface selection into links. No selection: one IPv4 link on the kernel's
+ * default multicast route, advertising every external address, plus one IPv6 link per
+ * external interface with IPv6, advertising that interface's addresses (ff02::fb is
+ * link-scoped: there is no default route to follow, a socket must name its interface). A name
+ * selects that interface with all its addresses; an address selects its interface but
+ * advertises only the addresses given. Either way the interface gets a link per family it
+ * has. Interfaces that are missing or have no address are reported as problems, not errors: a
  * Wi-Fi interface may come up after the daemon, and the next poll picks it up.
  */
 export function resolveLinks(selection: readonly string[], table: InterfaceTable): ResolvedLinks {
   if (selection.length === 0) {
     const addresses = Object.values(table).flatMap((infos) => (infos ?? []).filter(isAdvertisable).map((i) => i.address));
-    return { links: [{ key: 'all', addresses: sortAddresses(addresses) }], problems: [] };
+    const links: LinkSpec[] = [{ key: 'all', family: 'IPv4', addresses: sortAddresses(addresses) }];
+    for (const [name, infos] of Object.entries(table)) {
+      const external = (infos ?? []).filter((i) => !i.internal);
+      if (external.some((i) => i.family === 'IPv6')) links.push(ipv6Link(name, external.filter(isAdvertisable).map((i) => i.address)));
+    }
+    return { links, problems: [] };
   }
 
   const chosen = new Map<string, { all: boolean; addresses: Set<string> }>();
@@ -73,18 +93,30 @@ export function resolveLinks(selection: readonly string[], table: InterfaceTable
   const links: LinkSpec[] = [];
   for (const [name, choice] of chosen) {
     const infos = table[name] ?? [];
-    const multicast = infos.find((i) => i.family === 'IPv4' && choice.addresses.has(i.address)) ?? infos.find((i) => i.family === 'IPv4');
-    if (multicast === undefined) {
-      problems.push(`interface ${name} has no IPv4 address, and mDNS runs over IPv4 multicast`);
+    const ipv4 = infos.find((i) => i.family === 'IPv4' && choice.addresses.has(i.address)) ?? infos.find((i) => i.family === 'IPv4');
+    const hasIpv6 = infos.some((i) => i.family === 'IPv6');
+    if (ipv4 === undefined && !hasIpv6) {
+      problems.push(`interface ${name} has no IP address to run mDNS on`);
       continue;
     }
     const advertised = infos
       .filter(isAdvertisable)
       .map((i) => i.address)
       .filter((address) => choice.all || choice.addresses.has(address));
-    links.push({ key: `${name}/${multicast.address}`, interfaceName: name, multicastAddress: multicast.address, addresses: sortAddresses(advertised) });
+    if (ipv4 !== undefined) {
+      links.push({ key: `${name}/${ipv4.address}`, family: 'IPv4', interfaceName: name, multicastInterface: ipv4.address, addresses: sortAddresses(advertised) });
+    }
+    if (hasIpv6) links.push(ipv6Link(name, advertised));
   }
   return { links, problems };
+}
+
+/**
+ * The IPv6 link of one interface. Its key does not carry an address: the interface is the
+ * scope, and the link-local address the kernel sends from is never advertised anyway.
+ */
+function ipv6Link(name: string, addresses: string[]): LinkSpec {
+  return { key: `${name}/ipv6`, family: 'IPv6', interfaceName: name, multicastInterface: `::%${name}`, addresses: sortAddresses(addresses) };
 }
 
 /** An address worth advertising: reachable from another machine without a zone index. */

@@ -1,8 +1,9 @@
+import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 // The responder half of bonjour-service: one multicast-dns socket plus a record registry that
 // answers queries. Its publish()/Browser are not used (see advertiser.ts and service-cache.ts).
 import { Server } from 'bonjour-service/dist/lib/mdns-server.js';
-import type { LinkSpec } from './interfaces.js';
+import { MDNS_IPV6_GROUP, type LinkSpec } from './interfaces.js';
 import type { DnsQuestion, DnsRecord } from './records.js';
 
 /** The slice of multicast-dns (under bonjour-service, which types it `any`) that we use. */
@@ -14,8 +15,8 @@ interface MulticastDns {
   destroy(callback: () => void): void;
 }
 
-/** Node's dgram socket, or a stand-in for tests (an in-memory LAN). */
-export type SocketFactory = () => unknown;
+/** Node's dgram socket, or a stand-in for tests (an in-memory LAN); told which link it is for. */
+export type SocketFactory = (spec: LinkSpec) => unknown;
 
 export interface LinkEvents {
   /** Every record of a response packet, with the sender's address. */
@@ -27,18 +28,26 @@ export interface LinkEvents {
 }
 
 /**
- * Error codes from sending to 224.0.0.251 that mean "this host cannot multicast here": no
- * route for 224.0.0.0/4 (ENETUNREACH), a firewall (EPERM), an address or interface that went
+ * Error codes from sending to 224.0.0.251 or ff02::fb that mean "this host cannot multicast
+ * here": no route for 224.0.0.0/4, or none for ff00::/8 in the interface's local table
+ * (ENETUNREACH), a firewall (EPERM), an address or interface that went
  * away (EADDRNOTAVAIL, ENODEV). Anything else is reported too, but named as unexpected.
  */
 export const NO_MULTICAST_CODES: ReadonlySet<string> = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL', 'ENODEV', 'EPERM', 'EACCES', 'EINVAL']);
 
 /**
- * One mDNS socket (IPv4, 224.0.0.251:5353) on one link: sends queries and unsolicited
- * responses, answers queries for registered records, reports responses. With an interface
- * chosen it binds the wildcard address (a socket bound to a unicast address would not receive
- * multicast on Linux) and joins and sends on that interface only; without, it joins on every
- * interface and sends where the kernel's multicast route points.
+ * One mDNS socket on one link: sends queries and unsolicited responses, answers queries for
+ * registered records, reports responses.
+ *
+ * IPv4 (224.0.0.251:5353): with an interface chosen it binds the wildcard address (a socket
+ * bound to a unicast address would not receive multicast on Linux) and joins and sends on
+ * that interface only; without, it joins on every interface and sends where the kernel's
+ * multicast route points.
+ *
+ * IPv6 (ff02::fb, port 5353): always one interface, named as the scope `::%eth0` (the group
+ * is link-scoped, so there is no default route to follow). The socket is bound to `::` with
+ * IPV6_V6ONLY, so that it never takes IPv4 packets for port 5353 (a unicast reply, say) that
+ * belong to the IPv4 link.
  */
 export class MdnsLink extends EventEmitter<LinkEvents> {
   private readonly server: Server;
@@ -52,8 +61,14 @@ export class MdnsLink extends EventEmitter<LinkEvents> {
     socketFactory?: SocketFactory,
   ) {
     super();
-    const options: Record<string, unknown> = spec.multicastAddress === undefined ? {} : { interface: spec.multicastAddress, bind: '0.0.0.0' };
-    if (socketFactory !== undefined) options['socket'] = socketFactory();
+    const options: Record<string, unknown> = {};
+    if (spec.family === 'IPv6') {
+      Object.assign(options, { type: 'udp6', ip: MDNS_IPV6_GROUP, interface: spec.multicastInterface, bind: '::' });
+      options['socket'] = socketFactory?.(spec) ?? createSocket({ type: 'udp6', reuseAddr: true, ipv6Only: true });
+    } else {
+      if (spec.multicastInterface !== undefined) Object.assign(options, { interface: spec.multicastInterface, bind: '0.0.0.0' });
+      if (socketFactory !== undefined) options['socket'] = socketFactory(spec);
+    }
     // bonjour-service's default error callback throws; a failed answer is only worth a warning.
     this.server = new Server(options, (err: Error) => this.emit('warning', err));
     this.mdns = this.server.mdns as MulticastDns;

@@ -25,7 +25,10 @@ export interface DiscoveryOptions {
   protocolVersion: number;
   /** The TCP port peers should dial. Omit to browse without advertising (no TCP listener). */
   port?: number;
-  /** Interface names or addresses to use; empty or omitted: the default multicast route. */
+  /**
+   * Interface names or addresses to use (each over IPv4 and IPv6, as it has them). Empty or
+   * omitted: IPv4 on the default multicast route, and IPv6 on every interface that has it.
+   */
   interfaces?: readonly string[];
   /** A child logger with `component: 'discovery'` is made from this. */
   log: Logger;
@@ -41,7 +44,7 @@ export interface DiscoveryOptions {
 }
 
 /**
- * `running`: at least one link works. `disabled`: none can multicast (no route, no usable
+ * `running`: at least one link (of either family) works. `disabled`: none can multicast (no route, no usable
  * interface); static peers still work and every poll tries again. `stopped`: before start()
  * or after stop().
  */

@@ -23,10 +23,21 @@ export interface ReceivedCopy {
 export async function receiveCopyBody(req: IncomingMessage, limit: number, threshold: number, store: LocalStore | undefined): Promise<ReceivedCopy> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, declared);
+  // Not destroyed when we stop early (an oversized body): the server answers first and
+  // then drains what is left, so the client reads the refusal instead of a reset.
+  const iterator = req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
+  try {
+    return await readCopyBody(iterator, limit, threshold, store);
+  } catch (err) {
+    await iterator.return?.();
+    throw err;
+  }
+}
+
+async function readCopyBody(iterator: AsyncIterator<Buffer>, limit: number, threshold: number, store: LocalStore | undefined): Promise<ReceivedCopy> {
   const utf8 = new Utf8Check();
   const chunks: Buffer[] = [];
   let total = 0;
-  const iterator = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   for (;;) {
     const next = await iterator.next();
     if (next.done === true) return { body: { data: Buffer.concat(chunks, total) }, guessedMime: utf8.mime() };

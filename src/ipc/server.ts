@@ -74,16 +74,23 @@ export class IpcServer {
       const error = isClipsyncError(err) ? err : new ClipsyncError('CLIPSYNC_ERR_INTERNAL', 'internal error in the daemon; see its log');
       if (!res.headersSent) sendJson(res, STATUS_FOR_CODE[error.code] ?? 500, { error: error.toJSON() } satisfies ErrorBody);
       else res.destroy();
-      // Stop reading a body we will not use — but only once the answer is out: destroying the
-      // socket at once could drop the queued response, and the client would see a connection
-      // closed without an explanation.
+      // A body we will not use (an oversized clip): read and discard the rest rather than
+      // close at once. Closing a socket with unread bytes in it sends a reset, which can wipe
+      // the answer from the client's buffers, and the user would see "connection closed"
+      // instead of the reason. Bounded: a client that keeps sending is cut after a while.
       if (!req.complete) {
-        if (res.writableFinished) req.destroy();
-        else res.once('finish', () => req.destroy());
+        const cut = setTimeout(() => req.destroy(), DRAIN_UNREAD_BODY_MS);
+        cut.unref();
+        req.once('end', () => clearTimeout(cut));
+        req.once('close', () => clearTimeout(cut));
+        req.resume();
       }
     }
   }
 }
+
+/** How long the daemon keeps reading and discarding a request body it refused. */
+const DRAIN_UNREAD_BODY_MS = 10_000;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

@@ -50,8 +50,11 @@ describe('tampering with encrypted frames between two daemons', () => {
   }
 
   beforeAll(async () => {
-    const homeA = await world.home('alpha');
-    homeB = await world.home('beta');
+    // Every tampered connection dies young, so the backoff keeps growing across the tests
+    // (it resets only after a connection stayed up); cap it low so redials come quickly.
+    const quick = { backoffBaseMs: 200, backoffCapMs: 2000 };
+    const homeA = await world.home('alpha', quick);
+    homeB = await world.home('beta', quick);
     await world.trustAll(homeA, homeB);
     a = await world.start(homeA);
     proxy = await WsProxy.start(await a.tcpAddress(), (direction, index, data, session: ProxySession) => {

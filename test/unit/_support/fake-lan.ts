@@ -1,18 +1,20 @@
 import { EventEmitter } from 'node:events';
 import type { NetworkInterfaceInfo } from 'node:os';
-import type { InterfaceTable } from '../../../src/discovery/interfaces.js';
+import type { InterfaceTable, LinkFamily, LinkSpec } from '../../../src/discovery/interfaces.js';
 
 /**
  * An in-memory LAN for Discovery unit tests: stand-ins for dgram sockets that multicast-dns
  * (under bonjour-service) drives exactly as it drives real ones, so the real packet encoding,
  * responder and browser code runs; only the wire is fake. Delivery is asynchronous
- * (setImmediate), like a real socket; `settle()` waits until nothing is in flight.
+ * (setImmediate), like a real socket; `settle()` waits until nothing is in flight. IPv4 and
+ * IPv6 sockets are two separate wires on the one LAN: a packet reaches only sockets of the
+ * family it was sent on.
  */
 export class FakeLan {
   readonly hosts: FakeHost[] = [];
   private inFlight = 0;
   /** Every packet sent, by whom; for tests that count queries. */
-  readonly sent: { from: string; bytes: Buffer }[] = [];
+  readonly sent: { from: string; family: LinkFamily; bytes: Buffer }[] = [];
 
   host(name: string, addresses: string[]): FakeHost {
     const host = new FakeHost(this, name, addresses);
@@ -30,17 +32,22 @@ export class FakeLan {
 
   /** @internal */
   transmit(from: FakeSocket, bytes: Buffer): void {
-    this.sent.push({ from: from.host.name, bytes });
+    this.sent.push({ from: from.host.name, family: from.family, bytes });
+    // Over IPv6 the sender is its link-local address with the zone, as Node reports it.
+    const rinfo =
+      from.family === 'IPv6'
+        ? { address: `fe80::${this.hosts.indexOf(from.host) + 1}%${from.host.interfaceName}`, family: 'IPv6' }
+        : { address: from.host.addresses.find((a) => !a.includes(':')) ?? '0.0.0.0', family: 'IPv4' };
     for (const host of this.hosts) {
       if (!host.connected || !from.host.connected) continue;
       for (const socket of host.sockets) {
-        if (!socket.bound || socket.closed) continue;
+        if (!socket.bound || socket.closed || socket.family !== from.family) continue;
         if (socket === from && !from.loopback) continue;
         this.inFlight++;
         setImmediate(() => {
           this.inFlight--;
           if (socket.closed) return;
-          socket.emit('message', Buffer.from(bytes), { address: from.host.addresses.find((a) => !a.includes(':')) ?? '0.0.0.0', family: 'IPv4', port: 5353, size: bytes.length });
+          socket.emit('message', Buffer.from(bytes), { ...rinfo, port: 5353, size: bytes.length });
         });
       }
     }
@@ -62,6 +69,8 @@ export class FakeHost {
   connected = true;
   /** When set, sends fail with this code (ENETUNREACH: no multicast route). */
   sendError: string | undefined;
+  /** The same for one family only (no route for 224.0.0.0/4, or none for ff00::/8). */
+  readonly familySendError: Partial<Record<LinkFamily, string>> = {};
   /** When set, binding fails with this code (EADDRINUSE, EACCES). */
   bindError: string | undefined;
   interfaceName = 'eth0';
@@ -78,14 +87,19 @@ export class FakeHost {
     [this.interfaceName]: this.addresses.map((a) => info(a, false)),
   });
 
-  socketFactory = (): FakeSocket => {
-    const socket = new FakeSocket(this);
+  socketFactory = (spec?: LinkSpec): FakeSocket => {
+    const socket = new FakeSocket(this, spec?.family ?? 'IPv4');
     this.sockets.push(socket);
     return socket;
   };
 
   get openSockets(): number {
     return this.sockets.filter((s) => s.bound && !s.closed).length;
+  }
+
+  /** Open sockets of one family. */
+  open(family: LinkFamily): FakeSocket[] {
+    return this.sockets.filter((s) => s.bound && !s.closed && s.family === family);
   }
 }
 
@@ -96,7 +110,10 @@ export class FakeSocket extends EventEmitter {
   readonly memberships: string[] = [];
   multicastInterface: string | undefined;
 
-  constructor(readonly host: FakeHost) {
+  constructor(
+    readonly host: FakeHost,
+    readonly family: LinkFamily,
+  ) {
     super();
   }
 
@@ -113,11 +130,11 @@ export class FakeSocket extends EventEmitter {
   }
 
   address(): { address: string; port: number } {
-    return { address: '0.0.0.0', port: 5353 };
+    return { address: this.family === 'IPv6' ? '::' : '0.0.0.0', port: 5353 };
   }
 
   send(message: Buffer, offset: number, length: number, _port: number, _address: string, callback: (err: Error | null) => void): void {
-    const error = this.host.sendError;
+    const error = this.host.sendError ?? this.host.familySendError[this.family];
     this.host.lan.track(() => {
       if (error !== undefined) return callback(errno(error, 'send'));
       this.host.lan.transmit(this, message.subarray(offset, offset + length));

@@ -253,7 +253,7 @@ describe('Discovery', () => {
     await start(a);
     // A hand-made responder on another host announces charlie's fingerprint with bravo's key.
     const forger = lan.host('forger', ['192.168.1.66']);
-    const link = new MdnsLink({ key: 'all', addresses: [] }, forger.socketFactory);
+    const link = new MdnsLink({ key: 'all', family: 'IPv4', addresses: [] }, forger.socketFactory);
     const fp = keys['charlie']!.fingerprint;
     const txt = [Buffer.from('v=1'), Buffer.from(`fp=${fp}`), Buffer.from('name=charlie'), Buffer.from(`pk=${keys['bravo']!.blob.toString('base64')}`)];
     const ad = { instance: instanceName('charlie', fp), host: hostName(fp), port: 25470, txt };

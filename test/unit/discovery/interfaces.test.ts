@@ -16,36 +16,48 @@ const table: InterfaceTable = {
   tun0: [nic('fd99::1')],
 };
 
+const v4 = (name: string, address: string, addresses: string[]) => ({ key: `${name}/${address}`, family: 'IPv4', interfaceName: name, multicastInterface: address, addresses });
+const v6 = (name: string, addresses: string[]) => ({ key: `${name}/ipv6`, family: 'IPv6', interfaceName: name, multicastInterface: `::%${name}`, addresses });
+
 describe('resolveLinks', () => {
-  it('with no selection: one link on the default route advertising every external address', () => {
+  it('with no selection: IPv4 on the default route advertising every external address, and IPv6 on each interface that has it', () => {
     expect(resolveLinks([], table)).toEqual({
-      links: [{ key: 'all', addresses: ['10.0.0.7', '10.0.0.8', '192.168.1.5', 'fd00::5', 'fd99::1'] }],
+      links: [
+        { key: 'all', family: 'IPv4', addresses: ['10.0.0.7', '10.0.0.8', '192.168.1.5', 'fd00::5', 'fd99::1'] },
+        // ff02::fb needs an interface: one link each, advertising that interface's addresses.
+        v6('eth0', ['192.168.1.5', 'fd00::5']),
+        v6('tun0', ['fd99::1']),
+      ],
       problems: [],
     });
   });
 
-  it('a name selects the interface with all its addresses (link-local IPv6 left out)', () => {
-    expect(resolveLinks(['eth0'], table).links).toEqual([
-      { key: 'eth0/192.168.1.5', interfaceName: 'eth0', multicastAddress: '192.168.1.5', addresses: ['192.168.1.5', 'fd00::5'] },
-    ]);
+  it('an interface with only a link-local IPv6 address still gets an IPv6 link, advertising no IPv6', () => {
+    const links = resolveLinks([], { lo: table['lo'], eth1: [nic('10.1.1.1'), nic('fe80::1')] }).links;
+    expect(links).toEqual([{ key: 'all', family: 'IPv4', addresses: ['10.1.1.1'] }, v6('eth1', ['10.1.1.1'])]);
+  });
+
+  it('a name selects the interface with all its addresses, over both families (link-local IPv6 never advertised)', () => {
+    expect(resolveLinks(['eth0'], table).links).toEqual([v4('eth0', '192.168.1.5', ['192.168.1.5', 'fd00::5']), v6('eth0', ['192.168.1.5', 'fd00::5'])]);
   });
 
   it('an address selects its interface but advertises only the addresses given', () => {
-    expect(resolveLinks(['10.0.0.8'], table).links).toEqual([{ key: 'wlan0/10.0.0.8', interfaceName: 'wlan0', multicastAddress: '10.0.0.8', addresses: ['10.0.0.8'] }]);
-    // IPv6 spelled differently is the same address; the socket still needs the interface's IPv4.
-    expect(resolveLinks(['fd00:0::5'], table).links).toEqual([{ key: 'eth0/192.168.1.5', interfaceName: 'eth0', multicastAddress: '192.168.1.5', addresses: ['fd00::5'] }]);
+    expect(resolveLinks(['10.0.0.8'], table).links).toEqual([v4('wlan0', '10.0.0.8', ['10.0.0.8'])]);
+    // IPv6 spelled differently is the same address; eth0 still runs both families.
+    expect(resolveLinks(['fd00:0::5'], table).links).toEqual([v4('eth0', '192.168.1.5', ['fd00::5']), v6('eth0', ['fd00::5'])]);
   });
 
-  it('several entries make one link per interface', () => {
+  it('several entries make one link per interface and family', () => {
     const { links } = resolveLinks(['eth0', 'wlan0', '10.0.0.7'], table);
-    expect(links.map((l) => l.key)).toEqual(['eth0/192.168.1.5', 'wlan0/10.0.0.7']);
-    expect(links[1]!.addresses).toEqual(['10.0.0.7', '10.0.0.8']);
+    expect(links.map((l) => l.key)).toEqual(['eth0/192.168.1.5', 'eth0/ipv6', 'wlan0/10.0.0.7']);
+    expect(links[2]!.addresses).toEqual(['10.0.0.7', '10.0.0.8']);
   });
 
-  it('reports missing interfaces and interfaces without IPv4 as problems, not errors', () => {
-    expect(resolveLinks(['wlan9', 'tun0', 'eth0'], table)).toEqual({
-      links: [expect.objectContaining({ key: 'eth0/192.168.1.5' })],
-      problems: ['no interface is named wlan9 or has that address', 'interface tun0 has no IPv4 address, and mDNS runs over IPv4 multicast'],
+  it('an interface with only IPv6 runs IPv6 alone; missing interfaces and ones with no address are problems, not errors', () => {
+    const withBare = { ...table, bare0: [] };
+    expect(resolveLinks(['wlan9', 'tun0', 'eth0', 'bare0'], withBare)).toEqual({
+      links: [v6('tun0', ['fd99::1']), expect.objectContaining({ key: 'eth0/192.168.1.5' }), expect.objectContaining({ key: 'eth0/ipv6' })],
+      problems: ['no interface is named wlan9 or has that address', 'interface bare0 has no IP address to run mDNS on'],
     });
   });
 });
