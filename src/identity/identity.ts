@@ -4,6 +4,7 @@ import ssh2 from 'ssh2';
 import { fail } from '../errors.js';
 import { generateOpenSshEd25519 } from './openssh-key-writer.js';
 import { ecdsaDerToSsh } from './signature-format.js';
+import { digestForKeyType, privateKeyObject, signWith } from './key-objects.js';
 import { PublicKey, signatureAlgorithmFor, isSupportedKeyType } from './public-key.js';
 
 const { utils } = ssh2;
@@ -53,13 +54,14 @@ export async function loadIdentityFile(path: string): Promise<Identity> {
   }
   const publicKey = PublicKey.fromBlob(key.getPublicSSH(), key.comment);
   const algorithm = signatureAlgorithmFor(publicKey.type);
-  const hash = publicKey.type === 'ssh-rsa' ? 'sha512' : undefined;
+  const digest = digestForKeyType(publicKey.type);
   const isEcdsa = publicKey.type.startsWith('ecdsa-');
+  const privateKey = privateKeyObject(key.getPrivatePEM());
   return {
     publicKey,
     source: path,
     async sign(data: Buffer): Promise<Signature> {
-      const raw = key.sign(data, hash);
+      const raw = signWith(privateKey, digest, data);
       return { algorithm, signature: isEcdsa ? ecdsaDerToSsh(raw) : raw };
     },
   };

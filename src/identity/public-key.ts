@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
+import { digestForKeyType, publicKeyObject, verifyWith } from './key-objects.js';
 import ssh2 from 'ssh2';
 import { fail } from '../errors.js';
 import { ecdsaSshToDer } from './signature-format.js';
@@ -105,14 +106,22 @@ export class PublicKey {
     if (this.type === 'ssh-rsa') {
       const hash = hashForRsaAlgorithm[algorithm];
       if (hash === undefined) return false; // ssh-rsa (SHA-1) and anything unknown
-      return this.parsed.verify(data, signature, hash) === true;
+      return verifyWith(this.keyObject(), hash, data, signature);
     }
     if (algorithm !== this.type) return false;
     if (this.type.startsWith('ecdsa-')) {
       const der = ecdsaSshToDer(signature);
-      return der !== undefined && this.parsed.verify(data, der) === true;
+      return der !== undefined && verifyWith(this.keyObject(), digestForKeyType(this.type), data, der);
     }
-    return this.parsed.verify(data, signature) === true;
+    return verifyWith(this.keyObject(), null, data, signature);
+  }
+
+  private cachedKeyObject: KeyObject | undefined;
+
+  /** Made on first use and kept: a trusted peer's key verifies a signature per connection. */
+  private keyObject(): KeyObject {
+    this.cachedKeyObject ??= publicKeyObject(this.parsed.getPublicPEM());
+    return this.cachedKeyObject;
   }
 }
 
