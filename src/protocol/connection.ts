@@ -91,6 +91,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         }
     };
     socket.on('message', (data: RawData, isBinary: boolean) => {
+      this.heartbeat?.onActivity();
       if (this.peer !== undefined && this.queued === 0) {
         // Authenticated and nothing queued: handle the frame now, without a promise per message.
         try {

@@ -66,6 +66,16 @@ export class Heartbeat {
     this.handle = this.timers.setTimeout(() => this.beat(), deadlineMs);
   }
 
+  /**
+   * Any message from the peer shows it is alive, like a pong. On a slow link a pong can wait
+   * behind megabytes of clip data in the socket buffers for longer than the interval; without
+   * this, a healthy transfer on such a link would be cut as dead. (No RTT sample: the
+   * message was not an answer to the ping.)
+   */
+  onActivity(): void {
+    this.sentAt = undefined;
+  }
+
   /** The answer to the outstanding ping. */
   onPong(): void {
     if (this.sentAt === undefined) return;

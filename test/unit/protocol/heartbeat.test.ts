@@ -100,3 +100,20 @@ describe('Heartbeat.probe (after a wake or a network change)', () => {
     expect(dead).toBe(0);
   });
 });
+
+describe('Heartbeat.onActivity (a busy peer whose pong is stuck behind data)', () => {
+  it('counts any message from the peer as a sign of life', () => {
+    const timers = new ManualTimers();
+    let dead = 0;
+    const hb = new Heartbeat({ intervalMs: 1000, timers, ping: () => undefined, onDead: () => dead++ });
+    hb.start();
+    for (let i = 0; i < 5; i++) {
+      timers.advance(500);
+      hb.onActivity(); // a DATA or CREDIT frame arrived; the pong has not
+      timers.advance(500);
+    }
+    expect(dead).toBe(0);
+    timers.advance(2000); // silence: dead after the next ping goes unanswered
+    expect(dead).toBe(1);
+  });
+});
