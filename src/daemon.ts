@@ -148,6 +148,8 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   });
   const listeners: Listener[] = [];
   const startedAt = new Date();
+  /** For `status`: off (--no-mdns), running, or disabled (no link can multicast). */
+  let mdnsState = (): 'off' | 'running' | 'disabled' => (config.mdns ? 'disabled' : 'off');
   const view: DaemonView = {
       peers,
       pairing,
@@ -166,6 +168,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
         publicKey: identity.publicKey.toLine(config.name),
         listen: listeners.map((l) => formatAddress(l.address)),
         clipboard: backend.kind,
+        mdns: mdnsState(),
         startedAt: startedAt.toISOString(),
       }),
       reloadTrust,
@@ -200,6 +203,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   view.watcher = watcher;
   for (const address of peerAddresses) peers.addStaticPeer(address);
   const discovery = config.mdns ? await startDiscovery(config, identity.publicKey, listeners, peers, trust, root) : undefined;
+  mdnsState = () => (discovery === undefined ? 'off' : discovery.discovery.state === 'running' ? 'running' : 'disabled');
   if (discovery !== undefined) onTrustChanged = () => discovery.link.recheck();
   await writeFile(paths.pidFile, `${process.pid}\n`, { mode: 0o600 }).catch(() => undefined);
 

@@ -14,6 +14,8 @@ export interface StatusResponse {
   publicKey: string;
   listen: string[];
   clipboard: ClipboardKind;
+  /** mDNS discovery: `off` (--no-mdns), `running`, or `disabled` (no link can multicast; retried). */
+  mdns: 'off' | 'running' | 'disabled';
   peers: { connected: number; known: number };
   clip: ClipMeta | null;
   startedAt: string;

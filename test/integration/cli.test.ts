@@ -172,6 +172,7 @@ describe('one daemon', () => {
     const status = await daemon.status();
     expect(status.name).toBe('solo');
     expect(status.clipboard).toBe('memory');
+    expect((status as unknown as { mdns: string }).mdns).toBe('off'); // test daemons run with --no-mdns
     expect(status.listen).toHaveLength(1);
     expect(status.listen[0]).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
     expect(status.listen[0]).not.toMatch(/:0$/);

@@ -275,6 +275,7 @@ describe.skipIf(skip)('a mesh of daemons found by mDNS alone', () => {
     const warning = await echo.waitForLog((l) => l.level === 40 && String(l.msg ?? '').startsWith('mDNS discovery is off'), 'the discovery warning');
     expect(warning).toMatchObject({ component: 'discovery', codes: ['ENETUNREACH'] });
     expect(String(warning['reason'])).toContain('no multicast route');
+    expect(((await echo.status()) as unknown as { mdns: string }).mdns).toBe('disabled');
 
     await echo.waitConnectedTo([fp('alpha')], 'alpha');
     await alpha.waitConnectedTo([fp('echo')], 'echo', since);

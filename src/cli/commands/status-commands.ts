@@ -23,6 +23,7 @@ export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
         printLine(`fingerprint: ${status.fingerprint}`);
         printLine(`listening:   ${status.listen.length > 0 ? status.listen.join(', ') : 'nowhere (dial-out only)'}`);
         printLine(`clipboard:   ${status.clipboard}`);
+        printLine(`mdns:        ${status.mdns === 'disabled' ? 'disabled (no multicast; static peers only, retrying)' : status.mdns}`);
         printLine(`peers:       ${status.peers.connected} connected, ${status.peers.known} known`);
         printLine(`clip:        ${status.clip === null ? 'none yet' : `${status.clip.mime}, ${status.clip.size} bytes`}`);
       },
