@@ -27,7 +27,14 @@ export class Incoming {
     private readonly onWriteError: (err: unknown) => void,
   ) {
     this.expected = sink.offset;
+    this.allowedEnd = sink.offset + window;
   }
+
+  /**
+   * The clip offset the sender may send up to: what we asked for plus every CREDIT we sent.
+   * A sender that ignores its window could otherwise make this side queue without bound.
+   */
+  private allowedEnd: number;
 
   /** Asks the sender for the rest of the clip, from what the sink already holds. */
   async request(): Promise<void> {
@@ -39,6 +46,7 @@ export class Incoming {
     if (this.closed) return;
     if (offset !== this.expected) throw malformed(`DATA at offset ${offset}, expected ${this.expected}`);
     if (offset + body.length > this.meta.size) throw malformed('DATA past the announced size');
+    if (offset + body.length > this.allowedEnd) throw malformed('DATA beyond the window the receiver granted');
     if (body.length === 0) throw malformed('empty DATA frame');
     this.expected += body.length;
     this.writes = this.writes.then(async () => {
@@ -56,6 +64,7 @@ export class Incoming {
       if (this.unacknowledged >= this.window / 4 && this.connection.isOpen) {
         const bytes = this.unacknowledged;
         this.unacknowledged = 0;
+        this.allowedEnd += bytes;
         await this.connection.send(FrameType.credit, { id: this.meta.id, bytes }).catch(() => undefined);
       }
     });

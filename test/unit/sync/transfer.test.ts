@@ -119,12 +119,23 @@ describe('Incoming: ordered writes, credit, verification', () => {
     const { conn, incoming, board } = setup(data);
     await incoming.request();
     expect(conn.frames[0]).toMatchObject({ type: FrameType.want, header: { offset: 0, window: 4096 } });
-    for (let at = 0; at < data.length; at += 1024) incoming.data(at, data.subarray(at, at + 1024));
+    // As a sender would: no further than the window, then more as CREDIT comes back.
+    for (let at = 0; at < data.length; at += 1024) {
+      incoming.data(at, data.subarray(at, at + 1024));
+      await settle();
+    }
     const body = await incoming.finish();
     expect(body.data?.equals(data)).toBe(true);
     const credits = conn.frames.filter((f) => f.type === FrameType.credit).map((f) => f.header['bytes'] as number);
     expect(credits.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(8192 - 1024);
     expect(board.list()[0]?.bytes).toBe(8192);
+  });
+
+  it('refuses DATA beyond the window it granted (a sender ignoring its credit)', () => {
+    const data = randomBytes(8192);
+    const { incoming } = setup(data, 4096);
+    for (let at = 0; at < 4096; at += 1024) incoming.data(at, data.subarray(at, at + 1024));
+    expect(() => incoming.data(4096, data.subarray(4096, 5120))).toThrow(/beyond the window/);
   });
 
   it('refuses a DATA frame at the wrong offset or past the size as malformed', () => {
