@@ -144,9 +144,7 @@ describe.skipIf(skip)('a mesh of daemons found by mDNS alone', () => {
   });
 
   it('a third host joins: every pair keeps exactly one connection, no flapping, each clip arrives once', async () => {
-    // charlie also has alpha as a static --peer: the static address and the discovered one
-    // are the same key, so they must come out as one peer (checked below: listed once).
-    const charlie = await start('charlie', { peers: [`tcp://${bed().host(hostOf.alpha).ipv4}:${MESH_PORT}`] });
+    const charlie = await start('charlie');
     // alpha and bravo hear charlie's announcement and dial it while charlie dials them from
     // the answers to its own browse query: simultaneous dials on both new pairs.
     await Promise.all([
