@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { fail } from '../errors.js';
 import { StreamingHash } from '../secure/sodium.js';
 import type { ClipMeta } from './clip.js';
+import { hashMismatchError, sizeMismatchError } from './spool-errors.js';
 
 /**
  * Where a clip's bytes are: in memory for small clips, in a spool file for large ones, so
@@ -101,8 +102,8 @@ export class MemorySink implements IncomingSink {
   }
 
   async finish(): Promise<ClipBody> {
-    if (this.received !== this.meta.size) throw incomplete(this.received, this.meta.size);
-    if (this.hasher.digest().toString('hex') !== this.meta.id) throw hashMismatch();
+    if (this.received !== this.meta.size) throw sizeMismatchError(this.meta.id, this.received, this.meta.size);
+    if (this.hasher.digest().toString('hex') !== this.meta.id) throw hashMismatchError(this.meta.id);
     return { data: Buffer.concat(this.chunks, this.received) };
   }
 
@@ -111,12 +112,4 @@ export class MemorySink implements IncomingSink {
   async discard(): Promise<void> {
     this.chunks.length = 0;
   }
-}
-
-export function incomplete(received: number, size: number): Error {
-  return fail('CLIPSYNC_ERR_TRANSFER', `clip ended after ${received} of ${size} bytes`);
-}
-
-export function hashMismatch(): Error {
-  return fail('CLIPSYNC_ERR_HASH_MISMATCH', 'content hash mismatch: the received bytes are not the announced clip');
 }
