@@ -30,9 +30,20 @@ export function trustedHomes(dir, config = {}) {
   return homes;
 }
 
-export async function startDaemon(home, args) {
-  const flags = process.env.BENCH_DAEMON_NODE_FLAGS ? process.env.BENCH_DAEMON_NODE_FLAGS.split(' ') : [];
-  const child = spawn(process.execPath, [...flags, CLI, 'daemon', '--home', home, '--clipboard', 'memory', '--no-mdns', ...args], {
+/**
+ * The Node flags `npm start` (and the systemd and launchd units) give the daemon, read from
+ * package.json so the benchmark measures the daemon as it is run. BENCH_DAEMON_NODE_FLAGS
+ * replaces them, e.g. with '' to measure without, or with profiling flags.
+ */
+export const DAEMON_NODE_FLAGS = (() => {
+  if (process.env.BENCH_DAEMON_NODE_FLAGS !== undefined) return process.env.BENCH_DAEMON_NODE_FLAGS.split(' ').filter(Boolean);
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'));
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf('dist/cli/main.js')).filter((word) => word.startsWith('--'));
+})();
+
+export async function startDaemon(home, args, nodeFlags = DAEMON_NODE_FLAGS) {
+  const child = spawn(process.execPath, [...nodeFlags, CLI, 'daemon', '--home', home, '--clipboard', 'memory', '--no-mdns', ...args], {
     env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
