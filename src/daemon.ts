@@ -23,8 +23,7 @@ import { Spool } from './sync/spool.js';
 import { spoolPort } from './sync/spool-port.js';
 import { formatAddress, parseAddress } from './transport/address.js';
 import { listen, type Listener } from './transport/listener.js';
-import { WS_MAX_PAYLOAD } from './transport/ws-options.js';
-import { stopHashThread } from './secure/hash-thread.js';
+import { DATA_CHUNK_BYTES } from './sync/outgoing.js';
 import { VERSION } from './version.js';
 
 /** Command-line choices that override config.json for this run. */
@@ -36,12 +35,6 @@ export interface DaemonFlags {
   clipboard?: ClipboardChoice;
 }
 
-/**
- * Bytes per DATA frame: as large as the ws message cap allows, less room for the frame header
- * and the AEAD tag. Per-frame cost (parsing, events, a write and a credit each) dominated the
- * receiver at 256 KiB; 960 KiB frames moved a clip about a third faster (docs/BENCHMARKS.md).
- */
-const CHUNK_BYTES = WS_MAX_PAYLOAD - 64 * 1024;
 /** The network watch looks this often; a tick this much late means the machine slept. */
 const NETWORK_POLL_MS = 2000;
 const WAKE_GAP_MS = 10_000;
@@ -94,7 +87,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     ownFingerprint: identity.publicKey.fingerprint,
     backend,
     maxClipBytes: config.maxClipBytes,
-    chunkBytes: CHUNK_BYTES,
+    chunkBytes: DATA_CHUNK_BYTES,
     windowBytes: config.transferWindowBytes,
     spoolThresholdBytes: config.spoolThresholdBytes,
     spool: spoolAccess,
@@ -254,7 +247,6 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   pairing.stop();
   await peers.stop();
   await sync.shutdown();
-  await stopHashThread(); // after the transfers were suspended: none is hashing any more
   await Promise.all(listeners.map((l) => l.close()));
   await ipc.close();
   await unlink(paths.pidFile).catch(() => undefined);

@@ -87,14 +87,16 @@ out();
 out(`A ${transfer.size / 2 ** 20} MiB clip of random bytes copied on one daemon (\`clipsync copy FILE --wait\`), timed`);
 out("on the receiving daemon from its first progress event to the end of the verified clip");
 out('(decrypted, hashed, written to its spool and checked against the content id). Both daemons are');
-out(`real processes on this machine; ${transfer.runs} rounds, every mode once per round, medians.`);
+out(`real processes on this machine, started as \`npm start\` starts one (node ${transfer.nodeFlags.join(' ')});`);
+out(`${transfer.runs} rounds, every mode once per round, medians.`);
 out();
 out('| path | median | min |');
 out('| --- | --- | --- |');
 out(`| clipsync, loopback TCP | ${gbps(transfer.clipsyncTcp.median)} | ${gbps(transfer.clipsyncTcp.min)} |`);
 out(`| clipsync, Unix socket | ${gbps(transfer.clipsyncUnix.median)} | ${gbps(transfer.clipsyncUnix.min)} |`);
-out(`| ceiling: raw ws, same 256 KiB chunking and window, no encryption, no hashing, no disk | ${gbps(transfer.rawWs.median)} | ${gbps(transfer.rawWs.min)} |`);
-out(`| ceiling: raw TCP (node net, 256 KiB writes) | ${gbps(transfer.rawTcp.median)} | ${gbps(transfer.rawTcp.min)} |`);
+out(`| clipsync, loopback TCP, node without \`${transfer.nodeFlags.join(' ')}\` | ${gbps(transfer.clipsyncTcpNoFlags.median)} | ${gbps(transfer.clipsyncTcpNoFlags.min)} |`);
+out(`| ceiling: raw ws, same ${transfer.chunk / 1024} KiB chunking and window, no encryption, no hashing, no disk | ${gbps(transfer.rawWs.median)} | ${gbps(transfer.rawWs.min)} |`);
+out(`| ceiling: raw TCP (node net, ${transfer.chunk / 1024} KiB writes) | ${gbps(transfer.rawTcp.median)} | ${gbps(transfer.rawTcp.min)} |`);
 if (transfer.ssh.rows !== undefined) {
   for (const [cipher, r] of Object.entries(transfer.ssh.rows)) {
     out(`| OpenSSH \`ssh host 'cat > /dev/null' < FILE\`, ${cipher} | ${gbps(r.rate)} without the ${fmt(r.connect, 2)} s connect; ${gbps(r.rateWithConnect)} with it | – |`);

@@ -56,7 +56,8 @@ async function withCpu(receiverPid, body) {
   };
 }
 
-async function plainRun(port, zeroMask, runs, total = TOTAL) {
+async function plainRun(port, zeroMask, runs, total = TOTAL, chunk = CHUNK) {
+  const message = chunk === CHUNK ? payload : Buffer.alloc(chunk, 0x5a);
   const socket = new WebSocket(`ws://127.0.0.1:${port}/`, {
     perMessageDeflate: false,
     ...(zeroMask ? { generateMask: (mask) => mask.fill(0) } : {}),
@@ -69,11 +70,13 @@ async function plainRun(port, zeroMask, runs, total = TOTAL) {
     const start = process.hrtime.bigint();
     let inFlight = 0;
     let wake;
-    for (let sent = 0; sent < total; sent += CHUNK) {
+    for (let sent = 0; sent < total; sent += chunk) {
       if (inFlight > IN_FLIGHT) await new Promise((resolve) => (wake = resolve));
-      inFlight += CHUNK;
-      socket.send(payload, { binary: true }, () => {
-        inFlight -= CHUNK;
+      // Exactly `total` bytes: the last message is shorter when the chunk does not divide it.
+      const length = Math.min(chunk, total - sent);
+      inFlight += length;
+      socket.send(length === chunk ? message : message.subarray(0, length), { binary: true }, () => {
+        inFlight -= length;
         if (inFlight <= IN_FLIGHT && wake) {
           const w = wake;
           wake = undefined;
@@ -89,10 +92,10 @@ async function plainRun(port, zeroMask, runs, total = TOTAL) {
 }
 
 /** Raw ws as usually configured (client masking on), same chunking and window: the transfer bench's ceiling. */
-export async function plainWsRate(total) {
+export async function plainWsRate(total, chunk = CHUNK) {
   const receiver = await startReceiver(['plain']);
   try {
-    return (await plainRun(receiver.port, false, 1, total))[0];
+    return (await plainRun(receiver.port, false, 1, total, chunk))[0];
   } finally {
     receiver.stop();
   }

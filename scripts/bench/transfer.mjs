@@ -7,13 +7,15 @@ import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
 import { plainWsRate } from './stream.mjs';
-import { startDaemon, timedTransfer, trustedHomes } from './daemons.mjs';
+import { DATA_CHUNK_BYTES } from '../../dist/sync/outgoing.js';
+import { DAEMON_NODE_FLAGS, startDaemon, timedTransfer, trustedHomes } from './daemons.mjs';
 import { summarize, tempDir } from './lib.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_TRANSFER_MIB ?? 256) * MiB;
 const RUNS = Number(process.env.BENCH_TRANSFER_RUNS ?? 3);
-const CHUNK = 256 * 1024;
+/** The baselines move data in the daemon's own DATA frame size. */
+const CHUNK = DATA_CHUNK_BYTES;
 
 /** A file of random bytes, written in slices so the bench itself stays small; `salt` makes each run a new clip. */
 function randomFile(path, size, salt) {
@@ -28,20 +30,20 @@ function randomFile(path, size, salt) {
   return path;
 }
 
-async function daemonPair(dir, transport, config = {}) {
-  const homes = trustedHomes(dir, config);
+async function daemonPair(dir, transport, nodeFlags = DAEMON_NODE_FLAGS) {
+  const homes = trustedHomes(dir);
   const listen = transport === 'unix' ? `unix:${join(dir, 'r.sock')}` : 'tcp://127.0.0.1:0';
-  const receiver = await startDaemon(homes.receiver, ['--listen', listen]);
+  const receiver = await startDaemon(homes.receiver, ['--listen', listen], nodeFlags);
   const address = transport === 'unix' ? listen : receiver.listen[0];
-  const sender = await startDaemon(homes.sender, ['--listen', `unix:${join(dir, 's.sock')}`, '--peer', address]);
+  const sender = await startDaemon(homes.sender, ['--listen', `unix:${join(dir, 's.sock')}`, '--peer', address], nodeFlags);
   await sender.waitConnected();
   return { homes, sender, receiver, stop: () => Promise.all([sender.stop(), receiver.stop()]) };
 }
 
-async function clipsyncRates(transport, runs) {
+async function clipsyncRates(transport, runs, nodeFlags) {
   const { dir, remove } = tempDir();
   try {
-    const pair = await daemonPair(dir, transport);
+    const pair = await daemonPair(dir, transport, nodeFlags);
     try {
       const rates = [];
       for (let run = 0; run < runs; run++) {
@@ -57,7 +59,7 @@ async function clipsyncRates(transport, runs) {
   }
 }
 
-/** Raw TCP: a node `net` socket pair on loopback, 256 KiB writes with backpressure. */
+/** Raw TCP: a node `net` socket pair on loopback, writes of the daemon's frame size with backpressure. */
 async function rawTcpRate() {
   const server = createServer((socket) => {
     let received = 0;
@@ -73,7 +75,7 @@ async function rawTcpRate() {
   const start = process.hrtime.bigint();
   const done = new Promise((resolve) => socket.once('data', resolve));
   for (let sent = 0; sent < SIZE; sent += CHUNK) {
-    if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve));
+    if (!socket.write(chunk.subarray(0, Math.min(CHUNK, SIZE - sent)))) await new Promise((resolve) => socket.once('drain', resolve));
   }
   await done;
   const rate = SIZE / (Number(process.hrtime.bigint() - start) / 1e9);
@@ -162,11 +164,12 @@ export async function benchTransfer() {
   const { dir, remove } = tempDir();
   try {
     // Interleaved rounds: each round runs every mode once, so drifting load hits all alike.
-    const rates = { tcp: [], unix: [], ws: [], raw: [] };
+    const rates = { tcp: [], unix: [], tcpNoFlags: [], ws: [], raw: [] };
     for (let round = 0; round < RUNS; round++) {
       rates.tcp.push(...(await clipsyncRates('tcp', 1)));
       rates.unix.push(...(await clipsyncRates('unix', 1)));
-      rates.ws.push(await plainWsRate(SIZE));
+      rates.tcpNoFlags.push(...(await clipsyncRates('tcp', 1, [])));
+      rates.ws.push(await plainWsRate(SIZE, CHUNK));
       rates.raw.push(await rawTcpRate());
     }
     const ssh = await sshRates(dir);
@@ -176,6 +179,9 @@ export async function benchTransfer() {
       runs: RUNS,
       clipsyncTcp: summarize(rates.tcp),
       clipsyncUnix: summarize(rates.unix),
+      clipsyncTcpNoFlags: summarize(rates.tcpNoFlags),
+      nodeFlags: DAEMON_NODE_FLAGS,
+      chunk: CHUNK,
       rawWs: summarize(rates.ws),
       rawTcp: summarize(rates.raw),
       ratiosToWs: rates.tcp.map((r, i) => r / rates.ws[i]),

@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, readFile, rename, utimes, type FileHandle } from 'node:fs/promises';
 import { fail, isClipsyncError } from '../errors.js';
-import { ThreadedHash } from '../secure/hash-thread.js';
+import type { StreamingHash } from '../secure/sodium.js';
 import { closedError, hashMismatchError, sizeMismatchError, spoolIoError } from './spool-errors.js';
 import { FILE_MODE, hashPrefix, removeQuietly, replaceFileDurably, statFile, syncDir, writeAll } from './spool-files.js';
 import { spoolFiles, type SpoolFileNames } from './spool-names.js';
@@ -42,9 +42,8 @@ interface Sidecar {
 
 /**
  * One clip arriving into the spool as `<id>.part`. The bytes are written in order and hashed
- * as they come (on the hashing thread, src/secure/hash-thread.ts, while the file is written).
- * A checkpoint syncs the part to disk and then records its length in the sidecar (replaced
- * atomically), so after a crash — even kill -9 in the middle of a write — the part is
+ * as they come. A checkpoint syncs the part to disk and then records its length in the sidecar
+ * (replaced atomically), so after a crash — even kill -9 in the middle of a write — the part is
  * cut back to the last checkpoint, the hash is rebuilt by reading that prefix, and the transfer
  * resumes from there. Only `finish()` makes a complete `<id>`, after the size and hash match;
  * any failure deletes the part, so a partial or corrupt clip can never be taken for a whole one.
@@ -65,7 +64,7 @@ export class IncomingSpool {
     private readonly files: SpoolFileNames,
     /** undefined when the clip was already complete in the spool: nothing to receive. */
     private handle: FileHandle | undefined,
-    private readonly hasher: ThreadedHash | undefined,
+    private readonly hasher: StreamingHash | undefined,
     private written: number,
     private synced: number,
   ) {
@@ -99,7 +98,6 @@ export class IncomingSpool {
     const files = spoolFiles(context.dir, meta.id);
     if (!Number.isSafeInteger(meta.size) || meta.size < 0) throw fail('CLIPSYNC_ERR_TRANSFER', `clip size ${meta.size} is not a byte count`);
     let handle: FileHandle | undefined;
-    let hasher: ThreadedHash | undefined;
     try {
       // Content-addressed: a complete file with this id already is these bytes.
       const done = await statFile(files.complete);
@@ -110,13 +108,11 @@ export class IncomingSpool {
       const opened = await context.exclusive(() => openPart(files.part, files.sidecar, meta));
       handle = opened.handle;
       const offset = opened.offset;
-      hasher = new ThreadedHash();
-      await hashPrefix(handle, offset, hasher);
+      const hasher = await hashPrefix(handle, offset);
       const incoming = new IncomingSpool(context, meta, files, handle, hasher, offset, offset);
       await incoming.saveSidecar(offset);
       return incoming;
     } catch (err) {
-      hasher?.dispose();
       await handle?.close().catch(() => undefined);
       if (isClipsyncError(err)) throw err;
       throw spoolIoError(err, `opening the spool file for clip ${meta.id.slice(0, 16)}…`, context.dir);
@@ -134,11 +130,8 @@ export class IncomingSpool {
         throw sizeMismatchError(this.meta.id, this.written + chunk.length, this.meta.size);
       }
       if (chunk.length === 0) return;
-      // Handed to the hashing thread first (a copy, mostly at once), so it hashes while the file is written.
-      const hashing = this.hasher!.update(chunk);
-      hashing.catch(() => undefined); // awaited below unless the write fails first
       await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => writeAll(this.handle!, chunk, this.written));
-      await this.guard('hashing the clip', () => hashing);
+      this.hasher!.update(chunk);
       this.written += chunk.length;
       if (this.written - this.synced >= this.context.checkpointEveryBytes) this.checkpointInBackground();
     });
@@ -172,11 +165,7 @@ export class IncomingSpool {
         await this.drop();
         throw sizeMismatchError(this.meta.id, this.written, this.meta.size);
       }
-      let digest = '';
-      await this.guard('hashing the clip', async () => {
-        digest = (await this.hasher!.digest()).toString('hex');
-      });
-      if (digest !== this.meta.id) {
+      if (this.hasher!.digest().toString('hex') !== this.meta.id) {
         await this.drop();
         throw hashMismatchError(this.meta.id);
       }
@@ -207,7 +196,6 @@ export class IncomingSpool {
         return;
       }
       await this.checkpointNow().catch(() => undefined);
-      this.hasher?.dispose(); // a resume rebuilds the hash from the part on disk
       const handle = this.handle;
       this.handle = undefined;
       this.ownsPart = false; // it is the next transfer's to resume now
@@ -293,7 +281,6 @@ export class IncomingSpool {
 
   /** Deletes the part and its sidecar (the complete file, if any, is a verified clip and stays). */
   private async drop(): Promise<void> {
-    this.hasher?.dispose();
     await this.settleBackground();
     const handle = this.handle;
     this.handle = undefined;

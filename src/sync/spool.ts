@@ -2,7 +2,7 @@ import { lstat, open, readdir, rename, rm, unlink, type FileHandle } from 'node:
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fail, isClipsyncError } from '../errors.js';
-import { ThreadedHash } from '../secure/hash-thread.js';
+import { StreamingHash } from '../secure/sodium.js';
 import { planCleanup, type CleanupPlan, type SpoolEntry } from './spool-cleanup.js';
 import { busyError, notSpooledError, spoolIoError } from './spool-errors.js';
 import { ensurePrivateDir, FILE_MODE, removeQuietly, statFile, syncDir, writeAll } from './spool-files.js';
@@ -120,7 +120,7 @@ export class Spool {
   async storeLocal(source: ClipSource, options: { maxBytes?: number } = {}): Promise<SpooledClip> {
     const temp = tempFile(this.dir, 'local');
     let handle: FileHandle | undefined;
-    const hasher = new ThreadedHash();
+    const hasher = new StreamingHash();
     let size = 0;
     const io = async <T>(doing: string, step: () => Promise<T>): Promise<T> => {
       try {
@@ -138,11 +138,8 @@ export class Spool {
             hint: 'copy something smaller, or raise the maximum clip size in the config',
           });
         }
-        // Hashed on the hashing thread while the chunk is written.
-        const hashing = hasher.update(chunk);
-        hashing.catch(() => undefined); // awaited below unless the write fails first
+        hasher.update(chunk);
         await io('writing a copied clip to the spool', () => writeAll(handle!, chunk, size - chunk.length));
-        await hashing;
       }
       const written = handle;
       handle = undefined;
@@ -153,7 +150,7 @@ export class Spool {
           await written.close().catch(() => undefined);
         }
       });
-      const id = (await hasher.digest()).toString('hex');
+      const id = hasher.digest().toString('hex');
       const { complete } = spoolFiles(this.dir, id);
       // Same id, same bytes: renaming over an existing copy changes nothing but its age.
       await this.exclusive(() =>
@@ -164,7 +161,6 @@ export class Spool {
       );
       return { id, size, file: complete };
     } catch (err) {
-      hasher.dispose();
       await handle?.close().catch(() => undefined);
       await removeQuietly(temp);
       throw err;

@@ -9,7 +9,6 @@ import { contentId } from '../../../src/sync/clip.js';
 import { planCleanup, type SpoolEntry } from '../../../src/sync/spool-cleanup.js';
 import { spoolIoError } from '../../../src/sync/spool-errors.js';
 import { DEFAULT_SPOOL_CHUNK_BYTES, Spool, type IncomingMeta } from '../../../src/sync/spool.js';
-import { ThreadedHash } from '../../../src/secure/hash-thread.js';
 import { Prng } from '../../helpers/prng.js';
 import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 
@@ -453,8 +452,8 @@ describe('Spool: bounded memory', () => {
     let hashed = 0;
     let maxAhead = 0;
     let largestHashed = 0;
-    const update = ThreadedHash.prototype.update;
-    vi.spyOn(ThreadedHash.prototype, 'update').mockImplementation(function (this: ThreadedHash, data: Buffer) {
+    const update = StreamingHash.prototype.update;
+    vi.spyOn(StreamingHash.prototype, 'update').mockImplementation(function (this: StreamingHash, data: Buffer) {
       hashed += data.length;
       largestHashed = Math.max(largestHashed, data.length);
       return update.call(this, data);
