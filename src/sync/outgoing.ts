@@ -56,13 +56,16 @@ export class Outgoing {
     this.credit = window;
     const { clip, connection } = this;
     const reader = new ClipReader(clip.file !== undefined ? { file: clip.file } : { data: clip.data! }, clip.size);
+    // A receiver may grant less than a frame (transferWindowBytes can be as low as 64 KiB):
+    // frames then shrink to the window, or the sender would wait for credit that never comes.
+    const step = Math.min(this.chunkBytes, Math.max(1, window));
     try {
       for (let at = offset; at < clip.size; ) {
-        const length = Math.min(this.chunkBytes, clip.size - at);
+        const length = Math.min(step, clip.size - at);
         while (this.credit < length && !this.stopped()) await new Promise<void>((resolve) => (this.wake = resolve));
         if (this.stopped()) return false;
         const following = at + length;
-        const body = await reader.read(at, length, { offset: following, length: Math.min(this.chunkBytes, clip.size - following) });
+        const body = await reader.read(at, length, { offset: following, length: Math.min(step, clip.size - following) });
         if (this.stopped()) return false;
         this.credit -= length;
         await connection.send(FrameType.data, { id: clip.id, offset: at }, body);

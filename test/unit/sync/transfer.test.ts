@@ -83,6 +83,23 @@ describe('Outgoing: the credit window', () => {
     expect(body.equals(data)).toBe(true);
   });
 
+  it('sends frames no larger than a window smaller than its chunk size, instead of waiting for credit forever', async () => {
+    const data = randomBytes(10_000);
+    const conn = new RecordingConnection();
+    const outgoing = new Outgoing(clipOf(data), conn.asConnection(), 4096);
+    const done = outgoing.stream(0, 1500, () => undefined);
+    await settle();
+    expect(conn.dataBytes()).toBe(1500);
+    for (let granted = 1500; granted < data.length; granted += 1500) {
+      outgoing.grant(1500);
+      await settle();
+    }
+    expect(await done).toBe(true);
+    const bodies = conn.frames.filter((f) => f.type === FrameType.data).map((f) => f.body!);
+    expect(Math.max(...bodies.map((b) => b.length))).toBe(1500);
+    expect(Buffer.concat(bodies).equals(data)).toBe(true);
+  });
+
   it('starts at the offset the receiver asks for (resume)', async () => {
     const data = randomBytes(5000);
     const conn = new RecordingConnection();
