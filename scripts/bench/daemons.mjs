@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IpcClient } from '../../dist/ipc/client.js';
 
+/** USER_HZ: /proc reports CPU time in these ticks (100 on every Linux build in use). */
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 export function cli(home, args, input) {
@@ -55,6 +58,11 @@ export async function startDaemon(home, args, nodeFlags = DAEMON_NODE_FLAGS) {
     client,
     pid: status.pid,
     listen: status.listen,
+    /** CPU seconds used so far by the whole process (every thread, user and system). */
+    cpuSeconds: () => {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    },
     /** Peak resident set size so far (VmHWM), in bytes. */
     peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) * 1024,
     async waitConnected() {
@@ -69,16 +77,25 @@ export async function startDaemon(home, args, nodeFlags = DAEMON_NODE_FLAGS) {
 
 /**
  * Copies `file` on the sender and times the transfer as the receiver reports it: from its
- * first progress event (the OFFER was accepted) to the end event of a verified clip.
+ * first progress event (the OFFER was accepted) to the end event of a verified clip. With
+ * `cpu`, the CPU seconds each daemon spent in that window are added to it.
  */
-export async function timedTransfer(sender, receiver, senderHome, file) {
+export async function timedTransfer(sender, receiver, senderHome, file, cpu) {
   let started;
+  let cpuAtStart;
   const finished = (async () => {
     for await (const line of receiver.client.lines({ method: 'GET', path: '/v1/events' })) {
       if (line.transfer.direction !== 'receive') continue;
-      if (line.event === 'progress' && started === undefined) started = process.hrtime.bigint();
+      if (line.event === 'progress' && started === undefined) {
+        started = process.hrtime.bigint();
+        cpuAtStart = { sender: sender.cpuSeconds(), receiver: receiver.cpuSeconds() };
+      }
       if (line.event === 'end') {
         if (line.outcome !== 'completed') throw new Error(`transfer ended ${line.outcome}: ${line.detail}`);
+        if (cpu !== undefined) {
+          cpu.sender += sender.cpuSeconds() - cpuAtStart.sender;
+          cpu.receiver += receiver.cpuSeconds() - cpuAtStart.receiver;
+        }
         return { ended: process.hrtime.bigint(), size: line.transfer.total };
       }
     }
@@ -88,7 +105,9 @@ export async function timedTransfer(sender, receiver, senderHome, file) {
   // Asynchronously: the event stream must be read while the copy runs.
   await promisify(execFile)(process.execPath, [CLI, 'copy', file, '--wait', '--home', senderHome], { env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' } });
   const { ended, size } = await finished;
-  return size / (Number(ended - started) / 1e9);
+  const seconds = Number(ended - started) / 1e9;
+  if (cpu !== undefined) cpu.wall += seconds;
+  return size / seconds;
 }
 
 async function until(check, timeoutMs = 30_000) {

@@ -40,7 +40,7 @@ async function daemonPair(dir, transport, nodeFlags = DAEMON_NODE_FLAGS) {
   return { homes, sender, receiver, stop: () => Promise.all([sender.stop(), receiver.stop()]) };
 }
 
-async function clipsyncRates(transport, runs, nodeFlags) {
+async function clipsyncRates(transport, runs, nodeFlags, cpu) {
   const { dir, remove } = tempDir();
   try {
     const pair = await daemonPair(dir, transport, nodeFlags);
@@ -48,7 +48,7 @@ async function clipsyncRates(transport, runs, nodeFlags) {
       const rates = [];
       for (let run = 0; run < runs; run++) {
         const file = randomFile(join(dir, `clip-${run}.bin`), SIZE, run + 1);
-        rates.push(await timedTransfer(pair.sender, pair.receiver, pair.homes.sender, file));
+        rates.push(await timedTransfer(pair.sender, pair.receiver, pair.homes.sender, file, cpu));
       }
       return rates;
     } finally {
@@ -165,8 +165,10 @@ export async function benchTransfer() {
   try {
     // Interleaved rounds: each round runs every mode once, so drifting load hits all alike.
     const rates = { tcp: [], unix: [], tcpNoFlags: [], ws: [], raw: [] };
+    /** CPU seconds of both daemons over the timed windows of the TCP rows, and those windows. */
+    const cpu = { sender: 0, receiver: 0, wall: 0 };
     for (let round = 0; round < RUNS; round++) {
-      rates.tcp.push(...(await clipsyncRates('tcp', 1)));
+      rates.tcp.push(...(await clipsyncRates('tcp', 1, DAEMON_NODE_FLAGS, cpu)));
       rates.unix.push(...(await clipsyncRates('unix', 1)));
       rates.tcpNoFlags.push(...(await clipsyncRates('tcp', 1, [])));
       rates.ws.push(await plainWsRate(SIZE, CHUNK));
@@ -181,6 +183,7 @@ export async function benchTransfer() {
       clipsyncUnix: summarize(rates.unix),
       clipsyncTcpNoFlags: summarize(rates.tcpNoFlags),
       nodeFlags: DAEMON_NODE_FLAGS,
+      cpu: { sender: cpu.sender / RUNS, receiver: cpu.receiver / RUNS, wall: cpu.wall / RUNS },
       chunk: CHUNK,
       rawWs: summarize(rates.ws),
       rawTcp: summarize(rates.raw),

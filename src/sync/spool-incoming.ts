@@ -130,8 +130,10 @@ export class IncomingSpool {
         throw sizeMismatchError(this.meta.id, this.written + chunk.length, this.meta.size);
       }
       if (chunk.length === 0) return;
-      await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => writeAll(this.handle!, chunk, this.written));
+      // The thread pool writes the chunk while this thread hashes it: neither waits for the other.
+      const writing = this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => writeAll(this.handle!, chunk, this.written));
       this.hasher!.update(chunk);
+      await writing;
       this.written += chunk.length;
       if (this.written - this.synced >= this.context.checkpointEveryBytes) this.checkpointInBackground();
     });

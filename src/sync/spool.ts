@@ -138,8 +138,10 @@ export class Spool {
             hint: 'copy something smaller, or raise the maximum clip size in the config',
           });
         }
+        // The thread pool writes the chunk while this thread hashes it.
+        const writing = io('writing a copied clip to the spool', () => writeAll(handle!, chunk, size - chunk.length));
         hasher.update(chunk);
-        await io('writing a copied clip to the spool', () => writeAll(handle!, chunk, size - chunk.length));
+        await writing;
       }
       const written = handle;
       handle = undefined;
