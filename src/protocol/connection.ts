@@ -10,6 +10,8 @@ import { FrameType, decodeFrame, encodeFrame, encodeFrameHead, malformed, type F
 
 /** Bytes handed to the socket but not yet written out, above which `send` waits. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** A written message at least this big counts as a sign the peer is alive (see sendRaw). */
+const PROGRESS_EVIDENCE_BYTES = 64 * 1024;
 /**
  * Bodies at least this large are encrypted straight from the caller's buffer into the frame
  * (no copy first); below it, the padding to a ChaCha20 block costs more than the copy saves.
@@ -163,6 +165,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     });
     this.heartbeat = heartbeat;
     this.socket.on('pong', () => heartbeat.onPong());
+    // Signs of life on a link busy with a clip. Our ping and the peer's pong can each wait
+    // behind megabytes of clip data, and on a slow link a single DATA message takes longer to
+    // arrive than the heartbeat interval (960 KiB at 50 KiB/s is 19 s). But bytes of a
+    // message arrive long before it is whole, the peer's own pings travel the other way, and
+    // our data draining (sendRaw) shows the peer reading it. A stalled or vanished peer does
+    // none of these.
+    this.socket.on('ping', () => heartbeat.onActivity());
+    const raw = (this.socket as unknown as { _socket?: import('node:net').Socket })._socket; // ws keeps no public handle on it
+    raw?.on('data', () => heartbeat.onActivity());
     heartbeat.start();
   }
 
@@ -227,6 +238,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.pendingBytes += message.length;
     this.socket.send(message, { binary: true }, () => {
       written?.();
+      // A large message leaving our queue means the peer is taking our data: the socket
+      // buffers only drain as it reads. A peer that stalls stops this within a few MB.
+      if (message.length >= PROGRESS_EVIDENCE_BYTES) this.heartbeat?.onActivity();
       this.pendingBytes -= message.length;
       if (this.pendingBytes <= HIGH_WATER_BYTES) this.releaseWaiters();
     });

@@ -67,10 +67,10 @@ export class Heartbeat {
   }
 
   /**
-   * Any message from the peer shows it is alive, like a pong. On a slow link a pong can wait
-   * behind megabytes of clip data in the socket buffers for longer than the interval; without
-   * this, a healthy transfer on such a link would be cut as dead. (No RTT sample: the
-   * message was not an answer to the ping.)
+   * Anything from the peer (bytes of a message, its own ping) shows it is alive, like a
+   * pong. On a slow link a pong can wait behind megabytes of clip data in the socket buffers
+   * for longer than the interval; without this, a healthy transfer on such a link would be
+   * cut as dead. (No RTT sample: it was not an answer to the ping.)
    */
   onActivity(): void {
     this.sentAt = undefined;

@@ -81,4 +81,13 @@ describe('transfers under network faults', () => {
   it('delivers through a slow reader', async () => {
     await underFault(6 * MiB, () => pair.proxy.slowReader(1 * MiB));
   });
+
+  it('keeps the connection on a link where one DATA message takes longer to arrive than the heartbeat interval', async () => {
+    // 256 KiB/s: a 960 KiB message takes almost 4 s, against a 1 s heartbeat, and the pongs
+    // wait behind the data. The bytes as they trickle in, and each side's own pings, show
+    // that the peer is alive: the transfer must finish on the connection it started on.
+    const connections = pair.proxy.accepted;
+    await underFault(3 * MiB, () => pair.proxy.slowReader(256 * 1024));
+    expect(pair.proxy.accepted).toBe(connections);
+  });
 });
