@@ -24,7 +24,8 @@ async function identities(dir, kind) {
 
 const trustAll = async () => ({ name: 'bench' });
 
-async function measureHandshakes(kind, dir) {
+/** One key type's listener and the client identity that dials it. */
+async function handshakeSetup(kind, dir) {
   const [client, server] = await identities(dir, kind);
   const listener = await listen({ kind: 'tcp', host: '127.0.0.1', port: 0 }, (socket, remote) => {
     new Connection(socket, {
@@ -34,58 +35,70 @@ async function measureHandshakes(kind, dir) {
       log: silentLog,
     });
   });
-  const total = [];
-  const handshakeOnly = [];
-  for (let i = 0; i < ROUNDS + WARMUP; i++) {
-    const start = process.hrtime.bigint();
-    const socket = openSocket(listener.address, 10_000);
-    let opened = start;
-    socket.once('open', () => (opened = process.hrtime.bigint()));
-    const connection = new Connection(socket, {
-      remote: 'bench',
-      handshake: { role: 'initiator', identity: client, name: 'client', checkTrust: trustAll },
-      handshakeTimeoutMs: 10_000,
-      log: silentLog,
-    });
-    await connection.established();
-    const done = process.hrtime.bigint();
-    if (i >= WARMUP) {
-      total.push(ms(done - start));
-      handshakeOnly.push(ms(done - opened));
-    }
-    const closed = new Promise((resolve) => connection.once('close', resolve));
-    connection.close(1000, 'bench');
-    await closed;
-  }
-  await listener.close();
-  return { kind, total: summarize(total), handshake: summarize(handshakeOnly) };
+  return { kind, client, listener, total: [], handshakeOnly: [] };
 }
 
-async function measurePlainConnect() {
-  const listener = await listen({ kind: 'tcp', host: '127.0.0.1', port: 0 }, () => undefined);
-  const samples = [];
-  for (let i = 0; i < ROUNDS + WARMUP; i++) {
-    const start = process.hrtime.bigint();
-    const socket = new WebSocket(urlFor(listener.address), { perMessageDeflate: false });
-    await new Promise((resolve, reject) => {
-      socket.once('open', resolve);
-      socket.once('error', reject);
-    });
-    if (i >= WARMUP) samples.push(ms(process.hrtime.bigint() - start));
-    socket.terminate();
+async function handshakeOnce(setup, record) {
+  const start = process.hrtime.bigint();
+  const socket = openSocket(setup.listener.address, 10_000);
+  let opened = start;
+  socket.once('open', () => (opened = process.hrtime.bigint()));
+  const connection = new Connection(socket, {
+    remote: 'bench',
+    handshake: { role: 'initiator', identity: setup.client, name: 'client', checkTrust: trustAll },
+    handshakeTimeoutMs: 10_000,
+    log: silentLog,
+  });
+  await connection.established();
+  const done = process.hrtime.bigint();
+  if (record) {
+    setup.total.push(ms(done - start));
+    setup.handshakeOnly.push(ms(done - opened));
   }
-  await listener.close();
-  return summarize(samples);
+  const closed = new Promise((resolve) => connection.once('close', resolve));
+  connection.close(1000, 'bench');
+  await closed;
 }
+
+async function plainConnectOnce(listener, samples, record) {
+  const start = process.hrtime.bigint();
+  const socket = new WebSocket(urlFor(listener.address), { perMessageDeflate: false });
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  if (record) samples.push(ms(process.hrtime.bigint() - start));
+  socket.terminate();
+}
+
+/**
+ * The rows run interleaved, in blocks of ROUNDS / BLOCKS connections each, so that load which
+ * comes and goes on a small machine falls on every row alike rather than on whichever ran first.
+ */
+const BLOCKS = 5;
 
 export async function benchHandshake() {
   const { dir, remove } = tempDir();
+  const plainListener = await listen({ kind: 'tcp', host: '127.0.0.1', port: 0 }, () => undefined);
+  const setups = [];
   try {
-    const plain = await measurePlainConnect();
-    const results = [];
-    for (const kind of ['ed25519', 'ecdsa-256', 'rsa-3072']) results.push(await measureHandshakes(kind, dir));
-    return { rounds: ROUNDS, plain, results };
+    for (const kind of ['ed25519', 'ecdsa-256', 'rsa-3072']) setups.push(await handshakeSetup(kind, dir));
+    const plainSamples = [];
+    for (let i = 0; i < WARMUP; i++) await plainConnectOnce(plainListener, plainSamples, false);
+    for (const setup of setups) for (let i = 0; i < WARMUP; i++) await handshakeOnce(setup, false);
+    const perBlock = Math.ceil(ROUNDS / BLOCKS);
+    for (let block = 0; block < BLOCKS; block++) {
+      for (let i = 0; i < perBlock; i++) await plainConnectOnce(plainListener, plainSamples, true);
+      for (const setup of setups) for (let i = 0; i < perBlock; i++) await handshakeOnce(setup, true);
+    }
+    return {
+      rounds: perBlock * BLOCKS,
+      plain: summarize(plainSamples),
+      results: setups.map((s) => ({ kind: s.kind, total: summarize(s.total), handshake: summarize(s.handshakeOnly) })),
+    };
   } finally {
+    await plainListener.close();
+    for (const setup of setups) await setup.listener.close();
     remove();
   }
 }
