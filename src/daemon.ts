@@ -19,11 +19,11 @@ import type { PublicKey } from './identity/public-key.js';
 import { PeerManager } from './peers/peer-manager.js';
 import { SyncEngine } from './sync/sync-engine.js';
 import { TransferBoard } from './sync/progress.js';
+import { DATA_CHUNK_BYTES } from './sync/outgoing.js';
 import { Spool } from './sync/spool.js';
 import { spoolPort } from './sync/spool-port.js';
 import { formatAddress, parseAddress } from './transport/address.js';
 import { listen, type Listener } from './transport/listener.js';
-import { DATA_CHUNK_BYTES } from './sync/outgoing.js';
 import { VERSION } from './version.js';
 
 /** Command-line choices that override config.json for this run. */
