@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PublicKey } from '../../../src/identity/public-key.js';
 import { MdnsLink } from '../../../src/discovery/mdns-link.js';
-import { Discovery, type DiscoveredPeer, type DiscoveryOptions, type DownReason } from '../../../src/discovery/mdns.js';
+import type { DiscoveryOptions } from '../../../src/discovery/mdns.js';
 import { addressRecords, serviceRecords } from '../../../src/discovery/records.js';
 import { hostName, instanceName } from '../../../src/discovery/service-names.js';
 import { FakeClock } from '../_support/fake-clock.js';
-import { FakeLan, type FakeHost } from '../_support/fake-lan.js';
+import { FakeLan } from '../_support/fake-lan.js';
+import { discoveryNode, type DiscoveryEvent, type DiscoveryNode } from '../_support/discovery-node.js';
 import { KeyDir } from '../_support/keys.js';
-import { captureLog, type CapturedLog } from '../_support/logger.js';
 
 /**
  * Discovery end to end over an in-memory LAN: the real bonjour-service responder,
@@ -25,15 +25,7 @@ beforeAll(() => {
 });
 afterAll(() => keyDir.remove());
 
-type Event = { type: 'up'; peer: DiscoveredPeer } | { type: 'update'; peer: DiscoveredPeer; previous: DiscoveredPeer } | { type: 'down'; peer: DiscoveredPeer; reason: DownReason };
-
-interface Node {
-  host: FakeHost;
-  discovery: Discovery;
-  logs: CapturedLog;
-  events: Event[];
-  states: string[];
-}
+type Node = DiscoveryNode;
 
 let lan: FakeLan;
 let clock: FakeClock;
@@ -42,25 +34,7 @@ const settle = (): Promise<void> => lan.settle();
 const advance = (ms: number): Promise<void> => clock.advance(ms, settle);
 
 function node(name: string, addresses: string[], options: Partial<DiscoveryOptions> = {}): Node {
-  const host = lan.host(name, addresses);
-  const logs = captureLog();
-  const discovery = new Discovery({
-    publicKey: keys[name]!,
-    name,
-    protocolVersion: 1,
-    port: 25470,
-    log: logs.log,
-    clock,
-    networkInterfaces: host.networkInterfaces,
-    socketFactory: host.socketFactory,
-    random: () => 0,
-    ...options,
-  });
-  const n: Node = { host, discovery, logs, events: [], states: [] };
-  discovery.on('up', (peer) => n.events.push({ type: 'up', peer }));
-  discovery.on('update', (peer, previous) => n.events.push({ type: 'update', peer, previous }));
-  discovery.on('down', (peer, reason) => n.events.push({ type: 'down', peer, reason }));
-  discovery.on('state', (state) => n.states.push(state));
+  const n = discoveryNode(lan, clock, keys[name]!, name, addresses, { ...options });
   nodes.push(n);
   return n;
 }
@@ -70,7 +44,7 @@ async function start(...list: Node[]): Promise<void> {
   await settle();
 }
 
-const about = (n: Node, type: Event['type'], name: string): Event[] => n.events.filter((e) => e.type === type && e.peer.fingerprint === keys[name]!.fingerprint);
+const about = (n: Node, type: DiscoveryEvent['type'], name: string): DiscoveryEvent[] => n.events.filter((e) => e.type === type && e.peer.fingerprint === keys[name]!.fingerprint);
 const offWarnings = (n: Node): Record<string, unknown>[] => n.logs.at('warn').filter((l) => String(l['msg']).startsWith('mDNS discovery is off'));
 
 describe('Discovery', () => {

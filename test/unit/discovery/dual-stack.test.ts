@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PublicKey } from '../../../src/identity/public-key.js';
-import { Discovery, type DiscoveredPeer, type DiscoveryOptions, type DownReason } from '../../../src/discovery/mdns.js';
+import type { DiscoveryOptions } from '../../../src/discovery/mdns.js';
 import { FakeClock } from '../_support/fake-clock.js';
-import { FakeLan, type FakeHost } from '../_support/fake-lan.js';
+import { FakeLan } from '../_support/fake-lan.js';
+import { discoveryNode, type DiscoveryEvent, type DiscoveryNode } from '../_support/discovery-node.js';
 import { KeyDir } from '../_support/keys.js';
-import { captureLog, type CapturedLog } from '../_support/logger.js';
 
 /**
  * mDNS over IPv4 and IPv6 side by side, on the in-memory LAN (where the two families are
@@ -20,15 +20,7 @@ beforeAll(() => {
 });
 afterAll(() => keyDir.remove());
 
-type Event = { type: 'up' | 'update'; peer: DiscoveredPeer } | { type: 'down'; peer: DiscoveredPeer; reason: DownReason };
-
-interface Node {
-  host: FakeHost;
-  discovery: Discovery;
-  logs: CapturedLog;
-  events: Event[];
-  states: string[];
-}
+type Node = DiscoveryNode;
 
 let lan: FakeLan;
 let clock: FakeClock;
@@ -37,26 +29,7 @@ const settle = (): Promise<void> => lan.settle();
 const advance = (ms: number): Promise<void> => clock.advance(ms, settle);
 
 function node(name: string, addresses: string[], options: Partial<DiscoveryOptions> = {}): Node {
-  const host = lan.host(name, addresses);
-  const logs = captureLog();
-  const discovery = new Discovery({
-    publicKey: keys[name]!,
-    name,
-    protocolVersion: 1,
-    port: 25470,
-    log: logs.log,
-    clock,
-    networkInterfaces: host.networkInterfaces,
-    socketFactory: host.socketFactory,
-    random: () => 0,
-    pollIntervalMs: 1000,
-    ...options,
-  });
-  const n: Node = { host, discovery, logs, events: [], states: [] };
-  discovery.on('up', (peer) => n.events.push({ type: 'up', peer }));
-  discovery.on('update', (peer) => n.events.push({ type: 'update', peer }));
-  discovery.on('down', (peer, reason) => n.events.push({ type: 'down', peer, reason }));
-  discovery.on('state', (state) => n.states.push(state));
+  const n = discoveryNode(lan, clock, keys[name]!, name, addresses, { pollIntervalMs: 1000, ...options });
   nodes.push(n);
   return n;
 }
