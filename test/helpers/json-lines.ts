@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { OutputWaiters } from './output-waiters.js';
 
 export type JsonLine = Record<string, unknown>;
 
@@ -14,7 +15,7 @@ export class JsonLineProcess {
   /** Everything on stderr, JSON or not (a crash's stack trace lands here). */
   stderrText = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly wakers = new Set<() => void>();
+  private readonly waiters = new OutputWaiters(() => this.alive, (message) => this.failure(message));
 
   constructor(
     readonly label: string,
@@ -23,15 +24,15 @@ export class JsonLineProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       this.events.push(parse(line) ?? { event: 'non-json', line });
-      this.wake();
+      this.waiters.wake();
     });
     createInterface({ input: child.stderr! }).on('line', (line) => {
       this.stderrText += `${line}\n`;
       const parsed = parse(line);
       if (parsed !== undefined) this.logs.push(parsed);
-      this.wake();
+      this.waiters.wake();
     });
-    child.once('exit', () => this.wake());
+    child.once('exit', () => this.waiters.wake());
   }
 
   get alive(): boolean {
@@ -44,11 +45,11 @@ export class JsonLineProcess {
   }
 
   waitForEvent(match: (event: JsonLine) => boolean, what: string, options: { since?: number; timeoutMs?: number } = {}): Promise<JsonLine> {
-    return this.waitIn(() => this.events.slice(options.since ?? 0).find(match), what, options.timeoutMs);
+    return this.waiters.until(() => this.events.slice(options.since ?? 0).find(match), what, options.timeoutMs);
   }
 
   waitForLog(match: (line: JsonLine) => boolean, what: string, options: { timeoutMs?: number } = {}): Promise<JsonLine> {
-    return this.waitIn(() => this.logs.find(match), what, options.timeoutMs);
+    return this.waiters.until(() => this.logs.find(match), what, options.timeoutMs);
   }
 
   /** Writes one line to the process's stdin. */
@@ -56,32 +57,9 @@ export class JsonLineProcess {
     this.child.stdin?.write(`${line}\n`);
   }
 
-  private waitIn(find: () => JsonLine | undefined, what: string, timeoutMs = 30_000): Promise<JsonLine> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = find();
-        if (found !== undefined) return done(() => resolve(found));
-        if (!this.alive) return done(() => reject(this.failure(`exited before ${what}`)));
-      };
-      const done = (settle: () => void): void => {
-        clearTimeout(timer);
-        this.wakers.delete(check);
-        settle();
-      };
-      // The deadline is a failure bound for a hung test, not a timing assertion.
-      const timer = setTimeout(() => done(() => reject(this.failure(`timed out waiting for ${what}`))), timeoutMs);
-      this.wakers.add(check);
-      check();
-    });
-  }
-
   private failure(message: string): Error {
     const events = this.events.map((e) => JSON.stringify(e)).join('\n');
     return new Error(`${this.label}: ${message}\n--- events ---\n${events}\n--- stderr (tail) ---\n${this.stderrText.slice(-4000)}`);
-  }
-
-  private wake(): void {
-    for (const wake of [...this.wakers]) wake();
   }
 }
 

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { CLI_ENTRY, runCli, runCliOk, type CliResult } from './cli.js';
 import type { LogLine, PeerJson, StatusJson } from './daemon.js';
 import { endProcess, type Testbed } from './netns.js';
+import { OutputWaiters } from './output-waiters.js';
 
 /**
  * A real `clipsync daemon` running inside a testbed host (a network namespace), with mDNS on.
@@ -38,7 +39,7 @@ export class NetnsDaemon {
   /** Wall-clock time (ms) just before the process was spawned: comparable to log `time`. */
   readonly spawnedAt: number;
   readonly proc: ChildProcess;
-  private readonly wakers = new Set<() => void>();
+  private readonly waiters = new OutputWaiters(() => this.alive, (message) => this.failure(message));
 
   private constructor(
     readonly bed: Testbed,
@@ -64,9 +65,9 @@ export class NetnsDaemon {
       } catch {
         // not a log line (a crash's stack trace); kept in stderrText
       }
-      this.wake();
+      this.waiters.wake();
     });
-    proc.once('exit', () => this.wake());
+    proc.once('exit', () => this.waiters.wake());
   }
 
   /** Starts the daemon in its host and waits for `daemon ready`. */
@@ -99,12 +100,12 @@ export class NetnsDaemon {
 
   /** Resolves with the first log line (from `since` on, past or future) that matches. */
   waitForLog(match: (line: LogLine) => boolean, what: string, options: { since?: number; timeoutMs?: number } = {}): Promise<LogLine> {
-    return this.waitUntil(() => this.logs.slice(options.since ?? 0).find(match), what, options.timeoutMs);
+    return this.waiters.until(() => this.logs.slice(options.since ?? 0).find(match), what, options.timeoutMs);
   }
 
   /** Resolves with the matching lines (from `since` on) once there are at least `count`. */
   waitForLogs(match: (line: LogLine) => boolean, count: number, what: string, options: { since?: number; timeoutMs?: number } = {}): Promise<LogLine[]> {
-    return this.waitUntil(
+    return this.waiters.until(
       () => {
         const found = this.logsSince(options.since ?? 0, match);
         return found.length >= count ? found : undefined;
@@ -112,26 +113,6 @@ export class NetnsDaemon {
       what,
       options.timeoutMs,
     );
-  }
-
-  /** Re-checks `find` at every new log line; rejects if the daemon exits or the deadline passes. */
-  private waitUntil<T>(find: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = find();
-        if (found !== undefined) return done(() => resolve(found));
-        if (!this.alive) return done(() => reject(this.failure(`exited before ${what}`)));
-      };
-      const done = (settle: () => void): void => {
-        clearTimeout(timer);
-        this.wakers.delete(check);
-        settle();
-      };
-      // A failure bound for a hung test, not a timing assertion.
-      const timer = setTimeout(() => done(() => reject(this.failure(`timed out waiting for ${what}`))), timeoutMs);
-      this.wakers.add(check);
-      check();
-    });
   }
 
   cli(args: string[], options: { input?: Buffer | string } = {}): Promise<CliResult> {
@@ -155,7 +136,7 @@ export class NetnsDaemon {
    * line (from `since` on) is `peer connected`: a live session with that key, by the log alone.
    */
   async waitConnectedTo(fingerprints: readonly string[], what: string, since = 0): Promise<void> {
-    await this.waitUntil(
+    await this.waiters.until(
       () => {
         const last = new Map<unknown, string>();
         for (const l of this.logs.slice(since)) if (l.msg === 'peer connected' || l.msg === 'peer disconnected') last.set(l['peer'], l.msg);
@@ -172,10 +153,6 @@ export class NetnsDaemon {
 
   private failure(message: string): Error {
     return new Error(`daemon in ${this.host} (${this.home}): ${message}\n--- log (tail) ---\n${this.stderrText.slice(-6000)}`);
-  }
-
-  private wake(): void {
-    for (const wake of [...this.wakers]) wake();
   }
 }
 

@@ -2,6 +2,7 @@ import { WebSocket } from 'ws';
 import type { Identity } from '../../src/identity/identity.js';
 import { decodeFrame, encodeFrame, type Frame, type FrameTypeValue } from '../../src/protocol/frame.js';
 import { Handshake, type HandshakeResult } from '../../src/secure/handshake.js';
+import { OutputWaiters } from './output-waiters.js';
 
 /**
  * A pairing dialer with no pairing logic: it runs the real handshake in pairing mode (so
@@ -12,7 +13,11 @@ export class PairingClient {
   readonly frames: Frame[] = [];
   closeSeen: { code: number; reason: string } | undefined;
   peer: HandshakeResult | undefined;
-  private readonly wakers = new Set<() => void>();
+  // Never "exited": a close is itself something callers wait for (see `closed`).
+  private readonly waiters = new OutputWaiters(
+    () => true,
+    (message) => new Error(`pairing client: ${message} (close: ${JSON.stringify(this.closeSeen)}, frames: ${this.frames.length})`),
+  );
 
   private constructor(private readonly socket: WebSocket) {}
 
@@ -37,13 +42,13 @@ export class PairingClient {
         } else {
           client.frames.push(decodeFrame(client.peer.opener.open(data)));
         }
-        client.wake();
+        client.waiters.wake();
       }).catch(() => socket.terminate());
     });
     socket.on('error', () => undefined);
     socket.on('close', (code, reason) => {
       client.closeSeen = { code, reason: reason.toString('utf8') };
-      client.wake();
+      client.waiters.wake();
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => {
@@ -73,21 +78,7 @@ export class PairingClient {
 
   /** Resolves once `check` holds (frames or close so far), or rejects after `timeoutMs`. */
   until<T>(check: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const run = (): void => {
-        const value = check();
-        if (value === undefined) return;
-        clearTimeout(timer);
-        this.wakers.delete(run);
-        resolve(value);
-      };
-      const timer = setTimeout(() => {
-        this.wakers.delete(run);
-        reject(new Error(`pairing client: timed out waiting for ${what} (close: ${JSON.stringify(this.closeSeen)}, frames: ${this.frames.length})`));
-      }, timeoutMs);
-      this.wakers.add(run);
-      run();
-    });
+    return this.waiters.until(check, what, timeoutMs);
   }
 
   closed(timeoutMs?: number): Promise<{ code: number; reason: string }> {
@@ -96,9 +87,5 @@ export class PairingClient {
 
   close(): void {
     this.socket.terminate();
-  }
-
-  private wake(): void {
-    for (const run of [...this.wakers]) run();
   }
 }
