@@ -180,11 +180,17 @@ export async function trust(home: string, otherHome: string): Promise<void> {
 }
 
 /** Homes `dir/a` (alpha) and `dir/b` (beta), trusting each other, with these config.json keys. */
-export async function trustedHomePair(dir: string, configA: Record<string, unknown>, configB: Record<string, unknown>): Promise<{ homeA: string; homeB: string }> {
+/** Two fresh homes under `dir`, alpha (`a`) and beta (`b`), that trust nobody yet. */
+export async function homePair(dir: string): Promise<{ homeA: string; homeB: string; fpA: string; fpB: string }> {
   const homeA = join(dir, 'a');
   const homeB = join(dir, 'b');
-  await initHome(homeA, 'alpha');
-  await initHome(homeB, 'beta');
+  const fpA = (await initHome(homeA, 'alpha')).fingerprint;
+  const fpB = (await initHome(homeB, 'beta')).fingerprint;
+  return { homeA, homeB, fpA, fpB };
+}
+
+export async function trustedHomePair(dir: string, configA: Record<string, unknown>, configB: Record<string, unknown>): Promise<{ homeA: string; homeB: string }> {
+  const { homeA, homeB } = await homePair(dir);
   await trust(homeA, homeB);
   await trust(homeB, homeA);
   mergeConfig(homeA, configA);

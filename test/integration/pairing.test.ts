@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI_ENTRY, runCli } from '../helpers/cli.js';
-import { TestDaemon, initHome, mergeConfig, trust, type LogLine } from '../helpers/daemon.js';
+import { TestDaemon, homePair, mergeConfig, trust, type LogLine } from '../helpers/daemon.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 
 /**
@@ -55,10 +55,7 @@ describe('pairing two daemons by address', () => {
 
   beforeEach(async () => {
     dir = makeTempDir();
-    homeA = join(dir, 'a');
-    homeB = join(dir, 'b');
-    fpA = (await initHome(homeA, 'alpha')).fingerprint;
-    fpB = (await initHome(homeB, 'beta')).fingerprint;
+    ({ homeA, homeB, fpA, fpB } = await homePair(dir));
   });
   afterEach(async () => {
     await Promise.all(daemons.splice(0).map((d) => d.stop()));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestDaemon, initHome, startTrustedPair, trust } from '../helpers/daemon.js';
+import { TestDaemon, homePair, initHome, startTrustedPair, trust } from '../helpers/daemon.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -86,10 +86,7 @@ describe('a new peer and a newer clip', () => {
   });
 
   it('gives a peer that connects later the current clip', async () => {
-    const homeA = join(dir, 'a');
-    const homeB = join(dir, 'b');
-    await initHome(homeA, 'alpha');
-    await initHome(homeB, 'beta');
+    const { homeA, homeB } = await homePair(dir);
     await trust(homeA, homeB);
     await trust(homeB, homeA);
     const a = await TestDaemon.start({ home: homeA });

@@ -1,6 +1,5 @@
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TestDaemon, initHome, trust } from '../helpers/daemon.js';
+import { TestDaemon, homePair, trust } from '../helpers/daemon.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -14,10 +13,7 @@ describe('trust', () => {
 
   beforeEach(async () => {
     dir = makeTempDir();
-    homeA = join(dir, 'a');
-    homeB = join(dir, 'b');
-    fpA = (await initHome(homeA, 'alpha')).fingerprint;
-    fpB = (await initHome(homeB, 'beta')).fingerprint;
+    ({ homeA, homeB, fpA, fpB } = await homePair(dir));
   });
   afterEach(async () => {
     await Promise.all(daemons.splice(0).map((d) => d.stop()));
