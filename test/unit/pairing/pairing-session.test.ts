@@ -103,6 +103,14 @@ async function toCode(link: Link): Promise<string> {
   return code!;
 }
 
+/** Both sides reach the code and accept it at once. */
+async function bothAccept(link: Link): Promise<void> {
+  await toCode(link);
+  link.initiator.session.accept();
+  link.responder.session.accept();
+  await link.flush();
+}
+
 describe('PairingSession', () => {
   it('swaps commit, nonce and reveal, then both sides show the same code', async () => {
     const link = new Link();
@@ -143,10 +151,7 @@ describe('PairingSession', () => {
 
   it('pairs when both accept at the same moment', async () => {
     const link = new Link();
-    await toCode(link);
-    link.initiator.session.accept();
-    link.responder.session.accept();
-    await link.flush();
+    await bothAccept(link);
     expect(link.initiator.session.state).toBe('paired');
     expect(link.responder.session.state).toBe('paired');
   });
@@ -219,10 +224,7 @@ describe('PairingSession', () => {
 
   it('does not expire once both accepted', async () => {
     const link = new Link();
-    await toCode(link);
-    link.initiator.session.accept();
-    link.responder.session.accept();
-    await link.flush();
+    await bothAccept(link);
     await link.clock.advance(TIMEOUT_MS * 2, () => link.flush());
     expect(link.initiator.session.state).toBe('paired');
   });
@@ -241,10 +243,7 @@ describe('PairingSession', () => {
 
   it('still pairs when only one side trusts the other (so the other can catch up)', async () => {
     const link = new Link({ responderTrusts: true });
-    await toCode(link);
-    link.initiator.session.accept();
-    link.responder.session.accept();
-    await link.flush();
+    await bothAccept(link);
     expect(link.initiator.session.state).toBe('paired');
     expect(link.responder.session.state).toBe('paired');
   });
