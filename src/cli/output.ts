@@ -31,6 +31,19 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
+/**
+ * What a list command prints: the items as JSON with --json (an empty list is `[]`), else a
+ * table, or the `empty` sentence when there is nothing to list.
+ */
+export function printList<T>(
+  items: T[],
+  options: { json: boolean | undefined; empty: string; headers: string[]; row: (item: T) => string[]; asJson?: (item: T) => unknown },
+): void {
+  if (options.json === true) printJson(options.asJson === undefined ? items : items.map(options.asJson));
+  else if (items.length === 0) printLine(options.empty);
+  else printLine(table(options.headers, items.map(options.row)));
+}
+
 export function usageError(message: string): ClipsyncError {
   return new ClipsyncError('CLIPSYNC_ERR_USAGE', message, { hint: 'see `clipsync --help`' });
 }

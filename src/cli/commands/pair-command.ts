@@ -4,7 +4,7 @@ import { fail } from '../../errors.js';
 import type { IpcClient } from '../../ipc/client.js';
 import type { PairCandidate, PairingInfo, StatusResponse } from '../../ipc/schema.js';
 import { clientFrom, type GlobalArgs } from '../context.js';
-import { printJson, printLine, table, usageError } from '../output.js';
+import { printJson, printLine, printList, table, usageError } from '../output.js';
 
 interface PairArgs extends GlobalArgs {
   peer?: string;
@@ -58,28 +58,12 @@ async function listCandidates(client: IpcClient, args: PairArgs): Promise<void> 
 
 async function listPending(client: IpcClient, args: PairArgs): Promise<void> {
   const pending = await client.json<PairingInfo[]>({ method: 'GET', path: '/v1/pair/pending' });
-  if (args.json) {
-    printJson(pending);
-    return;
-  }
-  if (pending.length === 0) {
-    printLine('no pairing requests');
-    return;
-  }
-  printLine(
-    table(
-      ['NAME', 'FINGERPRINT', 'ADDRESS', 'DIRECTION', 'CODE', 'EXPIRES', 'WAITING FOR'],
-      pending.map((p) => [
-        p.name || '-',
-        p.fingerprint,
-        p.address,
-        p.direction,
-        p.code === null ? '-' : formatCode(p.code),
-        `${p.expiresInSec} s`,
-        waitingFor(p),
-      ]),
-    ),
-  );
+  printList(pending, {
+    json: args.json,
+    empty: 'no pairing requests',
+    headers: ['NAME', 'FINGERPRINT', 'ADDRESS', 'DIRECTION', 'CODE', 'EXPIRES', 'WAITING FOR'],
+    row: (p) => [p.name || '-', p.fingerprint, p.address, p.direction, p.code === null ? '-' : formatCode(p.code), `${p.expiresInSec} s`, waitingFor(p)],
+  });
 }
 
 async function start(client: IpcClient, args: PairArgs, peer: string): Promise<void> {

@@ -3,7 +3,7 @@ import type { PeersResponse, StatusResponse, TransferEvent } from '../../ipc/sch
 import type { TransferInfo } from '../../sync/progress.js';
 import { formatBytes, formatDuration } from '../progress-bar.js';
 import { clientFrom, type GlobalArgs } from '../context.js';
-import { printJson, printLine, table } from '../output.js';
+import { printJson, printLine, printList } from '../output.js';
 
 /** `clipsync status` and `clipsync peers`: what the running daemon sees. */
 export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
@@ -34,27 +34,19 @@ export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
       (y) => y,
       async (args) => {
         const peers = await clientFrom(args).json<PeersResponse>({ method: 'GET', path: '/v1/peers' });
-        if (args.json) {
-          printJson(peers);
-          return;
-        }
-        if (peers.length === 0) {
-          printLine('no peers yet: start the daemon with --peer ADDR, or dial this one from another machine');
-          return;
-        }
-        printLine(
-          table(
-            ['NAME', 'STATE', 'ADDRESS', 'FINGERPRINT', 'RTT', 'NOTE'],
-            peers.map((p) => [
-              p.name ?? '-',
-              p.state,
-              p.address ?? '-',
-              p.fingerprint ?? '-',
-              p.rttMs === null ? '-' : `${p.rttMs} ms`,
-              [p.lastError ?? '', ...p.transfers.map(describeTransfer)].filter((s) => s !== '').join('; '),
-            ]),
-          ),
-        );
+        printList(peers, {
+          json: args.json,
+          empty: 'no peers yet: start the daemon with --peer ADDR, or dial this one from another machine',
+          headers: ['NAME', 'STATE', 'ADDRESS', 'FINGERPRINT', 'RTT', 'NOTE'],
+          row: (p) => [
+            p.name ?? '-',
+            p.state,
+            p.address ?? '-',
+            p.fingerprint ?? '-',
+            p.rttMs === null ? '-' : `${p.rttMs} ms`,
+            [p.lastError ?? '', ...p.transfers.map(describeTransfer)].filter((s) => s !== '').join('; '),
+          ],
+        });
       },
     )
     .command(
@@ -72,27 +64,19 @@ export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
           return;
         }
         const transfers = await client.json<TransferInfo[]>({ method: 'GET', path: '/v1/transfers' });
-        if (args.json) {
-          printJson(transfers);
-          return;
-        }
-        if (transfers.length === 0) {
-          printLine('no transfers in flight');
-          return;
-        }
-        printLine(
-          table(
-            ['DIRECTION', 'PEER', 'CLIP', 'DONE', 'RATE', 'ETA'],
-            transfers.map((t) => [
-              t.direction === 'send' ? 'send →' : 'receive ←',
-              t.name || t.peer,
-              `${t.id.slice(0, 12)} ${t.mime}`,
-              `${percent(t)} of ${formatBytes(t.total)}`,
-              `${formatBytes(t.rate)}/s`,
-              formatDuration(t.etaMs),
-            ]),
-          ),
-        );
+        printList(transfers, {
+          json: args.json,
+          empty: 'no transfers in flight',
+          headers: ['DIRECTION', 'PEER', 'CLIP', 'DONE', 'RATE', 'ETA'],
+          row: (t) => [
+            t.direction === 'send' ? 'send →' : 'receive ←',
+            t.name || t.peer,
+            `${t.id.slice(0, 12)} ${t.mime}`,
+            `${percent(t)} of ${formatBytes(t.total)}`,
+            `${formatBytes(t.rate)}/s`,
+            formatDuration(t.etaMs),
+          ],
+        });
       },
     );
 }

@@ -7,7 +7,7 @@ import { loadConfig } from '../../config/config.js';
 import { TrustStore } from '../../identity/trust-store.js';
 import type { IpcClient } from '../../ipc/client.js';
 import { clientFrom, pathsFrom, type GlobalArgs } from '../context.js';
-import { printJson, printLine, table } from '../output.js';
+import { printJson, printLine, printList } from '../output.js';
 
 /** `clipsync trust`, `untrust`, `trusted`: the trust store, edited without the daemon. */
 export function trustCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
@@ -70,12 +70,13 @@ export function trustCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
           ...keys.map((k) => ({ name: k.name, fingerprint: k.fingerprint, key: k.key, file: store.file })),
           ...(await trustFileKeys(args)).filter((k) => !keys.some((own) => own.fingerprint === k.fingerprint)),
         ];
-        if (args.json) {
-          printJson(all.map((k) => ({ ...brief(k), type: k.key.type, publicKey: k.key.toLine(k.name), source: k.file })));
-          return;
-        }
-        if (all.length === 0) printLine('no trusted keys yet; add one with `clipsync trust KEY|PATH`');
-        else printLine(table(['NAME', 'FINGERPRINT', 'TYPE', 'SOURCE'], all.map((k) => [k.name || '-', k.fingerprint, k.key.type, k.file])));
+        printList(all, {
+          json: args.json,
+          empty: 'no trusted keys yet; add one with `clipsync trust KEY|PATH`',
+          headers: ['NAME', 'FINGERPRINT', 'TYPE', 'SOURCE'],
+          row: (k) => [k.name || '-', k.fingerprint, k.key.type, k.file],
+          asJson: (k) => ({ ...brief(k), type: k.key.type, publicKey: k.key.toLine(k.name), source: k.file }),
+        });
       },
     );
 }
