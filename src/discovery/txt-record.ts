@@ -32,7 +32,8 @@ const VERSION_RE = /^[1-9][0-9]{0,4}$/;
  * another name).
  */
 const UNSAFE_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
-const UNSAFE_NAME_CHARS_GLOBAL = new RegExp(UNSAFE_NAME_CHARS.source, 'gu');
+/** The same set, for replacing every occurrence (also used for names shown when pairing). */
+export const UNSAFE_NAME_CHARS_GLOBAL = new RegExp(UNSAFE_NAME_CHARS.source, 'gu');
 
 export interface OwnTxtRecord {
   version: number;

@@ -1,4 +1,5 @@
 import { fail } from '../errors.js';
+import { UNSAFE_NAME_CHARS_GLOBAL } from '../discovery/txt-record.js';
 
 /**
  * How `clipsync pair NAME|FP`, `--accept` and `--reject` pick one entry out of a list: an
@@ -26,16 +27,10 @@ export function isAddressSelector(selector: string): boolean {
 }
 
 /**
- * C0/C1 controls and DEL (terminal escapes), and bidi overrides, isolates and marks (which
- * can make one name display as another): the same set mDNS refuses in device names
- * (src/discovery/txt-record.ts).
- */
-const UNSAFE_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
-
-/**
  * The name a stranger announced, made safe to print beside a verification code and to store
  * in trusted_keys: a name with escape sequences could otherwise redraw the code on screen.
+ * Unsafe means what mDNS refuses in device names (controls, bidi overrides and marks).
  */
 export function safePeerName(name: string): string {
-  return name.replace(/\s+/g, ' ').replace(UNSAFE_NAME_CHARS, '?').trim();
+  return name.replace(/\s+/g, ' ').replace(UNSAFE_NAME_CHARS_GLOBAL, '?').trim();
 }
