@@ -1,10 +1,11 @@
+import { createPrivateKey, sign } from 'node:crypto';
 import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
 import { fail } from '../errors.js';
 import { generateOpenSshEd25519 } from './openssh-key-writer.js';
 import { ecdsaDerToSsh } from './signature-format.js';
-import { digestForKeyType, privateKeyObject, signWith } from './key-objects.js';
+import { digestForKeyType } from './key-objects.js';
 import { PublicKey, signatureAlgorithmFor, isSupportedKeyType } from './public-key.js';
 
 const { utils } = ssh2;
@@ -56,12 +57,12 @@ export async function loadIdentityFile(path: string): Promise<Identity> {
   const algorithm = signatureAlgorithmFor(publicKey.type);
   const digest = digestForKeyType(publicKey.type);
   const isEcdsa = publicKey.type.startsWith('ecdsa-');
-  const privateKey = privateKeyObject(key.getPrivatePEM());
+  const privateKey = createPrivateKey(key.getPrivatePEM()); // parsed once, not per signature (key-objects.ts)
   return {
     publicKey,
     source: path,
     async sign(data: Buffer): Promise<Signature> {
-      const raw = signWith(privateKey, digest, data);
+      const raw = sign(digest, data, privateKey); // DER for ECDSA, PKCS#1 v1.5 for RSA, 64 bytes for Ed25519
       return { algorithm, signature: isEcdsa ? ecdsaDerToSsh(raw) : raw };
     },
   };

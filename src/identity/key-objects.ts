@@ -1,10 +1,10 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
 
 /**
- * Signing and verifying through Node key objects made once per key. ssh2's own sign and
- * verify hand Node a PEM string every time, which Node parses again on every call: for an
- * RSA-3072 identity that parse costs more than the signature, and it came to a third of a
- * handshake's CPU.
+ * Signing and verifying through Node key objects rather than ssh2's own sign and verify, which
+ * hand Node a PEM string that Node parses again on every call: for an RSA-3072 identity that
+ * parse cost more than the signature, a third of a handshake's CPU. An identity makes its
+ * private key object once (identity.ts).
  */
 
 /** The digest an SSH key type signs with (RFC 5656 for ECDSA; Ed25519 hashes internally). */
@@ -21,19 +21,6 @@ export function digestForKeyType(type: string): string | null {
     default:
       return null;
   }
-}
-
-export function privateKeyObject(pem: string): KeyObject {
-  return createPrivateKey(pem);
-}
-
-export function publicKeyObject(pem: string): KeyObject {
-  return createPublicKey(pem);
-}
-
-/** A raw signature: DER for ECDSA (as Node makes it), PKCS#1 v1.5 for RSA, 64 bytes for Ed25519. */
-export function signWith(key: KeyObject, digest: string | null, data: Buffer): Buffer {
-  return sign(digest, data, key);
 }
 
 export function verifyWith(key: KeyObject, digest: string | null, data: Buffer, signature: Buffer): boolean {

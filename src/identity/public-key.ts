@@ -1,5 +1,5 @@
-import { createHash, type KeyObject } from 'node:crypto';
-import { digestForKeyType, publicKeyObject, verifyWith } from './key-objects.js';
+import { createHash, createPublicKey } from 'node:crypto';
+import { digestForKeyType, verifyWith } from './key-objects.js';
 import ssh2 from 'ssh2';
 import { fail } from '../errors.js';
 import { ecdsaSshToDer } from './signature-format.js';
@@ -103,25 +103,23 @@ export class PublicKey {
 
   /** Checks a signature made with `algorithm` (an SSH signature algorithm name). */
   verify(data: Buffer, signature: Buffer, algorithm: string): boolean {
+    let digest: string | null;
+    let raw = signature;
     if (this.type === 'ssh-rsa') {
       const hash = hashForRsaAlgorithm[algorithm];
       if (hash === undefined) return false; // ssh-rsa (SHA-1) and anything unknown
-      return verifyWith(this.keyObject(), hash, data, signature);
+      digest = hash;
+    } else {
+      if (algorithm !== this.type) return false;
+      digest = digestForKeyType(this.type);
+      if (this.type.startsWith('ecdsa-')) {
+        const der = ecdsaSshToDer(signature);
+        if (der === undefined) return false;
+        raw = der;
+      }
     }
-    if (algorithm !== this.type) return false;
-    if (this.type.startsWith('ecdsa-')) {
-      const der = ecdsaSshToDer(signature);
-      return der !== undefined && verifyWith(this.keyObject(), digestForKeyType(this.type), data, der);
-    }
-    return verifyWith(this.keyObject(), null, data, signature);
-  }
-
-  private cachedKeyObject: KeyObject | undefined;
-
-  /** Made on first use and kept: a trusted peer's key verifies a signature per connection. */
-  private keyObject(): KeyObject {
-    this.cachedKeyObject ??= publicKeyObject(this.parsed.getPublicPEM());
-    return this.cachedKeyObject;
+    // Made per call: the handshake parses each peer's key afresh, so a kept one would not be reused.
+    return verifyWith(createPublicKey(this.parsed.getPublicPEM()), digest, data, raw);
   }
 }
 
