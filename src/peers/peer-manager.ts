@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { CloseCode, ProtocolViolation, describeCloseCode, isRefusal } from '../protocol/close-codes.js';
 import { Connection } from '../protocol/connection.js';
 import type { HandshakeConfig, HandshakeResult } from '../secure/handshake.js';
-import type { Address } from '../transport/address.js';
+import { formatAddress, type Address } from '../transport/address.js';
 import { openSocket } from '../transport/dialer.js';
 import { DEFAULT_BACKOFF, attemptAfterDrop, backoffDelay, type BackoffPolicy } from './backoff.js';
 import { DialTarget } from './dial-target.js';
@@ -72,10 +72,11 @@ export class PeerManager {
     this.now = options.now ?? Date.now;
   }
 
-  addStaticPeer(address: Address): void {
+  addStaticPeer(address: Address): DialTarget {
     const target = new DialTarget(address);
     this.targets.push(target);
     this.schedule(target, 0);
+    return target;
   }
 
   /**
@@ -83,17 +84,14 @@ export class PeerManager {
    * it like a `--peer`, unless that address is already one.
    */
   addPairedPeer(address: Address, fingerprint: string): void {
-    const formatted = new DialTarget(address).address;
+    const formatted = formatAddress(address);
     const known = this.targets.find((t) => t.address === formatted);
     if (known !== undefined) {
       known.fingerprint ??= fingerprint;
       if (known.state === 'backoff' || known.state === 'refused' || known.state === 'idle') this.schedule(known, 0);
       return;
     }
-    const target = new DialTarget(address);
-    target.fingerprint = fingerprint;
-    this.targets.push(target);
-    this.schedule(target, 0);
+    this.addStaticPeer(address).fingerprint = fingerprint;
   }
 
   /**
@@ -103,7 +101,7 @@ export class PeerManager {
   openPairing(address: Address): Connection {
     if (this.stopped) throw new ProtocolViolation(CloseCode.goingAway, 'the daemon is stopping');
     const socket = openSocket(address, this.options.handshakeTimeoutMs);
-    return this.wrap(socket, new DialTarget(address).address, 'initiator', true);
+    return this.wrap(socket, formatAddress(address), 'initiator', true);
   }
 
   /**
