@@ -28,12 +28,13 @@
 // `node scripts/bench/mesh.mjs` runs both and prints JSON. BENCH_MESH_LOGS=DIR keeps the mesh
 // daemons' logs there; BENCH_MESH_LOG_LEVEL=debug makes them verbose.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { fingerprintOf } from '../../dist/identity/public-key.js';
 import { IpcClient } from '../../dist/ipc/client.js';
 import { summarize, tempDir } from './lib.mjs';
 
@@ -93,10 +94,6 @@ async function eachLimited(items, limit, fn) {
   }));
 }
 
-function fingerprintOf(keyLine) {
-  const blob = Buffer.from(keyLine.split(' ')[1], 'base64');
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
-}
 
 /** `clipsync init` one home per name (with CONFIG merged in); each trusts the others when `trusted`. */
 async function makeHomes(dir, names) {
@@ -107,7 +104,7 @@ async function makeHomes(dir, names) {
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), ...CONFIG }));
     const [type, blob] = readFileSync(join(h.home, 'id_ed25519.pub'), 'utf8').trim().split(' ');
     h.publicKey = `${type} ${blob} ${h.name}`;
-    h.fingerprint = fingerprintOf(h.publicKey);
+    h.fingerprint = fingerprintOf(Buffer.from(h.publicKey.split(' ')[1], 'base64'));
   });
   return homes;
 }

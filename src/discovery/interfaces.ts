@@ -5,8 +5,7 @@ import { fail } from '../errors.js';
 /** What os.networkInterfaces() returns; injected so tests can move addresses around. */
 export type InterfaceTable = NodeJS.Dict<NetworkInterfaceInfo[]>;
 
-/** mDNS groups (RFC 6762 §3): IPv4, and IPv6 link-local scope; both on UDP port 5353. */
-export const MDNS_IPV4_GROUP = '224.0.0.251';
+/** The mDNS group for IPv6, link-local scope (RFC 6762 §3; IPv4 uses 224.0.0.251), UDP port 5353. */
 export const MDNS_IPV6_GROUP = 'ff02::fb';
 
 export type LinkFamily = 'IPv4' | 'IPv6';

@@ -17,14 +17,14 @@ import type { PairCandidate, PairingInfo } from './pairing-types.js';
  * Inbound pairing requests held at once. Each costs a connection, a signature and a line in
  * `pair --pending`; strangers can send them at will, so past this they get 1013.
  */
-export const MAX_PENDING_INBOUND_PAIRINGS = 8;
+const MAX_PENDING_INBOUND_PAIRINGS = 8;
 /**
  * Inbound pairing requests that may start in a burst, and how fast that allowance comes back:
  * over one default 120 s request a man in the middle gets at most 24 tries at matching its
  * code (see RequestBudget), a chance of about 1 in 40 000.
  */
-export const PAIRING_REQUEST_BURST = 16;
-export const PAIRING_REQUEST_REFILL_MS = 15_000;
+const PAIRING_REQUEST_BURST = 16;
+const PAIRING_REQUEST_REFILL_MS = 15_000;
 /** Ended requests remembered, so `--accept` after the end says what happened instead of "unknown". */
 const RECENT_KEPT = 32;
 
