@@ -26,6 +26,14 @@ const MAX_TTL_SECONDS = 4500;
 /** RFC 6762 §10.2: a cache-flush only removes records received more than 1 s before. */
 const FLUSH_GRACE_MS = 1000;
 /**
+ * After a goodbye, an instance's records are not taken back for this long. A dual-stack peer
+ * says goodbye on each family, and its last announcement on one family can arrive after the
+ * goodbye on the other (the two sockets do not keep order between them): without this the
+ * peer would come back for a moment and leave again. A peer that really returns is heard at
+ * its next announcement (they go out 1 s and 3 s after the first) or the next browse.
+ */
+const GOODBYE_HOLD_MS = 1000;
+/**
  * Asking for a missing SRV, TXT or address: at once, then 1 s and 2 s after the previous ask;
  * after that the peer's own announcements and the periodic browse will have to do.
  */
@@ -75,6 +83,8 @@ export class ServiceCache {
   private readonly maxInstances: number;
   private readonly maxAddresses: number;
   private readonly random: () => number;
+  /** Instances that said goodbye, and until when their records are not taken back. */
+  private readonly departed = new Map<string, number>();
 
   constructor(private readonly options: ServiceCacheOptions = {}) {
     this.maxInstances = options.maxInstances ?? 256;
@@ -86,6 +96,7 @@ export class ServiceCache {
   ingest(records: readonly DnsRecord[], now: number): IngestResult {
     const result: IngestResult = { goodbye: false, rejected: [] };
     const valid = records.filter((r) => typeof r.name === 'string' && typeof r.ttl === 'number' && Number.isFinite(r.ttl) && r.ttl >= 0);
+    for (const [key, until] of this.departed) if (until <= now) this.departed.delete(key);
     // Order matters: instances first, so the address records of a new SRV target in the same
     // packet are recognised as belonging to someone we list.
     for (const r of valid) if (r.type === 'PTR') this.takePtr(r, now, result);
@@ -187,7 +198,7 @@ export class ServiceCache {
     if (dnsKey(r.name) !== SERVICE_TYPE || typeof r.data !== 'string' || !isInstanceOfService(r.data)) return;
     const key = dnsKey(r.data);
     if (r.ttl === 0) {
-      if (this.instances.delete(key)) result.goodbye = true;
+      if (this.forget(key, now)) result.goodbye = true;
       return;
     }
     const instance = this.instanceFor(r.data, now);
@@ -197,7 +208,7 @@ export class ServiceCache {
   private takeSrv(r: DnsRecord, now: number, result: IngestResult): void {
     if (!isInstanceOfService(r.name)) return;
     if (r.ttl === 0) {
-      if (this.instances.delete(dnsKey(r.name))) result.goodbye = true;
+      if (this.forget(dnsKey(r.name), now)) result.goodbye = true;
       return;
     }
     const data = r.data as { port?: unknown; target?: unknown } | null;
@@ -265,10 +276,18 @@ export class ServiceCache {
     const key = dnsKey(name);
     const known = this.instances.get(key);
     if (known !== undefined) return known;
+    if (this.departed.has(key)) return undefined; // a late record from before its goodbye
     if (this.instances.size >= this.maxInstances && !this.evictOne()) return undefined;
     const instance: Instance = { name, refreshStep: 0, refreshJitter: 0, missingQueries: 0, lastMissingQueryAt: now, createdAt: now };
     this.instances.set(key, instance);
     return instance;
+  }
+
+  /** A goodbye: drops the instance and holds off its stragglers. True if it was held. */
+  private forget(key: string, now: number): boolean {
+    if (!this.instances.delete(key)) return false;
+    this.departed.set(key, now + GOODBYE_HOLD_MS);
+    return true;
   }
 
   /** Makes room by dropping the oldest instance that is not listable (a flood of junk). */

@@ -91,6 +91,19 @@ describe('ServiceCache', () => {
     }
   });
 
+  it('does not take a peer back from a late announcement heard just after its goodbye, but does a second later', () => {
+    // A dual-stack peer's last announcement on one family can arrive after its goodbye on the other.
+    const c = cache();
+    c.ingest(announcement(alice), T0);
+    c.ingest(goodbyeRecords(announcement(alice).filter((r) => r.name !== '_services._dns-sd._udp.local')), T0 + 5);
+    c.ingest(announcement(alice), T0 + 6);
+    expect(c.peers().size).toBe(0);
+    // Still gone when the goodbye on the other family follows; back on its next announcement.
+    c.ingest(goodbyeRecords(announcement(alice).filter((r) => r.name !== '_services._dns-sd._udp.local')), T0 + 7);
+    c.ingest(announcement(alice), T0 + 1005);
+    expect([...c.peers().keys()]).toEqual([alice.fingerprint]);
+  });
+
   it('drops one address on its goodbye and keeps the peer', () => {
     const c = cache();
     c.ingest(announcement(alice, { addresses: ['10.0.0.1', '10.0.0.2'] }), T0);
