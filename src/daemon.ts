@@ -15,6 +15,7 @@ import { NetworkWatch } from './peers/network-watch.js';
 import { DiscoveryLink } from './peers/discovery-link.js';
 import { Discovery } from './discovery/mdns.js';
 import { PROTOCOL_VERSION } from './secure/handshake.js';
+import { stopHashThread } from './secure/hash-thread.js';
 import type { PublicKey } from './identity/public-key.js';
 import { PeerManager } from './peers/peer-manager.js';
 import { SyncEngine } from './sync/sync-engine.js';
@@ -247,6 +248,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   pairing.stop();
   await peers.stop();
   await sync.shutdown();
+  await stopHashThread(); // after the transfers were suspended: none is hashing any more
   await Promise.all(listeners.map((l) => l.close()));
   await ipc.close();
   await unlink(paths.pidFile).catch(() => undefined);

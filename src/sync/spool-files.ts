@@ -2,7 +2,6 @@ import { chmod, lstat, mkdir, open, rename, rm, stat, type FileHandle } from 'no
 import { basename, dirname } from 'node:path';
 import type { Stats } from 'node:fs';
 import { fail } from '../errors.js';
-import { StreamingHash } from '../secure/sodium.js';
 import { tempFile } from './spool-names.js';
 
 /** The few file operations the spool needs to be crash safe, and nothing else. */
@@ -73,17 +72,15 @@ export async function replaceFileDurably(path: string, body: string): Promise<vo
   await syncDir(dir);
 }
 
-/** BLAKE2b state over the first `length` bytes of a file, read a buffer at a time. */
-export async function hashPrefix(handle: FileHandle, length: number): Promise<StreamingHash> {
-  const hasher = new StreamingHash();
+/** Feeds the first `length` bytes of a file to `hasher`, a buffer at a time (rebuilding a resumed part's hash). */
+export async function hashPrefix(handle: FileHandle, length: number, hasher: { update(chunk: Buffer): Promise<void> }): Promise<void> {
   const buffer = Buffer.allocUnsafe(Math.min(HASH_READ_BYTES, Math.max(length, 1)));
   for (let at = 0; at < length; ) {
     const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - at), at);
     if (bytesRead === 0) throw new Error(`file ends at ${at} bytes, short of ${length}`);
-    hasher.update(buffer.subarray(0, bytesRead));
+    await hasher.update(buffer.subarray(0, bytesRead)); // resolves once copied: the buffer may be reused
     at += bytesRead;
   }
-  return hasher;
 }
 
 /** The file's stats, or undefined when it does not exist or is not a regular file. */

@@ -1,9 +1,10 @@
 import { constants } from 'node:fs';
 import { open, readFile, rename, utimes, type FileHandle } from 'node:fs/promises';
 import { fail, isClipsyncError } from '../errors.js';
-import type { StreamingHash } from '../secure/sodium.js';
+import { ThreadedHash } from '../secure/hash-thread.js';
+import { PartAppender } from './direct-append.js';
 import { closedError, hashMismatchError, sizeMismatchError, spoolIoError } from './spool-errors.js';
-import { FILE_MODE, hashPrefix, removeQuietly, replaceFileDurably, statFile, syncDir, writeAll } from './spool-files.js';
+import { FILE_MODE, hashPrefix, removeQuietly, replaceFileDurably, statFile, syncDir } from './spool-files.js';
 import { spoolFiles, type SpoolFileNames } from './spool-names.js';
 
 export interface IncomingMeta {
@@ -41,8 +42,9 @@ interface Sidecar {
 }
 
 /**
- * One clip arriving into the spool as `<id>.part`. The bytes are written in order and hashed
- * as they come. A checkpoint syncs the part to disk and then records its length in the sidecar
+ * One clip arriving into the spool as `<id>.part`. The bytes are written in order (with direct
+ * I/O where the file system has it, src/sync/direct-append.ts) and hashed as they come, on the
+ * hashing thread (src/secure/hash-thread.ts) while the file is written. A checkpoint syncs the part to disk and then records its length in the sidecar
  * (replaced atomically), so after a crash — even kill -9 in the middle of a write — the part is
  * cut back to the last checkpoint, the hash is rebuilt by reading that prefix, and the transfer
  * resumes from there. Only `finish()` makes a complete `<id>`, after the size and hash match;
@@ -64,11 +66,11 @@ export class IncomingSpool {
     private readonly files: SpoolFileNames,
     /** undefined when the clip was already complete in the spool: nothing to receive. */
     private handle: FileHandle | undefined,
-    private readonly hasher: StreamingHash | undefined,
-    private written: number,
+    private readonly hasher: ThreadedHash | undefined,
+    private readonly appender: PartAppender | undefined,
     private synced: number,
   ) {
-    this.resumedFrom = written;
+    this.resumedFrom = synced;
     this.ownsPart = handle !== undefined;
   }
 
@@ -82,6 +84,15 @@ export class IncomingSpool {
   /** Bytes stored so far, in order: the offset the next chunk must start at. */
   get offset(): number {
     return this.written;
+  }
+
+  private get written(): number {
+    return this.appender?.appended ?? this.meta.size;
+  }
+
+  /** Bytes in the part file itself: a checkpoint claims no more than these. */
+  private get inFile(): number {
+    return this.appender?.written ?? this.meta.size;
   }
 
   /** Bytes known to be on disk and recorded: where a resume after a crash would start. */
@@ -98,21 +109,27 @@ export class IncomingSpool {
     const files = spoolFiles(context.dir, meta.id);
     if (!Number.isSafeInteger(meta.size) || meta.size < 0) throw fail('CLIPSYNC_ERR_TRANSFER', `clip size ${meta.size} is not a byte count`);
     let handle: FileHandle | undefined;
+    let hasher: ThreadedHash | undefined;
+    let appender: PartAppender | undefined;
     try {
       // Content-addressed: a complete file with this id already is these bytes.
       const done = await statFile(files.complete);
-      if (done !== undefined && done.size === meta.size) return new IncomingSpool(context, meta, files, undefined, undefined, meta.size, meta.size);
+      if (done !== undefined && done.size === meta.size) return new IncomingSpool(context, meta, files, undefined, undefined, undefined, meta.size);
 
       // Only the names are guarded (a clean-up must not unlink the part between sidecar and open);
       // the id is pinned already, so re-hashing a long prefix can happen outside the lock.
       const opened = await context.exclusive(() => openPart(files.part, files.sidecar, meta));
       handle = opened.handle;
       const offset = opened.offset;
-      const hasher = await hashPrefix(handle, offset);
-      const incoming = new IncomingSpool(context, meta, files, handle, hasher, offset, offset);
+      hasher = new ThreadedHash();
+      await hashPrefix(handle, offset, hasher);
+      appender = await PartAppender.open(files.part, handle, offset);
+      const incoming = new IncomingSpool(context, meta, files, handle, hasher, appender, offset);
       await incoming.saveSidecar(offset);
       return incoming;
     } catch (err) {
+      hasher?.dispose();
+      await appender?.close();
       await handle?.close().catch(() => undefined);
       if (isClipsyncError(err)) throw err;
       throw spoolIoError(err, `opening the spool file for clip ${meta.id.slice(0, 16)}…`, context.dir);
@@ -130,12 +147,13 @@ export class IncomingSpool {
         throw sizeMismatchError(this.meta.id, this.written + chunk.length, this.meta.size);
       }
       if (chunk.length === 0) return;
-      // The thread pool writes the chunk while this thread hashes it: neither waits for the other.
-      const writing = this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => writeAll(this.handle!, chunk, this.written));
-      this.hasher!.update(chunk);
-      await writing;
-      this.written += chunk.length;
-      if (this.written - this.synced >= this.context.checkpointEveryBytes) this.checkpointInBackground();
+      // Handed to the hashing thread first (a copy, mostly at once), so it hashes while the
+      // thread pool writes the file and this thread decrypts the next frame.
+      const hashing = this.hasher!.update(chunk);
+      hashing.catch(() => undefined); // awaited below unless the write fails first
+      await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => this.appender!.append(chunk));
+      await this.guard('hashing the clip', () => hashing);
+      if (this.inFile - this.synced >= this.context.checkpointEveryBytes) this.checkpointInBackground();
     });
   }
 
@@ -143,6 +161,7 @@ export class IncomingSpool {
   checkpoint(): Promise<void> {
     return this.enqueue(async () => {
       this.assertOpen();
+      await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => this.appender?.flush() ?? Promise.resolve());
       await this.guard('recording the transfer checkpoint', () => this.checkpointNow());
     });
   }
@@ -167,7 +186,12 @@ export class IncomingSpool {
         await this.drop();
         throw sizeMismatchError(this.meta.id, this.written, this.meta.size);
       }
-      if (this.hasher!.digest().toString('hex') !== this.meta.id) {
+      await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => this.appender!.flush());
+      let digest = '';
+      await this.guard('hashing the clip', async () => {
+        digest = (await this.hasher!.digest()).toString('hex');
+      });
+      if (digest !== this.meta.id) {
         await this.drop();
         throw hashMismatchError(this.meta.id);
       }
@@ -197,7 +221,11 @@ export class IncomingSpool {
         await this.drop();
         return;
       }
+      // Everything received goes in the file first: a resume then asks for none of it again.
+      await this.appender?.flush().catch(() => undefined);
       await this.checkpointNow().catch(() => undefined);
+      this.hasher?.dispose(); // a resume rebuilds the hash from the part on disk
+      await this.appender?.close();
       const handle = this.handle;
       this.handle = undefined;
       this.ownsPart = false; // it is the next transfer's to resume now
@@ -245,7 +273,7 @@ export class IncomingSpool {
   private checkpointInBackground(): void {
     const handle = this.handle;
     if (this.background !== undefined || handle === undefined) return;
-    const offset = this.written;
+    const offset = this.inFile;
     this.background = (async () => {
       await handle.datasync();
       if (this.handle !== handle || this.state !== 'open') return;
@@ -269,8 +297,9 @@ export class IncomingSpool {
 
   private async checkpointNow(): Promise<void> {
     await this.settleBackground();
-    if (this.handle === undefined || this.written === this.synced) return;
-    const offset = this.written;
+    // A partial block still staged for a direct write is not claimed: a resume fetches it again.
+    if (this.handle === undefined || this.inFile === this.synced) return;
+    const offset = this.inFile;
     await this.handle.datasync(); // the sidecar must never claim bytes that are not on disk
     await this.saveSidecar(offset);
     this.synced = offset;
@@ -283,6 +312,8 @@ export class IncomingSpool {
 
   /** Deletes the part and its sidecar (the complete file, if any, is a verified clip and stays). */
   private async drop(): Promise<void> {
+    this.hasher?.dispose();
+    await this.appender?.close();
     await this.settleBackground();
     const handle = this.handle;
     this.handle = undefined;

@@ -204,6 +204,31 @@ describe('Spool: incoming clips', () => {
     expect(listing()).toEqual([]);
   });
 
+  it('never records a checkpoint past the bytes in the part file, with chunks of any size (direct I/O holds back a partial block)', async () => {
+    const spool = await Spool.open(spoolDir, { checkpointEveryBytes: 256 * KiB });
+    const data = bytes(3 * MiB + 17, 8);
+    const meta = metaOf(data);
+    const part = join(spoolDir, `${meta.id}.part`);
+    const sidecar = join(spoolDir, `${meta.id}.part.json`);
+    const incoming = await spool.beginIncoming(meta);
+    const written = pieces(data, 100_003);
+    for (const piece of written.slice(0, -3)) {
+      await incoming.write(piece);
+      const recorded = (JSON.parse(readFileSync(sidecar, 'utf8')) as { offset: number }).offset;
+      expect(recorded).toBeLessThanOrEqual(statSync(part).size);
+      expect(incoming.offset - statSync(part).size).toBeLessThan(4096);
+    }
+    // A crash now: a new daemon resumes from the recorded offset and the clip still verifies.
+    const afterCrash = join(dir, 'restarted');
+    mkdirSync(afterCrash, { mode: 0o700 });
+    for (const name of listing()) copyFileSync(join(spoolDir, name), join(afterCrash, name));
+    const resumed = await (await Spool.open(afterCrash)).beginIncoming(meta);
+    expect(resumed.offset).toBeGreaterThan(0);
+    for (const piece of pieces(data.subarray(resumed.offset), 100_003)) await resumed.write(piece);
+    expect(readFileSync((await resumed.finish()).file).equals(data)).toBe(true);
+    await incoming.abort(false);
+  });
+
   it('catches a part whose checkpointed prefix changed on disk: the final hash does not match', async () => {
     const spool = await Spool.open(spoolDir);
     const data = bytes(300 * KiB, 5);

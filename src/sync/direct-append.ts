@@ -1,0 +1,166 @@
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { writeAll } from './spool-files.js';
+
+/**
+ * Direct I/O wants the memory, the file offset and the length aligned to the device's logical
+ * block. 4096 suits devices with 512-byte and with 4 KiB sectors alike.
+ */
+export const DIRECT_ALIGN = 4096;
+/** A WebAssembly page: the unit a WebAssembly.Memory is sized in. */
+const WASM_PAGE = 64 * 1024;
+/** Staging room for one DATA frame (under 1 MiB) and a partial block carried over. */
+const STAGING_PAGES = (1024 * 1024 + WASM_PAGE) / WASM_PAGE;
+/** Staging buffers kept for the next transfer rather than left to the garbage collector. */
+const IDLE_STAGING_KEPT = 2;
+
+/**
+ * Node has no aligned allocation, and a Buffer's memory comes from malloc. A WebAssembly
+ * memory is mapped by V8 on pages of its own, so its buffer starts page-aligned. Should that
+ * ever not hold, the first direct write fails with EINVAL and the file falls back to the page
+ * cache (see `PartAppender.writeDirect`): slower, never wrong.
+ */
+const idleStaging: Buffer[] = [];
+function takeStaging(): Buffer {
+  return idleStaging.pop() ?? Buffer.from(new WebAssembly.Memory({ initial: STAGING_PAGES, maximum: STAGING_PAGES }).buffer);
+}
+function giveStaging(buffer: Buffer): void {
+  if (idleStaging.length < IDLE_STAGING_KEPT) idleStaging.push(buffer);
+}
+
+/** Whether this process still tries O_DIRECT: a file system that refused it once is not asked again. */
+let directUsable = process.platform === 'linux' && constants.O_DIRECT !== undefined;
+
+/**
+ * Appends a clip's bytes to its part file, with direct I/O where the file system has it.
+ *
+ * Why: through the page cache, every byte of a large incoming clip lands in a page the kernel
+ * takes fresh from free memory. On a virtual machine whose host reclaims free guest memory
+ * (balloon free-page reporting, usual in clouds) each such page faults on the host too: here
+ * that cost 0.8 s per 256 MiB, more than the decryption and the hashing of those bytes
+ * together (docs/BENCHMARKS.md). A clip is read back at most a few times, so caching it buys
+ * little, and direct writes also leave the cache to what the machine is doing otherwise.
+ *
+ * Direct writes move whole blocks from aligned memory: each chunk is copied into a staging
+ * buffer, whole blocks go to the file, and a partial block waits for the next chunk. `flush`
+ * writes that remainder through the page cache, after which the file holds everything appended.
+ * Where O_DIRECT is missing (tmpfs on older kernels, macOS) it is plain positional writes.
+ */
+export class PartAppender {
+  private carry = 0;
+
+  private constructor(
+    private readonly file: FileHandle,
+    private direct: FileHandle | undefined,
+    private staging: Buffer | undefined,
+    /** Bytes in the file: what a checkpoint may claim once synced. */
+    private inFile: number,
+  ) {}
+
+  /**
+   * `file` is the part, open for reading and writing and already cut to `offset`, where
+   * appending continues (a resume may start anywhere: the partial block before it is read back).
+   * `direct: false` asks for the page cache (tests of that path).
+   */
+  static async open(path: string, file: FileHandle, offset: number, options: { direct?: boolean } = {}): Promise<PartAppender> {
+    const wanted = (options.direct ?? true) && directUsable;
+    const direct = wanted ? await open(path, constants.O_WRONLY | constants.O_DIRECT).catch(() => undefined) : undefined;
+    if (direct === undefined) return new PartAppender(file, undefined, undefined, offset);
+    const staging = takeStaging();
+    const start = offset - (offset % DIRECT_ALIGN);
+    const appender = new PartAppender(file, direct, staging, start);
+    try {
+      const { bytesRead } = await file.read(staging, 0, offset - start, start);
+      if (bytesRead !== offset - start) throw new Error(`part file ends before ${offset} bytes`);
+      appender.carry = bytesRead;
+      return appender;
+    } catch (err) {
+      await appender.close();
+      throw err;
+    }
+  }
+
+  /** Bytes appended so far (in the file, or staged for it). */
+  get appended(): number {
+    return this.inFile + this.carry;
+  }
+
+  /** Bytes already in the file, staged ones not counted. */
+  get written(): number {
+    return this.inFile;
+  }
+
+  /** True while writes bypass the page cache. */
+  get isDirect(): boolean {
+    return this.direct !== undefined;
+  }
+
+  /** Appends `chunk`; it may be reused once this resolves. */
+  async append(chunk: Buffer): Promise<void> {
+    const staging = this.staging;
+    if (this.direct === undefined || staging === undefined) {
+      await writeAll(this.file, chunk, this.inFile);
+      this.inFile += chunk.length;
+      return;
+    }
+    for (let done = 0; done < chunk.length; ) {
+      const length = Math.min(chunk.length - done, staging.length - this.carry);
+      chunk.copy(staging, this.carry, done, done + length);
+      done += length;
+      const staged = this.carry + length;
+      const whole = staged - (staged % DIRECT_ALIGN);
+      if (whole > 0) {
+        await this.writeDirect(staging.subarray(0, whole));
+        staging.copy(staging, 0, whole, staged); // the partial block moves to the front
+      }
+      this.carry = staged - whole;
+      if (this.direct === undefined) {
+        // Direct I/O was refused mid-way: the rest goes through the page cache.
+        await this.flush();
+        await this.append(chunk.subarray(done));
+        return;
+      }
+    }
+  }
+
+  /**
+   * Writes the staged partial block through the page cache. From here on the file holds every
+   * appended byte, and later appends go through the page cache too (the end is not aligned).
+   */
+  async flush(): Promise<void> {
+    if (this.carry > 0) {
+      await writeAll(this.file, this.staging!.subarray(0, this.carry), this.inFile);
+      this.inFile += this.carry;
+      this.carry = 0;
+    }
+    await this.closeDirect();
+  }
+
+  /** Releases the direct handle and the staging memory; the part file handle stays the caller's. */
+  async close(): Promise<void> {
+    await this.closeDirect();
+  }
+
+  private async writeDirect(data: Buffer): Promise<void> {
+    try {
+      await writeAll(this.direct!, data, this.inFile);
+    } catch (err) {
+      // EINVAL: the file system or the memory does not meet direct I/O's alignment after all.
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+      directUsable = false;
+      await this.closeDirect(false);
+      await writeAll(this.file, data, this.inFile);
+    }
+    this.inFile += data.length;
+  }
+
+  private async closeDirect(releaseStaging = true): Promise<void> {
+    const direct = this.direct;
+    this.direct = undefined;
+    await direct?.close().catch(() => undefined);
+    if (releaseStaging && this.staging !== undefined) {
+      giveStaging(this.staging);
+      this.staging = undefined;
+    }
+  }
+}

@@ -1,0 +1,94 @@
+import { constants, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DIRECT_ALIGN, PartAppender } from '../../../src/sync/direct-append.js';
+import { Prng } from '../../helpers/prng.js';
+import { makeTempDir, removeDir } from '../../helpers/tmp.js';
+
+let dir: string;
+let path: string;
+let file: FileHandle;
+beforeEach(async () => {
+  dir = makeTempDir('append-');
+  path = join(dir, 'clip.part');
+  writeFileSync(path, '');
+  file = await open(path, constants.O_RDWR);
+});
+afterEach(async () => {
+  await file.close();
+  removeDir(dir);
+});
+
+/** Whether this file system takes O_DIRECT at all (tmpfs before Linux 6.6 does not). */
+async function directSupported(): Promise<boolean> {
+  const probe = await open(path, constants.O_WRONLY | constants.O_DIRECT).catch(() => undefined);
+  await probe?.close();
+  return probe !== undefined;
+}
+
+/** Appends `data` in pieces of the sizes `prng` picks (up to 1.2 MiB: larger than the staging room). */
+async function appendInPieces(appender: PartAppender, data: Buffer, prng: Prng, check: () => void = () => undefined): Promise<void> {
+  const base = appender.appended;
+  for (let at = 0; at < data.length; ) {
+    const length = Math.min(data.length - at, 1 + Math.floor(prng.next() * 1.2 * 1024 * 1024));
+    await appender.append(data.subarray(at, at + length));
+    at += length;
+    expect(appender.appended).toBe(base + at);
+    check();
+  }
+}
+
+describe('PartAppender', () => {
+  it('with direct I/O, writes whole blocks as chunks of any size arrive and keeps at most a partial block back', async () => {
+    const prng = new Prng(11);
+    const data = prng.bytes(5 * 1024 * 1024 + 777);
+    const appender = await PartAppender.open(path, file, 0);
+    expect(appender.isDirect).toBe(await directSupported());
+    await appendInPieces(appender, data, prng, () => {
+      // The file holds every whole block; only the partial one waits for the next chunk.
+      expect(statSync(path).size).toBe(appender.written);
+      if (appender.isDirect) {
+        expect(appender.written % DIRECT_ALIGN).toBe(0);
+        expect(appender.appended - appender.written).toBeLessThan(DIRECT_ALIGN);
+      } else expect(appender.written).toBe(appender.appended);
+    });
+    await appender.flush();
+    expect(appender.written).toBe(data.length);
+    expect(readFileSync(path).equals(data)).toBe(true);
+    await appender.close();
+  });
+
+  it('through the page cache when asked, every byte is in the file as soon as append resolves', async () => {
+    const prng = new Prng(12);
+    const data = prng.bytes(3 * 1024 * 1024 + 5);
+    const appender = await PartAppender.open(path, file, 0, { direct: false });
+    expect(appender.isDirect).toBe(false);
+    await appendInPieces(appender, data, prng, () => expect(statSync(path).size).toBe(appender.appended));
+    await appender.flush();
+    expect(readFileSync(path).equals(data)).toBe(true);
+  });
+
+  it('resumes at an offset that is not on a block boundary: the partial block is read back, not lost', async () => {
+    const prng = new Prng(13);
+    const data = prng.bytes(2 * 1024 * 1024 + 1234);
+    const resumeAt = 3 * DIRECT_ALIGN + 1001;
+    writeFileSync(path, data.subarray(0, resumeAt));
+    const appender = await PartAppender.open(path, file, resumeAt);
+    expect(appender.appended).toBe(resumeAt);
+    await appendInPieces(appender, data.subarray(resumeAt), new Prng(14));
+    await appender.flush();
+    expect(readFileSync(path).equals(data)).toBe(true);
+  });
+
+  it('after flush, later appends go on from the unaligned end', async () => {
+    const data = new Prng(15).bytes(100_003);
+    const appender = await PartAppender.open(path, file, 0);
+    await appender.append(data.subarray(0, 50_001));
+    await appender.flush();
+    expect(statSync(path).size).toBe(50_001);
+    await appender.append(data.subarray(50_001));
+    await appender.flush();
+    expect(readFileSync(path).equals(data)).toBe(true);
+  });
+});
