@@ -20,7 +20,8 @@ export type LinkHealth = { usable: true } | { usable: false; reason: string; cod
 export interface LinkSetEvents {
   /** A link opened (at start, when an interface appears, when multicast starts working). */
   opened: [link: MdnsLink];
-  response: [records: DnsRecord[]];
+  /** Records of one response packet, and the family of the link it came in on. */
+  response: [records: DnsRecord[], family: LinkFamily];
 }
 
 const ROUTE_HINTS: Record<LinkFamily, string> = {
@@ -147,7 +148,7 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
       warned.add(message);
       this.log.debug({ link: spec.key, err: message }, 'mDNS socket warning');
     });
-    link.on('response', (records) => this.emit('response', records));
+    link.on('response', (records) => this.emit('response', records, spec.family));
     try {
       await link.query([{ name: SERVICE_TYPE, type: 'PTR' }]);
       if (socketError !== undefined) throw socketError;

@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { Advertiser } from './advertiser.js';
 import { Timer, systemClock, type Clock } from './clock.js';
 import { diffPeers, type DiscoveredPeer, type DownReason } from './discovered-peer.js';
-import { validateInterfaceSelection, type InterfaceTable } from './interfaces.js';
+import { validateInterfaceSelection, type InterfaceTable, type LinkFamily } from './interfaces.js';
 import { DISABLED_HINT, LinkSet } from './link-set.js';
 import type { SocketFactory } from './mdns-link.js';
 import type { DnsRecord } from './records.js';
@@ -103,7 +103,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
       this.browseGapMs = FIRST_BROWSE_GAP_MS;
       this.browseTimer.set(this.browseGapMs);
     });
-    this.links.on('response', (records) => this.onResponse(records));
+    this.links.on('response', (records, family) => this.onResponse(records, family));
     this.pollTimer = new Timer(this.clock, () => this.poll());
     this.browseTimer = new Timer(this.clock, () => this.browse());
     this.cacheTimer = new Timer(this.clock, () => this.onCacheDeadline());
@@ -211,9 +211,9 @@ export class Discovery extends EventEmitter<DiscoveryEvents> {
     this.browseTimer.set(this.browseGapMs);
   }
 
-  private onResponse(records: DnsRecord[]): void {
+  private onResponse(records: DnsRecord[], family: LinkFamily): void {
     if (!this.active) return;
-    const result = this.cache.ingest(records, this.clock.now());
+    const result = this.cache.ingest(records, this.clock.now(), family);
     for (const { instance, reason } of result.rejected) this.log.debug({ instance, reason }, 'ignoring an invalid clipsync TXT record');
     this.publish(result.goodbye ? 'goodbye' : 'withdrawn');
     this.afterCacheChange();

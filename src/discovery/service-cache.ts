@@ -1,5 +1,5 @@
 import type { DiscoveredPeer } from './discovered-peer.js';
-import { canonicalIp, isDialableAddress, sortAddresses } from './interfaces.js';
+import { canonicalIp, isDialableAddress, sortAddresses, type LinkFamily } from './interfaces.js';
 import type { DnsQuestion, DnsRecord } from './records.js';
 import { SERVICE_TYPE, dnsKey, isInstanceOfService } from './service-names.js';
 import { parseTxtRecord, type TxtParseResult } from './txt-record.js';
@@ -26,11 +26,12 @@ const MAX_TTL_SECONDS = 4500;
 /** RFC 6762 §10.2: a cache-flush only removes records received more than 1 s before. */
 const FLUSH_GRACE_MS = 1000;
 /**
- * After a goodbye, an instance's records are not taken back for this long. A dual-stack peer
- * says goodbye on each family, and its last announcement on one family can arrive after the
- * goodbye on the other (the two sockets do not keep order between them): without this the
- * peer would come back for a moment and leave again. A peer that really returns is heard at
- * its next announcement (they go out 1 s and 3 s after the first) or the next browse.
+ * A dual-stack peer says goodbye on each family, and its last announcement on one family can
+ * arrive after the goodbye on the other: the two sockets keep no order between them. Without
+ * care the peer would come back for a moment and leave again. So after a goodbye on one
+ * family, records from a family that has not said goodbye yet are not taken back, until it
+ * does or for at most this long. Packets on one family stay in order, so a peer that restarts
+ * at once is heard again as soon as each family has carried its goodbye.
  */
 const GOODBYE_HOLD_MS = 1000;
 /**
@@ -67,6 +68,8 @@ interface Instance {
   missingQueries: number;
   lastMissingQueryAt: number;
   createdAt: number;
+  /** The link families its records came in on: each says goodbye on its own. */
+  families: Set<LinkFamily>;
 }
 
 export interface IngestResult {
@@ -83,8 +86,8 @@ export class ServiceCache {
   private readonly maxInstances: number;
   private readonly maxAddresses: number;
   private readonly random: () => number;
-  /** Instances that said goodbye, and until when their records are not taken back. */
-  private readonly departed = new Map<string, number>();
+  /** Instances that said goodbye on some family: until when, and the families still to say it. */
+  private readonly departed = new Map<string, { until: number; pending: Set<LinkFamily> }>();
 
   constructor(private readonly options: ServiceCacheOptions = {}) {
     this.maxInstances = options.maxInstances ?? 256;
@@ -93,14 +96,14 @@ export class ServiceCache {
   }
 
   /** Takes in every record of one response packet (answers and additionals alike). */
-  ingest(records: readonly DnsRecord[], now: number): IngestResult {
+  ingest(records: readonly DnsRecord[], now: number, family?: LinkFamily): IngestResult {
     const result: IngestResult = { goodbye: false, rejected: [] };
     const valid = records.filter((r) => typeof r.name === 'string' && typeof r.ttl === 'number' && Number.isFinite(r.ttl) && r.ttl >= 0);
-    for (const [key, until] of this.departed) if (until <= now) this.departed.delete(key);
+    for (const [key, { until }] of this.departed) if (until <= now) this.departed.delete(key);
     // Order matters: instances first, so the address records of a new SRV target in the same
     // packet are recognised as belonging to someone we list.
-    for (const r of valid) if (r.type === 'PTR') this.takePtr(r, now, result);
-    for (const r of valid) if (r.type === 'SRV') this.takeSrv(r, now, result);
+    for (const r of valid) if (r.type === 'PTR') this.takePtr(r, now, result, family);
+    for (const r of valid) if (r.type === 'SRV') this.takeSrv(r, now, result, family);
     for (const r of valid) if (r.type === 'TXT') this.takeTxt(r, now, result);
     this.takeAddresses(
       valid.filter((r) => r.type === 'A' || r.type === 'AAAA'),
@@ -194,21 +197,21 @@ export class ServiceCache {
     return this.instances.size;
   }
 
-  private takePtr(r: DnsRecord, now: number, result: IngestResult): void {
+  private takePtr(r: DnsRecord, now: number, result: IngestResult, family: LinkFamily | undefined): void {
     if (dnsKey(r.name) !== SERVICE_TYPE || typeof r.data !== 'string' || !isInstanceOfService(r.data)) return;
     const key = dnsKey(r.data);
     if (r.ttl === 0) {
-      if (this.forget(key, now)) result.goodbye = true;
+      if (this.forget(key, now, family)) result.goodbye = true;
       return;
     }
-    const instance = this.instanceFor(r.data, now);
+    const instance = this.instanceFor(r.data, now, family);
     if (instance !== undefined) instance.ptr = lifetime(r.ttl, now);
   }
 
-  private takeSrv(r: DnsRecord, now: number, result: IngestResult): void {
+  private takeSrv(r: DnsRecord, now: number, result: IngestResult, family: LinkFamily | undefined): void {
     if (!isInstanceOfService(r.name)) return;
     if (r.ttl === 0) {
-      if (this.forget(dnsKey(r.name), now)) result.goodbye = true;
+      if (this.forget(dnsKey(r.name), now, family)) result.goodbye = true;
       return;
     }
     const data = r.data as { port?: unknown; target?: unknown } | null;
@@ -216,7 +219,7 @@ export class ServiceCache {
     const target = data?.target;
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return;
     if (typeof target !== 'string' || target.length === 0 || target.length > 255) return;
-    const instance = this.instanceFor(r.name, now);
+    const instance = this.instanceFor(r.name, now, family);
     if (instance === undefined) return;
     instance.srv = { ...lifetime(r.ttl, now), target, port };
     instance.refreshStep = 0;
@@ -272,21 +275,34 @@ export class ServiceCache {
   }
 
   /** The instance for a name, created if there is room (evicting one we cannot list). */
-  private instanceFor(name: string, now: number): Instance | undefined {
+  private instanceFor(name: string, now: number, family: LinkFamily | undefined): Instance | undefined {
     const key = dnsKey(name);
     const known = this.instances.get(key);
-    if (known !== undefined) return known;
-    if (this.departed.has(key)) return undefined; // a late record from before its goodbye
+    if (known !== undefined) {
+      if (family !== undefined) known.families.add(family);
+      return known;
+    }
+    // A late record from before its goodbye, on a family whose own goodbye has not come yet.
+    if (family !== undefined && this.departed.get(key)?.pending.has(family) === true) return undefined;
+    this.departed.delete(key);
     if (this.instances.size >= this.maxInstances && !this.evictOne()) return undefined;
-    const instance: Instance = { name, refreshStep: 0, refreshJitter: 0, missingQueries: 0, lastMissingQueryAt: now, createdAt: now };
+    const instance: Instance = { name, refreshStep: 0, refreshJitter: 0, missingQueries: 0, lastMissingQueryAt: now, createdAt: now, families: new Set(family === undefined ? [] : [family]) };
     this.instances.set(key, instance);
     return instance;
   }
 
-  /** A goodbye: drops the instance and holds off its stragglers. True if it was held. */
-  private forget(key: string, now: number): boolean {
-    if (!this.instances.delete(key)) return false;
-    this.departed.set(key, now + GOODBYE_HOLD_MS);
+  /** A goodbye: drops the instance and holds off its stragglers on other families. True if it was held. */
+  private forget(key: string, now: number, family: LinkFamily | undefined): boolean {
+    const instance = this.instances.get(key);
+    if (instance === undefined) {
+      const departed = this.departed.get(key);
+      if (departed !== undefined && family !== undefined) departed.pending.delete(family);
+      if (departed?.pending.size === 0) this.departed.delete(key);
+      return false;
+    }
+    this.instances.delete(key);
+    const pending = new Set([...instance.families].filter((f) => f !== family));
+    if (family !== undefined && pending.size > 0) this.departed.set(key, { until: now + GOODBYE_HOLD_MS, pending });
     return true;
   }
 
