@@ -91,35 +91,35 @@ describe('ServiceCache', () => {
     }
   });
 
-  it('does not take a dual-stack peer back from its last announcement on one family arriving after its goodbye on the other', () => {
-    const bye = goodbyeRecords(announcement(alice).filter((r) => r.name !== '_services._dns-sd._udp.local'));
+  /** Alice's goodbye for her service (not the shared enumeration PTR). */
+  const aliceGoodbye = (): DnsRecord[] => goodbyeRecords(announcement(alice).filter((r) => r.name !== '_services._dns-sd._udp.local'));
+  /** A cache that heard Alice on both families, then her goodbye on IPv4 only. */
+  const goneOnIpv4 = (): ServiceCache => {
     const c = cache();
     c.ingest(announcement(alice), T0, 'IPv4');
     c.ingest(announcement(alice), T0 + 1, 'IPv6');
-    c.ingest(bye, T0 + 5, 'IPv4');
+    c.ingest(aliceGoodbye(), T0 + 5, 'IPv4');
+    return c;
+  };
+
+  it('does not take a dual-stack peer back from its last announcement on one family arriving after its goodbye on the other', () => {
+    const c = goneOnIpv4();
     c.ingest(announcement(alice), T0 + 6, 'IPv6'); // sent before the goodbye, overtaken by it
     expect(c.peers().size).toBe(0);
-    c.ingest(bye, T0 + 7, 'IPv6');
+    c.ingest(aliceGoodbye(), T0 + 7, 'IPv6');
     // Both families said goodbye: a restart is heard at once, on either family.
     c.ingest(announcement(alice), T0 + 8, 'IPv6');
     expect([...c.peers().keys()]).toEqual([alice.fingerprint]);
   });
 
   it('holds a family that never carries its goodbye for 1 s at most, and never holds the family that said it', () => {
-    const bye = goodbyeRecords(announcement(alice).filter((r) => r.name !== '_services._dns-sd._udp.local'));
-    const c = cache();
-    c.ingest(announcement(alice), T0, 'IPv4');
-    c.ingest(announcement(alice), T0 + 1, 'IPv6');
-    c.ingest(bye, T0 + 5, 'IPv4');
+    const c = goneOnIpv4();
     c.ingest(announcement(alice), T0 + 500, 'IPv6');
     expect(c.peers().size).toBe(0);
     c.ingest(announcement(alice), T0 + 1010, 'IPv6');
     expect([...c.peers().keys()]).toEqual([alice.fingerprint]);
 
-    const d = cache();
-    d.ingest(announcement(alice), T0, 'IPv4');
-    d.ingest(announcement(alice), T0 + 1, 'IPv6');
-    d.ingest(bye, T0 + 5, 'IPv4');
+    const d = goneOnIpv4();
     d.ingest(announcement(alice), T0 + 6, 'IPv4');
     expect([...d.peers().keys()]).toEqual([alice.fingerprint]);
   });
