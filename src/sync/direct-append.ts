@@ -28,6 +28,16 @@ function giveStaging(buffer: Buffer): void {
   if (idleStaging.length < IDLE_STAGING_KEPT) idleStaging.push(buffer);
 }
 
+export interface AppenderOptions {
+  /** False: through the page cache only. */
+  direct?: boolean;
+  /**
+   * Opens the part for direct writes. Tests pass a handle whose writes fail with EINVAL, a
+   * refusal no real file system here produces on demand.
+   */
+  openDirect?: (path: string) => Promise<FileHandle>;
+}
+
 /** Whether this process still tries O_DIRECT: a file system that refused it once is not asked again. */
 let directUsable = process.platform === 'linux' && constants.O_DIRECT !== undefined;
 
@@ -60,11 +70,12 @@ export class PartAppender {
   /**
    * `file` is the part, open for reading and writing and already cut to `offset`, where
    * appending continues (a resume may start anywhere: the partial block before it is read back).
-   * `direct: false` asks for the page cache (tests of that path).
+   * `direct: false` asks for the page cache.
    */
-  static async open(path: string, file: FileHandle, offset: number, options: { direct?: boolean } = {}): Promise<PartAppender> {
+  static async open(path: string, file: FileHandle, offset: number, options: AppenderOptions = {}): Promise<PartAppender> {
     const wanted = (options.direct ?? true) && directUsable;
-    const direct = wanted ? await open(path, constants.O_WRONLY | constants.O_DIRECT).catch(() => undefined) : undefined;
+    const openDirect = options.openDirect ?? ((p: string) => open(p, constants.O_WRONLY | constants.O_DIRECT));
+    const direct = wanted ? await openDirect(path).catch(() => undefined) : undefined;
     if (direct === undefined) return new PartAppender(file, undefined, undefined, offset);
     const staging = takeStaging();
     const start = offset - (offset % DIRECT_ALIGN);

@@ -91,4 +91,27 @@ describe('PartAppender', () => {
     await appender.flush();
     expect(readFileSync(path).equals(data)).toBe(true);
   });
+
+  // Last in this file: a refusal turns direct I/O off for the rest of the process.
+  it('falls back to the page cache, losing nothing, when a direct write is refused with EINVAL', async () => {
+    const data = new Prng(16).bytes(2 * 1024 * 1024 + 99);
+    let refused = 0;
+    const refusing = {
+      write: async () => {
+        refused++;
+        throw Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' });
+      },
+      close: async () => undefined,
+    } as unknown as FileHandle;
+    const appender = await PartAppender.open(path, file, 0, { openDirect: async () => refusing });
+    expect(appender.isDirect).toBe(true);
+    await appendInPieces(appender, data, new Prng(17));
+    expect(refused).toBe(1);
+    expect(appender.isDirect).toBe(false);
+    await appender.flush();
+    expect(readFileSync(path).equals(data)).toBe(true);
+    // Later parts in this process are not offered direct I/O again.
+    const next = await PartAppender.open(path, file, data.length);
+    expect(next.isDirect).toBe(false);
+  });
 });
