@@ -144,12 +144,14 @@ export class PartAppender {
       this.inFile += this.carry;
       this.carry = 0;
     }
-    await this.closeDirect();
+    await this.close();
   }
 
   /** Releases the direct handle and the staging memory; the part file handle stays the caller's. */
   async close(): Promise<void> {
-    await this.closeDirect();
+    await this.closeDirectHandle();
+    if (this.staging !== undefined) giveStaging(this.staging);
+    this.staging = undefined;
   }
 
   private async writeDirect(data: Buffer): Promise<void> {
@@ -159,19 +161,15 @@ export class PartAppender {
       // EINVAL: the file system or the memory does not meet direct I/O's alignment after all.
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
       directUsable = false;
-      await this.closeDirect(false);
+      await this.closeDirectHandle(); // the staging buffer still holds the partial block
       await writeAll(this.file, data, this.inFile);
     }
     this.inFile += data.length;
   }
 
-  private async closeDirect(releaseStaging = true): Promise<void> {
+  private async closeDirectHandle(): Promise<void> {
     const direct = this.direct;
     this.direct = undefined;
     await direct?.close().catch(() => undefined);
-    if (releaseStaging && this.staging !== undefined) {
-      giveStaging(this.staging);
-      this.staging = undefined;
-    }
   }
 }

@@ -47,8 +47,9 @@ interface Sidecar {
  * hashing thread (src/secure/hash-thread.ts) while the file is written. A checkpoint syncs the
  * part to disk and then records its length in the sidecar (replaced atomically), so after a
  * crash — even kill -9 in the middle of a write — the part is cut back to the last checkpoint,
- * the hash is rebuilt by reading that prefix, and the transfer resumes from there. Only `finish()` makes a complete `<id>`, after the size and hash match;
- * any failure deletes the part, so a partial or corrupt clip can never be taken for a whole one.
+ * the hash is rebuilt by reading that prefix, and the transfer resumes from there. Only
+ * `finish()` makes a complete `<id>`, after the size and hash match; any failure deletes the
+ * part, so a partial or corrupt clip can never be taken for a whole one.
  *
  * Calls are queued in order; `write` resolves once the chunk is in the file (all but a partial
  * block, with direct I/O), which is the backpressure a receiver needs (grant the sender more
