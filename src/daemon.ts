@@ -1,31 +1,31 @@
 import { writeFile, unlink } from 'node:fs/promises';
-import { loadConfig, updateConfigFile, type ClipboardChoice, type Config } from './config/config.js';
-import type { Paths } from './config/paths.js';
+import { loadConfig, updateConfigFile, type ClipboardChoice, type Config } from './core/config/config.js';
+import type { Paths } from './core/config/paths.js';
 import { selectBackend } from './clipboard/select-backend.js';
 import { ClipboardWatcher } from './clipboard/watcher.js';
-import { messageOf } from './errors.js';
+import { messageOf } from './core/errors.js';
 import { initHome, loadConfiguredIdentity } from './identity/setup.js';
-import { TrustBook } from './identity/trust-book.js';
-import { TrustStore } from './identity/trust-store.js';
+import { TrustBook } from './identity/trusted-keys.js';
+import { TrustStore } from './identity/own-trust-file.js';
 import { PairingManager } from './pairing/pairing-manager.js';
 import { buildRoutes, type DaemonView } from './ipc/routes.js';
 import { IpcServer } from './ipc/server.js';
-import { componentLogger, type Logger } from './log.js';
+import { componentLogger, type Logger } from './core/log.js';
 import { NetworkWatch } from './peers/network-watch.js';
-import { DiscoveryLink } from './peers/discovery-link.js';
+import { DiscoveryLink } from './peers/discovery-dialer.js';
 import { Discovery } from './discovery/mdns.js';
 import { PROTOCOL_VERSION } from './secure/handshake.js';
-import { stopHashThread } from './secure/hash-thread.js';
+import { stopHashThread } from './content/hash-thread.js';
 import type { PublicKey } from './identity/public-key.js';
 import { PeerManager } from './peers/peer-manager.js';
 import { SyncEngine } from './sync/sync-engine.js';
-import { TransferBoard } from './sync/progress.js';
-import { DATA_CHUNK_BYTES } from './sync/outgoing.js';
-import { Spool } from './sync/spool.js';
-import { spoolPort } from './sync/spool-port.js';
+import { TransferBoard } from './sync/transfer-board.js';
+import { DATA_CHUNK_BYTES } from './sync/transfer/outgoing.js';
+import { Spool } from './spool/spool.js';
+import { spoolPort } from './spool/spool-port.js';
 import { formatAddress, parseAddress } from './transport/address.js';
 import { listen, type Listener } from './transport/listener.js';
-import { VERSION } from './version.js';
+import { VERSION } from './core/version.js';
 
 /** Command-line choices that override config.json for this run. */
 export interface DaemonFlags {

@@ -5,8 +5,8 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
-import { PartAppender } from '../../dist/sync/direct-append.js';
-import { DATA_CHUNK_BYTES } from '../../dist/sync/outgoing.js';
+import { PartAppender } from '../../dist/spool/part-appender.js';
+import { DATA_CHUNK_BYTES } from '../../dist/sync/transfer/outgoing.js';
 import { summarize, tempDir } from './lib.mjs';
 
 const SIZE = Number(process.env.BENCH_TRANSFER_MIB ?? 256) * 1024 * 1024;

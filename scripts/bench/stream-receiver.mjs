@@ -3,7 +3,7 @@
 import { WebSocketServer } from 'ws';
 import { loadIdentityFile } from '../../dist/identity/identity.js';
 import { Connection } from '../../dist/protocol/connection.js';
-import { FrameType } from '../../dist/protocol/frame.js';
+import { FrameType } from '../../dist/wire/frame.js';
 import { listen } from '../../dist/transport/listener.js';
 import { WS_MAX_PAYLOAD } from '../../dist/transport/ws-options.js';
 import { silentLog } from './lib.mjs';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { generateIdentityFile, loadIdentityFile } from '../../dist/identity/identity.js';
 import { Connection } from '../../dist/protocol/connection.js';
-import { FrameType } from '../../dist/protocol/frame.js';
+import { FrameType } from '../../dist/wire/frame.js';
 import { openSocket } from '../../dist/transport/dialer.js';
 import { silentLog, summarize, tempDir } from './lib.mjs';
 

@@ -1,4 +1,4 @@
-import { resolvePaths, type Paths } from '../config/paths.js';
+import { resolvePaths, type Paths } from '../core/config/paths.js';
 import { IpcClient } from '../ipc/client.js';
 
 /** Options every command takes. */

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ExitCode } from '../errors.js';
-import { VERSION } from '../version.js';
+import { ExitCode } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
 import { clipCommands } from './commands/clip-commands.js';
 import { daemonCommand } from './commands/daemon-command.js';
 import { identityCommands } from './commands/identity-commands.js';

@@ -1,4 +1,4 @@
-import { ClipsyncError, ExitCode, isClipsyncError, messageOf } from '../errors.js';
+import { ClipsyncError, ExitCode, isClipsyncError, messageOf } from '../core/errors.js';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

@@ -1,4 +1,4 @@
-import type { TransferInfo } from '../sync/progress.js';
+import type { TransferInfo } from '../sync/transfer-board.js';
 
 /** Byte counts for people: 1.5 MiB, 312 KiB. */
 export function formatBytes(bytes: number): string {

@@ -1,6 +1,6 @@
-import type { ClipboardChoice } from '../config/config.js';
-import { messageOf } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { ClipboardChoice } from '../core/config/config.js';
+import { messageOf } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { ClipboardBackend } from './backend.js';
 import { MemoryBackend } from './memory-backend.js';
 import { SystemBackend } from './system-backend.js';

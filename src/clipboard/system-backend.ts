@@ -1,5 +1,5 @@
 import clipboardy from 'clipboardy';
-import { fail, messageOf } from '../errors.js';
+import { fail, messageOf } from '../core/errors.js';
 import { TEXT_MIME, isText, type InMemoryClip } from '../sync/clip.js';
 import type { ClipboardBackend, ClipboardContent } from './backend.js';
 

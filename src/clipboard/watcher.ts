@@ -1,5 +1,5 @@
-import { messageOf } from '../errors.js';
-import type { Logger } from '../log.js';
+import { messageOf } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { ClipboardBackend, ClipboardContent } from './backend.js';
 
 /**

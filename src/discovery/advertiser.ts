@@ -1,6 +1,6 @@
-import { messageOf } from '../errors.js';
-import type { Logger } from '../log.js';
-import { Timer, type Clock } from './clock.js';
+import { messageOf } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { Timer, type Clock } from '../core/clock.js';
 import { NO_MULTICAST_CODES, errorCode, type MdnsLink } from './mdns-link.js';
 import { addressRecords, goodbyeRecords, serviceRecords, type Advertisement, type DnsRecord } from './records.js';
 

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { NetworkInterfaceInfo } from 'node:os';
-import { fail } from '../errors.js';
+import { fail } from '../core/errors.js';
 
 /** What os.networkInterfaces() returns; injected so tests can move addresses around. */
 export type InterfaceTable = NodeJS.Dict<NetworkInterfaceInfo[]>;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { messageOf } from '../errors.js';
-import type { Logger } from '../log.js';
+import { messageOf } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { Advertiser } from './advertiser.js';
 import { resolveLinks, type InterfaceTable, type LinkFamily, type LinkSpec } from './interfaces.js';
 import { MdnsLink, NO_MULTICAST_CODES, errorCode, type SocketFactory } from './mdns-link.js';

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { networkInterfaces } from 'node:os';
-import { fail, messageOf } from '../errors.js';
+import { fail, messageOf } from '../core/errors.js';
 import type { PublicKey } from '../identity/public-key.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { Advertiser } from './advertiser.js';
-import { Timer, systemClock, type Clock } from './clock.js';
+import { Timer, systemClock, type Clock } from '../core/clock.js';
 import { diffPeers, type DiscoveredPeer, type DownReason } from './discovered-peer.js';
 import { validateInterfaceSelection, type InterfaceTable, type LinkFamily } from './interfaces.js';
 import { DISABLED_HINT, LinkSet } from './link-set.js';

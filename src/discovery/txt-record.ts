@@ -1,5 +1,5 @@
 import { fingerprintOf, PublicKey } from '../identity/public-key.js';
-import { fail, messageOf } from '../errors.js';
+import { fail, messageOf } from '../core/errors.js';
 
 /**
  * The DNS-SD TXT record clipsync advertises (docs/DISCOVERY.md has the byte layout):

@@ -1,5 +1,5 @@
 import ssh2 from 'ssh2';
-import { fail, messageOf } from '../errors.js';
+import { fail, messageOf } from '../core/errors.js';
 import type { Identity, Signature } from './identity.js';
 import { PublicKey, isSupportedKeyType, signatureAlgorithmFor } from './public-key.js';
 

@@ -1,4 +1,4 @@
-import { isClipsyncError, messageOf } from '../errors.js';
+import { isClipsyncError, messageOf } from '../core/errors.js';
 import { PublicKey, isSupportedKeyType } from './public-key.js';
 
 /** One usable line of an authorized_keys file. */

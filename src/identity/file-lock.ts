@@ -1,5 +1,5 @@
 import { open, stat, unlink } from 'node:fs/promises';
-import { fail } from '../errors.js';
+import { fail } from '../core/errors.js';
 
 /** A lock older than this is taken to be left by a crashed process. */
 const STALE_AFTER_MS = 10_000;

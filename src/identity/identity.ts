@@ -2,7 +2,7 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
-import { fail } from '../errors.js';
+import { fail } from '../core/errors.js';
 import { generateOpenSshEd25519 } from './openssh-key-writer.js';
 import { ecdsaDerToSsh } from './signature-format.js';
 import { digestForKeyType } from './key-objects.js';

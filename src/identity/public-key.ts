@@ -1,7 +1,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { digestForKeyType, verifyWith } from './key-objects.js';
 import ssh2 from 'ssh2';
-import { fail } from '../errors.js';
+import { fail } from '../core/errors.js';
 import { ecdsaSshToDer } from './signature-format.js';
 
 const { utils } = ssh2;

@@ -1,8 +1,8 @@
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadConfig, updateConfigFile, type Config } from '../config/config.js';
-import type { Paths } from '../config/paths.js';
-import { fail, isClipsyncError } from '../errors.js';
+import { loadConfig, updateConfigFile, type Config } from '../core/config/config.js';
+import type { Paths } from '../core/config/paths.js';
+import { fail, isClipsyncError } from '../core/errors.js';
 import { agentSocketFromEnv, listAgentKeys, loadAgentIdentity } from './agent-identity.js';
 import { generateIdentityFile, loadIdentityFile, type Identity } from './identity.js';
 import { PublicKey } from './public-key.js';

@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { assertPrivateDirectory } from '../transport/private-dir.js';
-import { ClipsyncError, fail, type ErrorCode } from '../errors.js';
+import { ClipsyncError, fail, type ErrorCode } from '../core/errors.js';
 import type { ErrorBody } from './schema.js';
 
 export interface IpcRequest {

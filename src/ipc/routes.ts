@@ -1,14 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { ServerResponse } from 'node:http';
-import { fail, isClipsyncError } from '../errors.js';
+import { fail, isClipsyncError } from '../core/errors.js';
 import type { PeerManager } from '../peers/peer-manager.js';
 import type { PairingManager } from '../pairing/pairing-manager.js';
 import { isValidMime, metaOf } from '../sync/clip.js';
 import type { PendingDelivery, SyncEngine } from '../sync/sync-engine.js';
 import type { ClipboardWatcher } from '../clipboard/watcher.js';
 import type { DeliveryResult } from '../sync/delivery.js';
-import type { TransferBoard, TransferInfo, TransferOutcome } from '../sync/progress.js';
+import type { TransferBoard, TransferInfo, TransferOutcome } from '../sync/transfer-board.js';
 import { receiveCopyBody, type LocalStore } from './copy-body.js';
 import type { PairCandidate, PairingInfo } from '../pairing/pairing-types.js';
 import { CLIP_HEADERS, type CopyEvent, type CopyResponse, type PeersResponse, type StatusResponse, type TransferEvent } from './schema.js';

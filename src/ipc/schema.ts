@@ -1,7 +1,7 @@
 import type { ClipMeta } from '../sync/clip.js';
 import type { DeliveryResult } from '../sync/delivery.js';
 import type { PeerInfo } from '../peers/peer-types.js';
-import type { TransferInfo, TransferOutcome } from '../sync/progress.js';
+import type { TransferInfo, TransferOutcome } from '../sync/transfer-board.js';
 import type { ClipboardKind } from '../clipboard/backend.js';
 
 /** Response bodies of the control API; the CLI's --json output is built from these. */

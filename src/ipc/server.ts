@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { chmod, unlink } from 'node:fs/promises';
-import { ClipsyncError, fail, isClipsyncError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { ClipsyncError, fail, isClipsyncError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import { claimUnixSocketPath } from '../transport/unix-socket.js';
 import type { ErrorBody } from './schema.js';
 

@@ -1,11 +1,11 @@
-import { systemClock, type Clock } from '../discovery/clock.js';
-import { fail, messageOf, type ClipsyncError } from '../errors.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { fail, messageOf, type ClipsyncError } from '../core/errors.js';
 import type { PublicKey } from '../identity/public-key.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { PeerInfo } from '../peers/peer-types.js';
-import { CloseCode, ProtocolViolation, describeCloseCode } from '../protocol/close-codes.js';
+import { CloseCode, ProtocolViolation, describeCloseCode } from '../wire/close-codes.js';
 import type { Connection } from '../protocol/connection.js';
-import type { Frame } from '../protocol/frame.js';
+import type { Frame } from '../wire/frame.js';
 import type { HandshakeResult } from '../secure/handshake.js';
 import { formatAddress, parseAddress, type Address } from '../transport/address.js';
 import { PairingSession, type PairingResult } from './pairing-session.js';

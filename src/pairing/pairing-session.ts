@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { Timer, type Clock } from '../discovery/clock.js';
-import { messageOf } from '../errors.js';
-import { CloseCode, ProtocolViolation, describeCloseCode } from '../protocol/close-codes.js';
-import { FrameType, field, malformed, type Frame, type FrameTypeValue } from '../protocol/frame.js';
+import { Timer, type Clock } from '../core/clock.js';
+import { messageOf } from '../core/errors.js';
+import { CloseCode, ProtocolViolation, describeCloseCode } from '../wire/close-codes.js';
+import { FrameType, field, malformed, type Frame, type FrameTypeValue } from '../wire/frame.js';
 import type { Role } from '../secure/handshake.js';
 import { randomBytes } from '../secure/sodium.js';
 import { PAIRING_NONCE_BYTES, nonceCommitment, verificationCode } from './verification-code.js';

@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../core/errors.js';
 import { UNSAFE_NAME_CHARS_GLOBAL } from '../discovery/txt-record.js';
 
 /**

@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import { realTimers, type Timers } from '../protocol/heartbeat.js';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 
 export type NetworkChange = 'wake' | 'network';
 
@@ -9,7 +9,7 @@ export interface NetworkWatchOptions {
   /** A tick this much later than due means the machine was asleep (timers do not run then). */
   wakeGapMs: number;
   onChange: (reason: NetworkChange) => void;
-  timers?: Timers;
+  clock?: Clock;
   /** The machine's addresses, as one comparable string; injected by tests. */
   addresses?: () => string;
 }
@@ -21,38 +21,38 @@ export interface NetworkWatchOptions {
  * event for either.
  */
 export class NetworkWatch {
-  private readonly timers: Timers;
+  private readonly clock: Clock;
   private readonly addresses: () => string;
-  private handle: unknown;
+  private handle: TimerHandle | undefined;
   private lastTick = 0;
   private lastAddresses = '';
   private stopped = true;
 
   constructor(private readonly options: NetworkWatchOptions) {
-    this.timers = options.timers ?? realTimers;
+    this.clock = options.clock ?? systemClock;
     this.addresses = options.addresses ?? currentAddresses;
   }
 
   start(): void {
     this.stopped = false;
-    this.lastTick = this.timers.now();
+    this.lastTick = this.clock.now();
     this.lastAddresses = this.addresses();
     this.schedule();
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
+    if (this.handle !== undefined) this.clock.clearTimeout(this.handle);
     this.handle = undefined;
   }
 
   private schedule(): void {
-    this.handle = this.timers.setTimeout(() => this.tick(), this.options.intervalMs);
+    this.handle = this.clock.setTimeout(() => this.tick(), this.options.intervalMs);
   }
 
   private tick(): void {
     if (this.stopped) return;
-    const now = this.timers.now();
+    const now = this.clock.now();
     const late = now - this.lastTick - this.options.intervalMs;
     this.lastTick = now;
     const addresses = this.addresses();

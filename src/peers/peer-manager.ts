@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
-import { messageOf } from '../errors.js';
-import type { Logger } from '../log.js';
-import { CloseCode, ProtocolViolation, describeCloseCode, isRefusal } from '../protocol/close-codes.js';
+import { messageOf } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { CloseCode, ProtocolViolation, describeCloseCode, isRefusal } from '../wire/close-codes.js';
 import { Connection } from '../protocol/connection.js';
 import type { HandshakeConfig, HandshakeResult } from '../secure/handshake.js';
 import { formatAddress, type Address } from '../transport/address.js';

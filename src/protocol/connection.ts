@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { WebSocket, RawData } from 'ws';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import { CHACHA_BLOCK_BYTES, SEAL_OVERHEAD } from '../secure/channel.js';
-import { Heartbeat, type Timers } from './heartbeat.js';
+import type { Clock } from '../core/clock.js';
+import { Heartbeat } from './heartbeat.js';
 import { SendBuffers } from './send-buffers.js';
 import { Handshake, type HandshakeConfig, type HandshakeResult } from '../secure/handshake.js';
-import { CloseCode, ProtocolViolation, describeCloseCode } from './close-codes.js';
-import { FrameType, decodeFrame, encodeFrame, encodeFrameHead, malformed, type Frame, type FrameTypeValue } from './frame.js';
+import { CloseCode, ProtocolViolation, describeCloseCode } from '../wire/close-codes.js';
+import { FrameType, decodeFrame, encodeFrame, encodeFrameHead, malformed, type Frame, type FrameTypeValue } from '../wire/frame.js';
 
 /** Bytes handed to the socket but not yet written out, above which `send` waits. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
@@ -54,7 +55,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   constructor(
     private readonly socket: WebSocket,
-    options: { remote: string; handshake: HandshakeConfig; handshakeTimeoutMs: number; log: Logger; heartbeatIntervalMs?: number; timers?: Timers },
+    options: { remote: string; handshake: HandshakeConfig; handshakeTimeoutMs: number; log: Logger; heartbeatIntervalMs?: number; clock?: Clock },
   ) {
     super();
     this.remote = options.remote;
@@ -74,7 +75,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       });
       this.onEstablished = (result) => {
         clearTimeout(deadline);
-        this.startHeartbeat(options.heartbeatIntervalMs, options.timers, log);
+        this.startHeartbeat(options.heartbeatIntervalMs, options.clock, log);
         resolve(result);
       };
     });
@@ -149,11 +150,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private heartbeat: Heartbeat | undefined;
 
-  private startHeartbeat(intervalMs: number | undefined, timers: Timers | undefined, log: Logger): void {
+  private startHeartbeat(intervalMs: number | undefined, clock: Clock | undefined, log: Logger): void {
     if (intervalMs === undefined || intervalMs <= 0) return;
     const heartbeat = new Heartbeat({
       intervalMs,
-      timers,
+      clock,
       ping: () => {
         if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
       },

@@ -1,19 +1,4 @@
-/** Timer functions, injected so tests can drive heartbeat deadlines without waiting. */
-export interface Timers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realTimers: Timers = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const handle = setTimeout(fn, ms);
-    handle.unref();
-    return handle;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 
 export interface HeartbeatOptions {
   intervalMs: number;
@@ -21,7 +6,7 @@ export interface HeartbeatOptions {
   ping: () => void;
   /** Called once when a ping went unanswered for a whole interval. */
   onDead: () => void;
-  timers?: Timers;
+  clock?: Clock;
 }
 
 /**
@@ -31,14 +16,14 @@ export interface HeartbeatOptions {
  * from ping to pong is kept as the round-trip time.
  */
 export class Heartbeat {
-  private readonly timers: Timers;
-  private handle: unknown;
+  private readonly clock: Clock;
+  private handle: TimerHandle | undefined;
   private sentAt: number | undefined;
   private stopped = false;
   rttMs: number | undefined;
 
   constructor(private readonly options: HeartbeatOptions) {
-    this.timers = options.timers ?? realTimers;
+    this.clock = options.clock ?? systemClock;
   }
 
   start(): void {
@@ -47,7 +32,7 @@ export class Heartbeat {
 
   stop(): void {
     this.stopped = true;
-    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
+    if (this.handle !== undefined) this.clock.clearTimeout(this.handle);
     this.handle = undefined;
   }
 
@@ -58,12 +43,12 @@ export class Heartbeat {
    */
   probe(deadlineMs: number): void {
     if (this.stopped) return;
-    if (this.handle !== undefined) this.timers.clearTimeout(this.handle);
+    if (this.handle !== undefined) this.clock.clearTimeout(this.handle);
     if (this.sentAt === undefined) {
-      this.sentAt = this.timers.now();
+      this.sentAt = this.clock.now();
       this.options.ping();
     }
-    this.handle = this.timers.setTimeout(() => this.beat(), deadlineMs);
+    this.handle = this.clock.setTimeout(() => this.beat(), deadlineMs);
   }
 
   /**
@@ -79,7 +64,7 @@ export class Heartbeat {
   /** The answer to the outstanding ping. */
   onPong(): void {
     if (this.sentAt === undefined) return;
-    this.rttMs = this.timers.now() - this.sentAt;
+    this.rttMs = this.clock.now() - this.sentAt;
     this.sentAt = undefined;
   }
 
@@ -90,8 +75,8 @@ export class Heartbeat {
       this.options.onDead();
       return;
     }
-    this.sentAt = this.timers.now();
+    this.sentAt = this.clock.now();
     this.options.ping();
-    this.handle = this.timers.setTimeout(() => this.beat(), this.options.intervalMs);
+    this.handle = this.clock.setTimeout(() => this.beat(), this.options.intervalMs);
   }
 }

@@ -1,5 +1,5 @@
 import sodiumNative from 'sodium-native';
-import { CloseCode, ProtocolViolation } from '../protocol/close-codes.js';
+import { CloseCode, ProtocolViolation } from '../wire/close-codes.js';
 
 /** sodium-native has the IETF ChaCha20-Poly1305 AEAD; its published types leave it out. */
 const sodium = sodiumNative as typeof sodiumNative & {

@@ -1,8 +1,8 @@
 import type { Identity } from '../identity/identity.js';
 import { PublicKey } from '../identity/public-key.js';
-import { isClipsyncError } from '../errors.js';
-import { CloseCode, ProtocolViolation } from '../protocol/close-codes.js';
-import { FrameType, decodeFrame, encodeFrame, field, malformed } from '../protocol/frame.js';
+import { isClipsyncError } from '../core/errors.js';
+import { CloseCode, ProtocolViolation } from '../wire/close-codes.js';
+import { FrameType, decodeFrame, encodeFrame, field, malformed } from '../wire/frame.js';
 import { Opener, Sealer } from './channel.js';
 import { KX_PUBLIC_KEY_BYTES, hash, kxKeyPair, kxSessionKeys, randomBytes, wipe, type KxKeyPair, type SessionKeys } from './sodium.js';
 

@@ -1,14 +1,9 @@
 import sodium from 'sodium-native';
 
-/** sodium-native 5 has streaming generichash as init/update/final; its published types predate that. */
-const generichash = sodium as unknown as {
-  crypto_generichash_STATEBYTES: number;
-  crypto_generichash_init(state: Buffer, key: Buffer | null, outputLength: number): void;
-  crypto_generichash_update(state: Buffer, input: Buffer): void;
-  crypto_generichash_final(state: Buffer, output: Buffer): void;
-};
-
-/** The one wrapper around sodium-native: every primitive clipsync uses goes through here. */
+/**
+ * The channel's wrapper around sodium-native: key exchange, randomness, transcript hashing and
+ * wiping secrets. (Content ids are hashed in content/content-hash.ts: they belong to clips.)
+ */
 
 export function randomBytes(length: number): Buffer {
   const out = Buffer.allocUnsafe(length);
@@ -18,27 +13,11 @@ export function randomBytes(length: number): Buffer {
 
 export const HASH_BYTES = 32;
 
-/** BLAKE2b-256 over the concatenation of `parts`. */
+/** BLAKE2b-256 over the concatenation of `parts`: handshake transcripts, pairing commitments. */
 export function hash(...parts: Buffer[]): Buffer {
   const out = Buffer.allocUnsafe(HASH_BYTES);
   sodium.crypto_generichash_batch(out, parts);
   return out;
-}
-
-/** Incremental BLAKE2b-256, for content ids of clips that arrive in chunks. */
-export class StreamingHash {
-  private readonly state = Buffer.alloc(generichash.crypto_generichash_STATEBYTES);
-  constructor() {
-    generichash.crypto_generichash_init(this.state, null, HASH_BYTES);
-  }
-  update(chunk: Buffer): void {
-    generichash.crypto_generichash_update(this.state, chunk);
-  }
-  digest(): Buffer {
-    const out = Buffer.allocUnsafe(HASH_BYTES);
-    generichash.crypto_generichash_final(this.state, out);
-    return out;
-  }
 }
 
 export interface KxKeyPair {

@@ -1,4 +1,4 @@
-import { hash } from '../secure/sodium.js';
+import { contentHash } from '../content/content-hash.js';
 
 /** What peers exchange about a clip before its bytes. */
 export interface ClipMeta {
@@ -37,7 +37,7 @@ export const TEXT_MIME = 'text/plain;charset=utf-8';
 export const BINARY_MIME = 'application/octet-stream';
 
 export function contentId(data: Buffer): string {
-  return hash(data).toString('hex');
+  return contentHash(data).toString('hex');
 }
 
 /**

@@ -1,20 +1,20 @@
 import { EventEmitter } from 'node:events';
 import type { ClipboardBackend, ClipboardContent } from '../clipboard/backend.js';
 import type { ClipboardWatcher } from '../clipboard/watcher.js';
-import { fail, messageOf } from '../errors.js';
-import type { Logger } from '../log.js';
+import { fail, messageOf } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import type { Connection } from '../protocol/connection.js';
-import { CloseCode } from '../protocol/close-codes.js';
-import { FrameType, field, malformed, type Frame, type FrameTypeValue } from '../protocol/frame.js';
+import { CloseCode } from '../wire/close-codes.js';
+import { FrameType, field, malformed, type Frame, type FrameTypeValue } from '../wire/frame.js';
 import { MAX_MIME_LENGTH, contentId, isValidMime, isNewer, metaOf, sameContent, type Clip, type ClipMeta } from './clip.js';
 import { MemorySink, type ClipBody, type IncomingSink } from './clip-body.js';
 import { DeliveryTracker, type DeliveryResult } from './delivery.js';
 import { DeliveryGrace } from './delivery-grace.js';
 import { HybridClock } from './hybrid-clock.js';
-import { Incoming } from './incoming.js';
-import { Outgoing } from './outgoing.js';
+import { Incoming } from './transfer/incoming.js';
+import { Outgoing } from './transfer/outgoing.js';
 import { PartialTransfers } from './partials.js';
-import { TransferBoard } from './progress.js';
+import { TransferBoard } from './transfer-board.js';
 
 /** How far ahead of our wall clock a peer's timestamp may be; the hybrid clock absorbs less. */
 const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;

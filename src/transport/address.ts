@@ -1,4 +1,4 @@
-import { fail } from '../errors.js';
+import { fail } from '../core/errors.js';
 
 /** A place a daemon listens on or dials: `tcp://HOST:PORT` or `unix:PATH`. */
 export type Address = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };

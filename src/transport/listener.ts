@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chmod, unlink } from 'node:fs/promises';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { fail } from '../errors.js';
+import { fail } from '../core/errors.js';
 import { formatAddress, type Address } from './address.js';
 import { claimUnixSocketPath } from './unix-socket.js';
 import { WS_MAX_PAYLOAD, WS_PATH } from './ws-options.js';

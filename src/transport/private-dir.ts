@@ -1,5 +1,5 @@
 import { lstat } from 'node:fs/promises';
-import { fail } from '../errors.js';
+import { fail } from '../core/errors.js';
 
 /**
  * Checks that the directory holding a control socket belongs to this user and that nobody

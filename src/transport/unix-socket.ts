@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fail, type ClipsyncError } from '../errors.js';
+import { fail, type ClipsyncError } from '../core/errors.js';
 import { assertPrivateDirectory } from './private-dir.js';
 
 /**

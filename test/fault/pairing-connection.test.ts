@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIdentityFile, type Identity } from '../../src/identity/identity.js';
-import { FrameType } from '../../src/protocol/frame.js';
+import { FrameType } from '../../src/wire/frame.js';
 import { runCliOk } from '../helpers/cli.js';
 import { TestDaemon, initHome } from '../helpers/daemon.js';
 import { sshKeygen } from '../helpers/keys.js';

@@ -8,7 +8,7 @@
 import { createInterface } from 'node:readline';
 import { Discovery } from '../../dist/discovery/mdns.js';
 import { PublicKey } from '../../dist/identity/public-key.js';
-import { createRootLogger } from '../../dist/log.js';
+import { createRootLogger } from '../../dist/core/log.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const print = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);

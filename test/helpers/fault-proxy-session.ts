@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { Clock, TimerHandle } from '../../src/core/clock.js';
 
 /**
  * The moving parts of FaultProxy: a Session per proxied connection and a Pump per direction,
@@ -9,17 +10,7 @@ export type Direction = 'toServer' | 'toClient';
 export const DIRECTIONS: readonly Direction[] = ['toServer', 'toClient'];
 
 /** Only latency and the slow reader need time; tests pass a fake clock to drive them. */
-export interface ProxyClock {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const realClock: ProxyClock = {
-  now: () => Date.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+export type ProxyClock = Clock;
 
 export interface ByteCounts {
   toServer: number;
@@ -167,8 +158,8 @@ class Pump {
   private writing = false;
   private stopped = false;
   private sourceEnded = false;
-  private latencyTimer: unknown;
-  private throttleTimer: unknown;
+  private latencyTimer: TimerHandle | undefined;
+  private throttleTimer: TimerHandle | undefined;
 
   constructor(
     private readonly direction: Direction,

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { systemClock } from '../../src/core/clock.js';
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { formatAddress, parseAddress, type Address } from '../../src/transport/address.js';
 import {
   DIRECTIONS,
-  realClock,
   Session,
   type ByteCounter,
   type Direction,
@@ -13,7 +13,7 @@ import {
   type SessionHost,
 } from './fault-proxy-session.js';
 
-export { DIRECTIONS, realClock, type ByteCounter, type ByteCounts, type Direction, type ProxyClock, type ProxyConnection } from './fault-proxy-session.js';
+export { DIRECTIONS, type ByteCounter, type ByteCounts, type Direction, type ProxyClock, type ProxyConnection } from './fault-proxy-session.js';
 
 /**
  * A fault-injecting TCP (or Unix socket) relay for tests between real daemons: it forwards
@@ -73,7 +73,7 @@ export class FaultProxy extends EventEmitter implements SessionHost {
     });
     const listening: Address =
       options.listenPath !== undefined ? { kind: 'unix', path: options.listenPath } : { kind: 'tcp', host: '127.0.0.1', port: (server.address() as AddressInfo).port };
-    proxy = new FaultProxy(server, to, listening, options.clock ?? realClock, options.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT);
+    proxy = new FaultProxy(server, to, listening, options.clock ?? systemClock, options.queueLimitBytes ?? DEFAULT_QUEUE_LIMIT);
     return proxy;
   }
 

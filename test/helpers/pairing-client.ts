@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws';
 import type { Identity } from '../../src/identity/identity.js';
-import { decodeFrame, encodeFrame, type Frame, type FrameTypeValue } from '../../src/protocol/frame.js';
+import { decodeFrame, encodeFrame, type Frame, type FrameTypeValue } from '../../src/wire/frame.js';
 import { Handshake, type HandshakeResult } from '../../src/secure/handshake.js';
 import { OutputWaiters } from './output-waiters.js';
 

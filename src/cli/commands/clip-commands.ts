@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { ClipsyncError, fail, type ErrorCode } from '../../errors.js';
+import { ClipsyncError, fail, type ErrorCode } from '../../core/errors.js';
 import type { IpcRequest } from '../../ipc/client.js';
 import type { CopyEvent, CopyResponse } from '../../ipc/schema.js';
 import { ProgressLine } from '../progress-bar.js';

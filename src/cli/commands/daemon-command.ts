@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { CLIPBOARD_CHOICES, type ClipboardChoice } from '../../config/config.js';
+import { CLIPBOARD_CHOICES, type ClipboardChoice } from '../../core/config/config.js';
 import { pathsFrom, type GlobalArgs } from '../context.js';
 
 /** `clipsync daemon`: runs in the foreground until stopped. */
@@ -17,7 +17,7 @@ export function daemonCommand(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
     async (args) => {
       // Loaded here, not at the top: every other command (copy, paste, status…) would
       // otherwise pay for loading the whole daemon — most of a CLI call's start-up time.
-      const [{ runDaemon }, { createRootLogger }] = await Promise.all([import('../../daemon.js'), import('../../log.js')]);
+      const [{ runDaemon }, { createRootLogger }] = await Promise.all([import('../../daemon.js'), import('../../core/log.js')]);
       await runDaemon(
         pathsFrom(args),
         {

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { loadConfig } from '../../config/config.js';
+import { loadConfig } from '../../core/config/config.js';
 import { initHome, loadConfiguredPublicKey } from '../../identity/setup.js';
 import { pathsFrom, type GlobalArgs } from '../context.js';
 import { printJson, printLine } from '../output.js';

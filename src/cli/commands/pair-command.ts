@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { Argv } from 'yargs';
-import { fail } from '../../errors.js';
+import { fail } from '../../core/errors.js';
 import type { IpcClient } from '../../ipc/client.js';
 import type { PairCandidate, PairingInfo, StatusResponse } from '../../ipc/schema.js';
 import { clientFrom, type GlobalArgs } from '../context.js';

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { PeersResponse, StatusResponse, TransferEvent } from '../../ipc/schema.js';
-import type { TransferInfo } from '../../sync/progress.js';
+import type { TransferInfo } from '../../sync/transfer-board.js';
 import { formatBytes, formatDuration } from '../progress-bar.js';
 import { clientFrom, type GlobalArgs } from '../context.js';
 import { printJson, printLine, printList } from '../output.js';

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Argv } from 'yargs';
-import { fail, isClipsyncError } from '../../errors.js';
+import { fail, isClipsyncError } from '../../core/errors.js';
 import { parseAuthorizedKeys } from '../../identity/authorized-keys.js';
 import { isSupportedKeyType, type PublicKey } from '../../identity/public-key.js';
-import { loadConfig } from '../../config/config.js';
-import { TrustStore } from '../../identity/trust-store.js';
+import { loadConfig } from '../../core/config/config.js';
+import { TrustStore } from '../../identity/own-trust-file.js';
 import type { IpcClient } from '../../ipc/client.js';
 import { clientFrom, pathsFrom, type GlobalArgs } from '../context.js';
 import { printJson, printLine, printList } from '../output.js';

@@ -2,8 +2,8 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { ProtocolViolation, type CloseCodeValue } from '../../../src/protocol/close-codes.js';
-import { decodeFrame, encodeFrame } from '../../../src/protocol/frame.js';
+import { ProtocolViolation, type CloseCodeValue } from '../../../src/wire/close-codes.js';
+import { decodeFrame, encodeFrame } from '../../../src/wire/frame.js';
 
 /** Unit-test support for property-based fuzzing. */
 

@@ -1,8 +1,8 @@
 import { expect } from 'vitest';
 import type { Identity } from '../../../src/identity/identity.js';
 import type { PublicKey } from '../../../src/identity/public-key.js';
-import { ProtocolViolation, type CloseCodeValue } from '../../../src/protocol/close-codes.js';
-import { FrameType, decodeFrame, encodeFrame } from '../../../src/protocol/frame.js';
+import { ProtocolViolation, type CloseCodeValue } from '../../../src/wire/close-codes.js';
+import { FrameType, decodeFrame, encodeFrame } from '../../../src/wire/frame.js';
 import { Handshake, type HandshakeResult, type Role } from '../../../src/secure/handshake.js';
 import { caught } from './keys.js';
 

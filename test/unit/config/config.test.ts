@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PORT, defaultConfig, loadConfig, updateConfigFile, validateConfig } from '../../../src/config/config.js';
-import { resolvePaths, type Paths } from '../../../src/config/paths.js';
-import { ClipsyncError } from '../../../src/errors.js';
+import { DEFAULT_PORT, defaultConfig, loadConfig, updateConfigFile, validateConfig } from '../../../src/core/config/config.js';
+import { resolvePaths, type Paths } from '../../../src/core/config/paths.js';
+import { ClipsyncError } from '../../../src/core/errors.js';
 import { caught } from '../_support/keys.js';
 
 const paths: Paths = resolvePaths('/cfg-home', {});

@@ -1,7 +1,7 @@
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolvePaths } from '../../../src/config/paths.js';
+import { resolvePaths } from '../../../src/core/config/paths.js';
 
 describe('resolvePaths', () => {
   it('puts everything under an explicit home', () => {

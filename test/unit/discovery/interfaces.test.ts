@@ -1,6 +1,6 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { isClipsyncError } from '../../../src/errors.js';
+import { isClipsyncError } from '../../../src/core/errors.js';
 import { canonicalIp, isDialableAddress, resolveLinks, sortAddresses, validateInterfaceSelection, type InterfaceTable } from '../../../src/discovery/interfaces.js';
 
 function nic(address: string, internal = false): NetworkInterfaceInfo {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CloseCode } from '../../../src/protocol/close-codes.js';
+import { CloseCode } from '../../../src/wire/close-codes.js';
 import { Opener, SEAL_OVERHEAD } from '../../../src/secure/channel.js';
 import { randomBytes } from '../../../src/secure/sodium.js';
 import { channel } from '../_support/channel.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CloseCode, ProtocolViolation } from '../../../src/protocol/close-codes.js';
-import { FrameType, MAX_HEADER_BYTES, decodeFrame, encodeFrame, type FrameTypeValue } from '../../../src/protocol/frame.js';
+import { CloseCode, ProtocolViolation } from '../../../src/wire/close-codes.js';
+import { FrameType, MAX_HEADER_BYTES, decodeFrame, encodeFrame, type FrameTypeValue } from '../../../src/wire/frame.js';
 import { expectOnlyViolation } from '../_support/fuzz.js';
 
 const KNOWN_TYPES = Object.values(FrameType) as FrameTypeValue[];

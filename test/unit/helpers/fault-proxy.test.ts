@@ -5,42 +5,9 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAddress } from '../../../src/transport/address.js';
 import { FaultProxy, type ProxyClock } from '../../helpers/fault-proxy.js';
+import { FakeClock } from '../_support/fake-clock.js';
 import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
-
-/** A clock that moves only when the test says so; timers fire in order of their due time. */
-class FakeClock implements ProxyClock {
-  time = 0;
-  private nextId = 1;
-  private readonly timers = new Map<number, { at: number; delay: number; callback: () => void }>();
-
-  now(): number {
-    return this.time;
-  }
-  setTimeout(callback: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.set(id, { at: this.time + ms, delay: ms, callback });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  /** Delays of the timers still pending, in the order they were set. */
-  pendingDelays(): number[] {
-    return [...this.timers.values()].map((t) => t.delay);
-  }
-  advance(ms: number): void {
-    const target = this.time + ms;
-    for (;;) {
-      const due = [...this.timers.entries()].filter(([, t]) => t.at <= target).sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
-      if (due === undefined) break;
-      this.timers.delete(due[0]);
-      this.time = due[1].at;
-      due[1].callback();
-    }
-    this.time = target;
-  }
-}
 
 /** Resolves when `check` holds, re-checking on every `event` of `emitter`. */
 function until(emitter: EventEmitter, event: string, check: () => boolean): Promise<void> {
@@ -350,22 +317,22 @@ describe('FaultProxy', () => {
   });
 
   it('latency() holds each chunk for the given time and keeps the order when it changes', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(0);
     const { echo, proxy } = await setUp({ clock });
     proxy.latency(50);
     const client = await connect(proxy);
     client.socket.write('a');
     await proxy.waitForBytes('toServer', 1, { counter: 'received' });
-    clock.advance(49);
+    clock.advanceSync(49);
     expect(proxy.bytes('toServer')).toBe(0);
-    clock.advance(1);
+    clock.advanceSync(1);
     expect(proxy.bytes('toServer')).toBe(1);
     await echo.waitForBytes(1);
 
     // The echo comes back delayed as well.
     await proxy.waitForBytes('toClient', 1, { counter: 'received' });
     expect(client.data.length).toBe(0);
-    clock.advance(50);
+    clock.advanceSync(50);
     await client.waitForBytes(1);
 
     // 'b' is due at +50, 'c' (sent after the latency drops to 0) at once: 'c' still waits for 'b'.
@@ -375,13 +342,13 @@ describe('FaultProxy', () => {
     client.socket.write('c');
     await proxy.waitForBytes('toServer', 3, { counter: 'received' });
     expect(proxy.bytes('toServer')).toBe(1);
-    clock.advance(50);
+    clock.advanceSync(50);
     await echo.waitForBytes(3);
     expect(echo.bytes().toString()).toBe('abc');
   });
 
   it('slowReader() reads at the given rate and its backpressure reaches the sender', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(0);
     const { proxy } = await setUp({ clock });
     const rate = 1024 * 1024;
     proxy.slowReader(rate, 'toServer');
@@ -413,7 +380,7 @@ describe('FaultProxy', () => {
     expect(proxy.bytes('toServer', 'received')).toBe(first);
 
     // Each tick of the clock lets exactly one more chunk in, charged at the same rate.
-    clock.advance((first * 1000) / rate);
+    clock.advanceSync((first * 1000) / rate);
     await proxy.waitForBytes('toServer', first + 1, { counter: 'received' });
     const second = proxy.bytes('toServer', 'received') - first;
     expect(clock.pendingDelays()).toEqual([(second * 1000) / rate]);

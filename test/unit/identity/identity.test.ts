@@ -1,6 +1,6 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipsyncError } from '../../../src/errors.js';
+import { ClipsyncError } from '../../../src/core/errors.js';
 import { generateIdentityFile, loadIdentityFile } from '../../../src/identity/identity.js';
 import { PublicKey } from '../../../src/identity/public-key.js';
 import { ALL_KEY_SPECS, KeyDir, caught, sshKeygenFingerprint, sshKeygenPublicLine, type GeneratedKey } from '../_support/keys.js';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClipsyncError } from '../../../src/errors.js';
+import { ClipsyncError } from '../../../src/core/errors.js';
 import { loadIdentityFile, type Identity } from '../../../src/identity/identity.js';
 import {
   MIN_RSA_BITS,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CloseCode } from '../../../src/protocol/close-codes.js';
-import { FrameType, decodeFrame, encodeFrame, type Frame, type FrameTypeValue } from '../../../src/protocol/frame.js';
+import { CloseCode } from '../../../src/wire/close-codes.js';
+import { FrameType, decodeFrame, encodeFrame, type Frame, type FrameTypeValue } from '../../../src/wire/frame.js';
 import { PairingSession, type PairingPort } from '../../../src/pairing/pairing-session.js';
 import { FakeClock } from '../_support/fake-clock.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isClipsyncError } from '../../../src/errors.js';
+import { isClipsyncError } from '../../../src/core/errors.js';
 import { isAddressSelector, pickBySelector, safePeerName } from '../../../src/pairing/pairing-target.js';
 
 const peers = [

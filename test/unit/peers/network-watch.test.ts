@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { NetworkWatch, currentAddresses, type NetworkChange } from '../../../src/peers/network-watch.js';
-import { ManualTimers } from '../_support/manual-timers.js';
+import { FakeClock } from '../_support/fake-clock.js';
 
 function setup(addresses: { value: string }) {
-  const timers = new ManualTimers();
+  const timers = new FakeClock(0);
   const changes: NetworkChange[] = [];
-  const watch = new NetworkWatch({ intervalMs: 2000, wakeGapMs: 10_000, timers, addresses: () => addresses.value, onChange: (c) => changes.push(c) });
+  const watch = new NetworkWatch({ intervalMs: 2000, wakeGapMs: 10_000, clock: timers, addresses: () => addresses.value, onChange: (c) => changes.push(c) });
   return { timers, changes, watch };
 }
 
@@ -14,7 +14,7 @@ describe('NetworkWatch', () => {
     const addresses = { value: 'eth0/10.0.0.2' };
     const { timers, changes, watch } = setup(addresses);
     watch.start();
-    for (let i = 0; i < 20; i++) timers.advance(2000);
+    for (let i = 0; i < 20; i++) timers.advanceSync(2000);
     expect(changes).toEqual([]);
   });
 
@@ -22,11 +22,11 @@ describe('NetworkWatch', () => {
     const addresses = { value: 'eth0/10.0.0.2' };
     const { timers, changes, watch } = setup(addresses);
     watch.start();
-    timers.advance(2000);
+    timers.advanceSync(2000);
     timers.sleep(60_000); // the clock moves on, timers did not run
-    timers.advance(2000);
+    timers.advanceSync(2000);
     expect(changes).toEqual(['wake']);
-    timers.advance(2000);
+    timers.advanceSync(2000);
     expect(changes).toEqual(['wake']);
   });
 
@@ -34,10 +34,10 @@ describe('NetworkWatch', () => {
     const addresses = { value: 'eth0/10.0.0.2' };
     const { timers, changes, watch } = setup(addresses);
     watch.start();
-    timers.advance(2000);
+    timers.advanceSync(2000);
     addresses.value = 'wlan0/192.168.1.7';
-    timers.advance(2000);
-    timers.advance(2000);
+    timers.advanceSync(2000);
+    timers.advanceSync(2000);
     expect(changes).toEqual(['network']);
   });
 
@@ -47,9 +47,9 @@ describe('NetworkWatch', () => {
     watch.start();
     watch.stop();
     addresses.value = 'b';
-    timers.advance(10_000);
+    timers.advanceSync(10_000);
     expect(changes).toEqual([]);
-    expect(timers.scheduled).toBe(0);
+    expect(timers.pendingTimers).toBe(0);
   });
 
   it('lists this machine’s addresses stably', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Heartbeat } from '../../../src/protocol/heartbeat.js';
-import { ManualTimers } from '../_support/manual-timers.js';
+import { FakeClock } from '../_support/fake-clock.js';
 
 
 function setup(intervalMs = 15_000) {
-  const timers = new ManualTimers();
+  const timers = new FakeClock(0);
   const events = { pings: 0, dead: 0 };
-  const heartbeat = new Heartbeat({ intervalMs, timers, ping: () => events.pings++, onDead: () => events.dead++ });
+  const heartbeat = new Heartbeat({ intervalMs, clock: timers, ping: () => events.pings++, onDead: () => events.dead++ });
   return { timers, events, heartbeat };
 }
 
@@ -15,13 +15,13 @@ describe('Heartbeat', () => {
     const { timers, events, heartbeat } = setup();
     heartbeat.start();
     expect(events.pings).toBe(1);
-    timers.advance(40);
+    timers.advanceSync(40);
     heartbeat.onPong();
     expect(heartbeat.rttMs).toBe(40);
     for (let i = 0; i < 10; i++) {
-      timers.advance(15_000 - 7);
+      timers.advanceSync(15_000 - 7);
       heartbeat.onPong();
-      timers.advance(7);
+      timers.advanceSync(7);
     }
     expect(events.pings).toBe(11);
     expect(events.dead).toBe(0);
@@ -30,22 +30,22 @@ describe('Heartbeat', () => {
   it('declares the peer dead when a ping is still unanswered at the next beat, exactly once', () => {
     const { timers, events, heartbeat } = setup();
     heartbeat.start();
-    timers.advance(14_999);
+    timers.advanceSync(14_999);
     expect(events.dead).toBe(0);
-    timers.advance(1);
+    timers.advanceSync(1);
     expect(events.dead).toBe(1);
     expect(events.pings).toBe(1);
-    timers.advance(60_000);
+    timers.advanceSync(60_000);
     expect(events.dead).toBe(1);
-    expect(timers.scheduled).toBe(0);
+    expect(timers.pendingTimers).toBe(0);
   });
 
   it('a late pong after the deadline does not revive it', () => {
     const { timers, events, heartbeat } = setup(1000);
     heartbeat.start();
-    timers.advance(1000);
+    timers.advanceSync(1000);
     heartbeat.onPong();
-    timers.advance(5000);
+    timers.advanceSync(5000);
     expect(events.dead).toBe(1);
     expect(events.pings).toBe(1);
   });
@@ -54,9 +54,9 @@ describe('Heartbeat', () => {
     const { timers, events, heartbeat } = setup(1000);
     heartbeat.start();
     heartbeat.stop();
-    timers.advance(10_000);
+    timers.advanceSync(10_000);
     expect(events).toEqual({ pings: 1, dead: 0 });
-    expect(timers.scheduled).toBe(0);
+    expect(timers.pendingTimers).toBe(0);
   });
 
   it('ignores a pong nobody asked for', () => {
@@ -68,34 +68,34 @@ describe('Heartbeat', () => {
 
 describe('Heartbeat.probe (after a wake or a network change)', () => {
   it('pings at once and declares the peer dead if it does not answer within the probe deadline', () => {
-    const timers = new ManualTimers();
+    const timers = new FakeClock(0);
     let pings = 0;
     let dead = 0;
-    const hb = new Heartbeat({ intervalMs: 15_000, timers, ping: () => pings++, onDead: () => dead++ });
+    const hb = new Heartbeat({ intervalMs: 15_000, clock: timers, ping: () => pings++, onDead: () => dead++ });
     hb.start();
     hb.onPong();
-    timers.advance(1000);
+    timers.advanceSync(1000);
     hb.probe(5000);
     expect(pings).toBe(2);
-    timers.advance(4999);
+    timers.advanceSync(4999);
     expect(dead).toBe(0);
-    timers.advance(1);
+    timers.advanceSync(1);
     expect(dead).toBe(1);
   });
 
   it('returns to the regular interval when the probe is answered', () => {
-    const timers = new ManualTimers();
+    const timers = new FakeClock(0);
     let pings = 0;
     let dead = 0;
-    const hb = new Heartbeat({ intervalMs: 15_000, timers, ping: () => pings++, onDead: () => dead++ });
+    const hb = new Heartbeat({ intervalMs: 15_000, clock: timers, ping: () => pings++, onDead: () => dead++ });
     hb.start();
     hb.onPong();
     hb.probe(5000);
     hb.onPong();
-    timers.advance(5000); // next regular ping goes out at the probe deadline
+    timers.advanceSync(5000); // next regular ping goes out at the probe deadline
     expect(pings).toBe(3);
     hb.onPong();
-    timers.advance(15_000);
+    timers.advanceSync(15_000);
     expect(pings).toBe(4);
     expect(dead).toBe(0);
   });
@@ -103,17 +103,17 @@ describe('Heartbeat.probe (after a wake or a network change)', () => {
 
 describe('Heartbeat.onActivity (a busy peer whose pong is stuck behind data)', () => {
   it('counts any message from the peer as a sign of life', () => {
-    const timers = new ManualTimers();
+    const timers = new FakeClock(0);
     let dead = 0;
-    const hb = new Heartbeat({ intervalMs: 1000, timers, ping: () => undefined, onDead: () => dead++ });
+    const hb = new Heartbeat({ intervalMs: 1000, clock: timers, ping: () => undefined, onDead: () => dead++ });
     hb.start();
     for (let i = 0; i < 5; i++) {
-      timers.advance(500);
+      timers.advanceSync(500);
       hb.onActivity(); // a DATA or CREDIT frame arrived; the pong has not
-      timers.advance(500);
+      timers.advanceSync(500);
     }
     expect(dead).toBe(0);
-    timers.advance(2000); // silence: dead after the next ping goes unanswered
+    timers.advanceSync(2000); // silence: dead after the next ping goes unanswered
     expect(dead).toBe(1);
   });
 });

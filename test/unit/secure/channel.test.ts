@@ -1,6 +1,6 @@
 import sodiumNative from 'sodium-native';
 import { describe, expect, it } from 'vitest';
-import { CloseCode } from '../../../src/protocol/close-codes.js';
+import { CloseCode } from '../../../src/wire/close-codes.js';
 import { REKEY_AFTER_MESSAGES, SEAL_OVERHEAD, Opener, Sealer } from '../../../src/secure/channel.js';
 import { randomBytes } from '../../../src/secure/sodium.js';
 import { channel } from '../_support/channel.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIdentityFile, type Identity } from '../../../src/identity/identity.js';
-import { CloseCode, ProtocolViolation } from '../../../src/protocol/close-codes.js';
-import { FrameType, decodeFrame } from '../../../src/protocol/frame.js';
+import { CloseCode, ProtocolViolation } from '../../../src/wire/close-codes.js';
+import { FrameType, decodeFrame } from '../../../src/wire/frame.js';
 import { Handshake, type Role } from '../../../src/secure/handshake.js';
 import { editHello, expectViolation, pump, trusting } from '../_support/handshake.js';
 import { ALL_KEY_SPECS, KeyDir } from '../_support/keys.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIdentityFile, type Identity } from '../../../src/identity/identity.js';
-import { CloseCode } from '../../../src/protocol/close-codes.js';
-import { FrameType, decodeFrame, encodeFrame } from '../../../src/protocol/frame.js';
+import { CloseCode } from '../../../src/wire/close-codes.js';
+import { FrameType, decodeFrame, encodeFrame } from '../../../src/wire/frame.js';
 import {
   MAX_HANDSHAKE_MESSAGE_BYTES,
   MAX_NAME_LENGTH,

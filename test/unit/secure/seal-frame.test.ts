@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CHACHA_BLOCK_BYTES, SEAL_OVERHEAD, Sealer } from '../../../src/secure/channel.js';
-import { FrameType, decodeFrame, encodeFrameHead } from '../../../src/protocol/frame.js';
+import { FrameType, decodeFrame, encodeFrameHead } from '../../../src/wire/frame.js';
 import { randomBytes } from '../../../src/secure/sodium.js';
 import { channel } from '../_support/channel.js';
 

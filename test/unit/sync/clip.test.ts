@@ -12,7 +12,7 @@ import {
   sameContent,
   type ClipMeta,
 } from '../../../src/sync/clip.js';
-import { StreamingHash } from '../../../src/secure/sodium.js';
+import { StreamingHash } from '../../../src/content/content-hash.js';
 
 function blake2b256(data: Buffer): string {
   const out = Buffer.alloc(32);

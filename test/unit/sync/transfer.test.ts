@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Connection } from '../../../src/protocol/connection.js';
-import { FrameType } from '../../../src/protocol/frame.js';
+import { FrameType } from '../../../src/wire/frame.js';
 import { randomBytes } from '../../../src/secure/sodium.js';
 import { contentId, type Clip, type ClipMeta } from '../../../src/sync/clip.js';
 import { ClipReader, MemorySink } from '../../../src/sync/clip-body.js';
-import { Incoming } from '../../../src/sync/incoming.js';
-import { Outgoing } from '../../../src/sync/outgoing.js';
-import { TransferBoard } from '../../../src/sync/progress.js';
+import { Incoming } from '../../../src/sync/transfer/incoming.js';
+import { Outgoing } from '../../../src/sync/transfer/outgoing.js';
+import { TransferBoard } from '../../../src/sync/transfer-board.js';
 
 /** What the transfer classes use of a Connection: `send` and `isOpen`. Frames are recorded. */
 class RecordingConnection {

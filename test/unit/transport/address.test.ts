@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatAddress, parseAddress, type Address } from '../../../src/transport/address.js';
-import { ClipsyncError } from '../../../src/errors.js';
+import { ClipsyncError } from '../../../src/core/errors.js';
 
 function rejection(text: string): ClipsyncError {
   try {

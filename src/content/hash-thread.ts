@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { fail } from '../errors.js';
-import { HASH_BYTES } from './sodium.js';
+import { fail } from '../core/errors.js';
+import { CONTENT_HASH_BYTES } from './content-hash.js';
 
 /**
  * BLAKE2b content hashing on a worker thread, for clips large enough to be spooled.
@@ -75,7 +75,7 @@ class HashThread {
 
   constructor() {
     const sodiumPath = createRequire(import.meta.url).resolve('sodium-native');
-    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { sodium: sodiumPath, ring: this.ring, pieceBytes: PIECE_BYTES, hashBytes: HASH_BYTES } });
+    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: { sodium: sodiumPath, ring: this.ring, pieceBytes: PIECE_BYTES, hashBytes: CONTENT_HASH_BYTES } });
     this.worker.unref(); // an idle hashing thread must not keep the daemon (or a test) alive
     this.worker.on('message', (message: FromThread) => this.onMessage(message));
     this.worker.on('error', (err) => this.fail(err));

@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
 import { open, readFile, rename, utimes, type FileHandle } from 'node:fs/promises';
-import { fail, isClipsyncError } from '../errors.js';
-import { ThreadedHash } from '../secure/hash-thread.js';
-import { PartAppender } from './direct-append.js';
+import { fail, isClipsyncError } from '../core/errors.js';
+import { ThreadedHash } from '../content/hash-thread.js';
+import { PartAppender } from './part-appender.js';
 import { closedError, hashMismatchError, sizeMismatchError, spoolIoError } from './spool-errors.js';
 import { FILE_MODE, hashPrefix, removeQuietly, replaceFileDurably, statFile, syncDir } from './spool-files.js';
 import { spoolFiles, type SpoolFileNames } from './spool-names.js';

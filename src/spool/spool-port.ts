@@ -1,8 +1,8 @@
 import type { LocalStore } from '../ipc/copy-body.js';
-import type { ClipMeta } from './clip.js';
-import type { IncomingSink } from './clip-body.js';
+import type { ClipMeta } from '../sync/clip.js';
+import type { IncomingSink } from '../sync/clip-body.js';
 import type { Spool } from './spool.js';
-import type { SpoolPort } from './sync-engine.js';
+import type { SpoolPort } from '../sync/sync-engine.js';
 
 /**
  * The spool as the engine and the copy route use it: incoming clips as sinks, local copies

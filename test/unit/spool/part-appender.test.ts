@@ -2,7 +2,7 @@ import { constants, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIRECT_ALIGN, PartAppender } from '../../../src/sync/direct-append.js';
+import { DIRECT_ALIGN, PartAppender } from '../../../src/spool/part-appender.js';
 import { Prng } from '../../helpers/prng.js';
 import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 

@@ -1,8 +1,8 @@
 import { lstat, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fail, isClipsyncError } from '../errors.js';
-import { StreamingHash } from '../secure/sodium.js';
+import { fail, isClipsyncError } from '../core/errors.js';
+import { StreamingHash } from '../content/content-hash.js';
 import { planCleanup, type CleanupPlan, type SpoolEntry } from './spool-cleanup.js';
 import { busyError, notSpooledError, spoolIoError } from './spool-errors.js';
 import { ensurePrivateDir, FILE_MODE, removeQuietly, statFile, syncDir, writeAll } from './spool-files.js';

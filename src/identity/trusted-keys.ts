@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { unwatchFile, watchFile, type Stats } from 'node:fs';
-import { messageOf } from '../errors.js';
-import type { Logger } from '../log.js';
+import { messageOf } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import { parseAuthorizedKeys, type AuthorizedKey } from './authorized-keys.js';
 
 /** How often trust files are checked for changes made behind clipsync's back (an editor, ssh-copy-id). */

@@ -1,5 +1,5 @@
 import type { DiscoveredPeer, Discovery } from '../discovery/mdns.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../core/log.js';
 import type { Address } from '../transport/address.js';
 import { formatAddress } from '../transport/address.js';
 import type { PeerManager } from './peer-manager.js';

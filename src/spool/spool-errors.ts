@@ -1,4 +1,4 @@
-import { fail, type ClipsyncError } from '../errors.js';
+import { fail, type ClipsyncError } from '../core/errors.js';
 
 /**
  * Spool failures, each with the code a script can match and a hint that says what to do.

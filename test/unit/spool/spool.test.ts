@@ -3,12 +3,12 @@ import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readdirSync, readFi
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ClipsyncError } from '../../../src/errors.js';
-import { StreamingHash } from '../../../src/secure/sodium.js';
+import { ClipsyncError } from '../../../src/core/errors.js';
+import { StreamingHash } from '../../../src/content/content-hash.js';
 import { contentId } from '../../../src/sync/clip.js';
-import { planCleanup, type SpoolEntry } from '../../../src/sync/spool-cleanup.js';
-import { spoolIoError } from '../../../src/sync/spool-errors.js';
-import { DEFAULT_SPOOL_CHUNK_BYTES, Spool, type IncomingMeta } from '../../../src/sync/spool.js';
+import { planCleanup, type SpoolEntry } from '../../../src/spool/spool-cleanup.js';
+import { spoolIoError } from '../../../src/spool/spool-errors.js';
+import { DEFAULT_SPOOL_CHUNK_BYTES, Spool, type IncomingMeta } from '../../../src/spool/spool.js';
 import { Prng } from '../../helpers/prng.js';
 import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PublicKey } from '../../../src/identity/public-key.js';
-import { TrustBook } from '../../../src/identity/trust-book.js';
+import { TrustBook } from '../../../src/identity/trusted-keys.js';
 import { ALL_KEY_SPECS, KeyDir } from '../_support/keys.js';
 import { captureLog } from '../_support/logger.js';
 

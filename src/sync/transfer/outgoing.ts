@@ -1,9 +1,9 @@
-import type { Connection } from '../protocol/connection.js';
-import { FrameType } from '../protocol/frame.js';
-import { WS_MAX_PAYLOAD } from '../transport/ws-options.js';
-import type { Clip } from './clip.js';
-import { ClipReader } from './clip-body.js';
-import type { TransferHandle } from './progress.js';
+import type { Connection } from '../../protocol/connection.js';
+import { FrameType } from '../../wire/frame.js';
+import { WS_MAX_PAYLOAD } from '../../transport/ws-options.js';
+import type { Clip } from '../clip.js';
+import { ClipReader } from '../clip-body.js';
+import type { TransferHandle } from '../transfer-board.js';
 
 /**
  * Bytes per DATA frame: as large as the ws message cap allows, less room for the frame header

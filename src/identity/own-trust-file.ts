@@ -1,6 +1,6 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fail } from '../errors.js';
+import { fail } from '../core/errors.js';
 import { formatAuthorizedKey, parseAuthorizedKeys, type AuthorizedKey, type AuthorizedKeysWarning } from './authorized-keys.js';
 import type { PublicKey } from './public-key.js';
 import { withFileLock } from './file-lock.js';

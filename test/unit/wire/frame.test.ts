@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CloseCode, ProtocolViolation, describeCloseCode, isRefusal } from '../../../src/protocol/close-codes.js';
-import { FrameType, MAX_HEADER_BYTES, decodeFrame, encodeFrame, field } from '../../../src/protocol/frame.js';
+import { CloseCode, ProtocolViolation, describeCloseCode, isRefusal } from '../../../src/wire/close-codes.js';
+import { FrameType, MAX_HEADER_BYTES, decodeFrame, encodeFrame, field } from '../../../src/wire/frame.js';
 
 function violation(fn: () => unknown): ProtocolViolation {
   try {

@@ -1,7 +1,7 @@
 import { chmod, lstat, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { Stats } from 'node:fs';
-import { fail } from '../errors.js';
+import { fail } from '../core/errors.js';
 import { tempFile } from './spool-names.js';
 
 /** The few file operations the spool needs to be crash safe, and nothing else. */

@@ -1,8 +1,8 @@
-import type { Connection } from '../protocol/connection.js';
-import { FrameType, malformed } from '../protocol/frame.js';
-import type { ClipMeta } from './clip.js';
-import type { ClipBody, IncomingSink } from './clip-body.js';
-import type { TransferHandle } from './progress.js';
+import type { Connection } from '../../protocol/connection.js';
+import { FrameType, malformed } from '../../wire/frame.js';
+import type { ClipMeta } from '../clip.js';
+import type { ClipBody, IncomingSink } from '../clip-body.js';
+import type { TransferHandle } from '../transfer-board.js';
 
 /**
  * One clip arriving from one peer. DATA frames are written to the sink strictly in order

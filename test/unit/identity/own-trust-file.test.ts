@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAuthorizedKeys } from '../../../src/identity/authorized-keys.js';
 import { PublicKey } from '../../../src/identity/public-key.js';
-import { TrustStore } from '../../../src/identity/trust-store.js';
+import { TrustStore } from '../../../src/identity/own-trust-file.js';
 import { ALL_KEY_SPECS, KeyDir } from '../_support/keys.js';
 
 let keyDir: KeyDir;
