@@ -5,14 +5,14 @@ import { selectBackend } from './clipboard/select-backend.js';
 import { ClipboardWatcher } from './clipboard/watcher.js';
 import { messageOf } from './core/errors.js';
 import { initHome, loadConfiguredIdentity } from './identity/setup.js';
-import { TrustBook } from './identity/trusted-keys.js';
-import { TrustStore } from './identity/own-trust-file.js';
+import { TrustedKeys } from './identity/trusted-keys.js';
+import { OwnTrustFile } from './identity/own-trust-file.js';
 import { PairingManager } from './pairing/pairing-manager.js';
 import { buildRoutes, type DaemonView } from './ipc/routes.js';
 import { IpcServer } from './ipc/server.js';
 import { componentLogger, type Logger } from './core/log.js';
 import { NetworkWatch } from './peers/network-watch.js';
-import { DiscoveryLink } from './peers/discovery-dialer.js';
+import { DiscoveryDialer } from './peers/discovery-dialer.js';
 import { Discovery } from './discovery/mdns.js';
 import { PROTOCOL_VERSION } from './secure/handshake.js';
 import { stopHashThread } from './content/hash-thread.js';
@@ -20,7 +20,7 @@ import type { PublicKey } from './identity/public-key.js';
 import { PeerManager } from './peers/peer-manager.js';
 import { SyncEngine } from './sync/sync-engine.js';
 import { TransferBoard } from './sync/transfer-board.js';
-import { DATA_CHUNK_BYTES } from './sync/transfer/outgoing.js';
+import { MAX_DATA_BODY_BYTES } from './protocol/limits.js';
 import { Spool } from './spool/spool.js';
 import { spoolPort } from './spool/spool-port.js';
 import { formatAddress, parseAddress } from './transport/address.js';
@@ -59,7 +59,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   const identity = await loadConfiguredIdentity(config);
   const { created, source } = home;
   if (created) log.info({ fingerprint: identity.publicKey.fingerprint, source }, 'created a new identity');
-  const trust = new TrustBook(paths.trustFile, config.trustFiles, componentLogger(root, 'trust'));
+  const trust = new TrustedKeys(paths.trustFile, config.trustFiles, componentLogger(root, 'trust'));
   log.info({ trusted: await trust.count(), files: [paths.trustFile, ...config.trustFiles] }, 'trust loaded');
 
   let stopRequested: () => void = () => undefined;
@@ -88,7 +88,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     ownFingerprint: identity.publicKey.fingerprint,
     backend,
     maxClipBytes: config.maxClipBytes,
-    chunkBytes: DATA_CHUNK_BYTES,
+    chunkBytes: MAX_DATA_BODY_BYTES,
     windowBytes: config.transferWindowBytes,
     spoolThresholdBytes: config.spoolThresholdBytes,
     spool: spoolAccess,
@@ -127,7 +127,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   const stopWatchingTrust = trust.watch(() => {
     reloadTrust().catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'trust re-check failed'));
   });
-  const trustStore = new TrustStore(paths.trustFile);
+  const trustStore = new OwnTrustFile(paths.trustFile);
   const pairing = new PairingManager({
     ownKey: identity.publicKey,
     peers,
@@ -265,9 +265,9 @@ async function startDiscovery(
   publicKey: PublicKey,
   listeners: Listener[],
   peers: PeerManager,
-  trust: TrustBook,
+  trust: TrustedKeys,
   root: Logger,
-): Promise<{ discovery: Discovery; link: DiscoveryLink }> {
+): Promise<{ discovery: Discovery; link: DiscoveryDialer }> {
   const tcp = listeners.map((l) => l.address).find((a) => a.kind === 'tcp');
   const discovery = new Discovery({
     publicKey,
@@ -277,7 +277,7 @@ async function startDiscovery(
     interfaces: config.mdnsInterfaces,
     log: root,
   });
-  const link = new DiscoveryLink(discovery, peers, async (fp) => (await trust.find(fp)) !== undefined, componentLogger(root, 'peers'));
+  const link = new DiscoveryDialer(discovery, peers, async (fp) => (await trust.find(fp)) !== undefined, componentLogger(root, 'peers'));
   await discovery.start();
   return { discovery, link };
 }

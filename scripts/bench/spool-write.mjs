@@ -1,12 +1,12 @@
 // How fast a receiving daemon can put a large clip on disk: the same 960 KiB chunks appended to
-// a fresh part file through the page cache and with direct I/O (src/sync/direct-append.ts),
+// a fresh part file through the page cache and with direct I/O (src/spool/part-appender.ts),
 // each timed up to the fdatasync that makes it durable, as a finished transfer is.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
 import { PartAppender } from '../../dist/spool/part-appender.js';
-import { DATA_CHUNK_BYTES } from '../../dist/sync/transfer/outgoing.js';
+import { MAX_DATA_BODY_BYTES as DATA_CHUNK_BYTES } from '../../dist/protocol/limits.js';
 import { summarize, tempDir } from './lib.mjs';
 
 const SIZE = Number(process.env.BENCH_TRANSFER_MIB ?? 256) * 1024 * 1024;

@@ -7,7 +7,7 @@ import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
 import { plainWsRate } from './stream.mjs';
-import { DATA_CHUNK_BYTES } from '../../dist/sync/transfer/outgoing.js';
+import { MAX_DATA_BODY_BYTES as DATA_CHUNK_BYTES } from '../../dist/protocol/limits.js';
 import { DAEMON_NODE_FLAGS, startDaemon, timedTransfer, trustedHomes } from './daemons.mjs';
 import { summarize, tempDir } from './lib.mjs';
 

@@ -21,7 +21,7 @@ export interface TrustSnapshot {
  * always read fresh from disk, so a `clipsync trust` from another process takes effect on
  * the next check without a restart.
  */
-export class TrustStore {
+export class OwnTrustFile {
   constructor(readonly file: string) {}
 
   async read(): Promise<TrustSnapshot> {

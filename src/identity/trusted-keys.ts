@@ -23,7 +23,7 @@ export interface TrustMatch {
  * config names (e.g. ~/.ssh/authorized_keys), all read live. Each file is re-parsed only
  * when it changes, and its skipped lines are logged then, once, with their line numbers.
  */
-export class TrustBook {
+export class TrustedKeys {
   private readonly cache = new Map<string, CachedFile>();
   private readonly files: string[];
 

@@ -10,7 +10,7 @@ import type { PeerManager } from './peer-manager.js';
  * as `untrusted`, so the user can pair with it; a peer that leaves stops being dialed.
  * Announcements are hints: the handshake still proves every key.
  */
-export class DiscoveryLink {
+export class DiscoveryDialer {
   constructor(
     private readonly discovery: Discovery,
     private readonly peers: PeerManager,

@@ -43,8 +43,8 @@ interface Sidecar {
 
 /**
  * One clip arriving into the spool as `<id>.part`. The bytes are written in order (with direct
- * I/O where the file system has it, src/sync/direct-append.ts) and hashed as they come, on the
- * hashing thread (src/secure/hash-thread.ts) while the file is written. A checkpoint syncs the
+ * I/O where the file system has it, src/spool/part-appender.ts) and hashed as they come, on the
+ * hashing thread (src/content/hash-thread.ts) while the file is written. A checkpoint syncs the
  * part to disk and then records its length in the sidecar (replaced atomically), so after a
  * crash — even kill -9 in the middle of a write — the part is cut back to the last checkpoint,
  * the hash is rebuilt by reading that prefix, and the transfer resumes from there. Only

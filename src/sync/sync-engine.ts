@@ -20,7 +20,7 @@ import { TransferBoard } from './transfer-board.js';
 const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
 
 /** A connected, authenticated peer as the sync layer sees it. */
-export interface PeerLink {
+export interface PeerSession {
   fingerprint: string;
   name: string;
   connection: Connection;
@@ -54,7 +54,7 @@ export interface SyncOptions {
 }
 
 interface LinkState {
-  link: PeerLink;
+  link: PeerSession;
   outgoing: Outgoing | undefined;
   incoming: Incoming | undefined;
 }
@@ -144,7 +144,7 @@ export class SyncEngine extends EventEmitter<SyncEvents> {
   }
 
   /** Starts syncing with a newly authenticated peer; replaces an older link to the same key. */
-  attach(link: PeerLink): void {
+  attach(link: PeerSession): void {
     const state: LinkState = { link, outgoing: undefined, incoming: undefined };
     const previous = this.links.get(link.fingerprint);
     if (previous !== undefined) this.stopLink(previous);

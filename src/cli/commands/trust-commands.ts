@@ -4,7 +4,7 @@ import { fail, isClipsyncError } from '../../core/errors.js';
 import { parseAuthorizedKeys } from '../../identity/authorized-keys.js';
 import { isSupportedKeyType, type PublicKey } from '../../identity/public-key.js';
 import { loadConfig } from '../../core/config/config.js';
-import { TrustStore } from '../../identity/own-trust-file.js';
+import { OwnTrustFile } from '../../identity/own-trust-file.js';
 import type { IpcClient } from '../../ipc/client.js';
 import { clientFrom, pathsFrom, type GlobalArgs } from '../context.js';
 import { printJson, printLine, printList } from '../output.js';
@@ -25,7 +25,7 @@ export function trustCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
         for (const w of warnings) process.stderr.write(`clipsync: line ${w.lineNumber}: ${w.message}\n`);
         if (keys.length === 0) throw fail('CLIPSYNC_ERR_TRUST', 'no usable public key found', { hint: 'pass an authorized_keys line (`ssh-ed25519 AAAA… name`) or the path of a .pub file' });
         if (args.name !== undefined && keys.length > 1) throw fail('CLIPSYNC_ERR_USAGE', `--name needs a single key, but ${keys.length} were given`);
-        const store = new TrustStore(pathsFrom(args).trustFile);
+        const store = new OwnTrustFile(pathsFrom(args).trustFile);
         const { added, updated } = await store.add(keys.map((k) => ({ key: k.key, name: args.name ?? k.name })));
         await notifyDaemon(clientFrom(args));
         if (args.json) {
@@ -42,7 +42,7 @@ export function trustCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
       'Stop trusting a key, by fingerprint or name; a connected peer is disconnected at once',
       (y) => y.positional('key', { type: 'string', demandOption: true, describe: 'FINGERPRINT or NAME' }),
       async (args) => {
-        const store = new TrustStore(pathsFrom(args).trustFile);
+        const store = new OwnTrustFile(pathsFrom(args).trustFile);
         const removed = await store.remove(args.key);
         if (removed.length === 0) {
           const elsewhere = (await trustFileKeys(args)).find((k) => k.fingerprint === args.key || k.name === args.key);
@@ -63,7 +63,7 @@ export function trustCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
       'List trusted keys',
       (y) => y,
       async (args) => {
-        const store = new TrustStore(pathsFrom(args).trustFile);
+        const store = new OwnTrustFile(pathsFrom(args).trustFile);
         const { keys, warnings } = await store.read();
         for (const w of warnings) process.stderr.write(`clipsync: trusted_keys line ${w.lineNumber}: ${w.message}\n`);
         const all = [

@@ -1,16 +1,9 @@
 import type { Connection } from '../../protocol/connection.js';
 import { FrameType } from '../../wire/frame.js';
-import { WS_MAX_PAYLOAD } from '../../transport/ws-options.js';
 import type { Clip } from '../clip.js';
 import { ClipReader } from '../clip-body.js';
 import type { TransferHandle } from '../transfer-board.js';
 
-/**
- * Bytes per DATA frame: as large as the ws message cap allows, less room for the frame header
- * and the AEAD tag. Per-frame cost (parsing, events, a write and a credit each) dominated the
- * receiver at 256 KiB; 960 KiB frames moved a clip about a third faster (docs/BENCHMARKS.md).
- */
-export const DATA_CHUNK_BYTES = WS_MAX_PAYLOAD - 64 * 1024;
 
 /**
  * One clip on its way to one peer. The receiver grants a window of bytes (WANT, then CREDIT

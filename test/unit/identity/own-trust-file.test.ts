@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAuthorizedKeys } from '../../../src/identity/authorized-keys.js';
 import { PublicKey } from '../../../src/identity/public-key.js';
-import { TrustStore } from '../../../src/identity/own-trust-file.js';
+import { OwnTrustFile } from '../../../src/identity/own-trust-file.js';
 import { ALL_KEY_SPECS, KeyDir } from '../_support/keys.js';
 
 let keyDir: KeyDir;
@@ -24,12 +24,12 @@ beforeAll(() => {
 afterAll(() => keyDir?.remove());
 
 /** A store in a fresh directory that does not exist yet. */
-function freshStore(): TrustStore {
+function freshStore(): OwnTrustFile {
   counter += 1;
-  return new TrustStore(keyDir.path(`store-${counter}/sub/trusted_keys`));
+  return new OwnTrustFile(keyDir.path(`store-${counter}/sub/trusted_keys`));
 }
 
-describe('TrustStore', () => {
+describe('OwnTrustFile', () => {
   it('reads a missing file as empty', async () => {
     const store = freshStore();
     expect(await store.read()).toEqual({ keys: [], warnings: [] });

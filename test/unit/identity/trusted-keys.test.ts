@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PublicKey } from '../../../src/identity/public-key.js';
-import { TrustBook } from '../../../src/identity/trusted-keys.js';
+import { TrustedKeys } from '../../../src/identity/trusted-keys.js';
 import { ALL_KEY_SPECS, KeyDir } from '../_support/keys.js';
 import { captureLog } from '../_support/logger.js';
 
@@ -37,13 +37,13 @@ function freshFiles(): { store: string; extra: string } {
 
 const line = (key: PublicKey, name: string): string => key.toLine(name);
 
-describe('TrustBook: lookups', () => {
+describe('TrustedKeys: lookups', () => {
   it('finds keys from the store file and from an extra authorized_keys file, with name and file', async () => {
     const { store, extra } = freshFiles();
     writeFileSync(store, `${line(ed, 'laptop')}\n`);
     writeFileSync(extra, `# my authorized_keys\n${line(ec, 'desktop box')}\n`);
     const { log } = captureLog();
-    const book = new TrustBook(store, [extra], log);
+    const book = new TrustedKeys(store, [extra], log);
     expect(await book.find(ed.fingerprint)).toEqual({ name: 'laptop', file: store });
     expect(await book.find(ec.fingerprint)).toEqual({ name: 'desktop box', file: extra });
     expect(await book.find(rsa.fingerprint)).toBeUndefined();
@@ -54,7 +54,7 @@ describe('TrustBook: lookups', () => {
     const { store, extra } = freshFiles();
     writeFileSync(store, `${line(ed, 'store name')}\n`);
     writeFileSync(extra, `${line(ed, 'extra name')}\n${line(rsa, 'rsa')}\n`);
-    const book = new TrustBook(store, [extra], captureLog().log);
+    const book = new TrustedKeys(store, [extra], captureLog().log);
     expect(await book.find(ed.fingerprint)).toEqual({ name: 'store name', file: store });
     expect(await book.count()).toBe(2);
   });
@@ -63,7 +63,7 @@ describe('TrustBook: lookups', () => {
     const { store } = freshFiles();
     writeFileSync(store, `${line(ed, 'laptop')}\n`);
     const captured = captureLog();
-    const book = new TrustBook(store, [store, store], captured.log);
+    const book = new TrustedKeys(store, [store, store], captured.log);
     expect(await book.find(ed.fingerprint)).toEqual({ name: 'laptop', file: store });
     expect(await book.count()).toBe(1);
     expect(captured.at('info').filter((l) => l['file'] === store)).toHaveLength(1);
@@ -73,7 +73,7 @@ describe('TrustBook: lookups', () => {
     const { store, extra } = freshFiles();
     writeFileSync(store, '');
     writeFileSync(extra, `${line(ed, 'laptop')}\n${line(ec, 'desktop')}\n`);
-    const book = new TrustBook(store, [extra], captureLog().log);
+    const book = new TrustedKeys(store, [extra], captureLog().log);
     expect(await book.find(ed.fingerprint)).toBeDefined();
     expect(await book.find(ec.fingerprint)).toBeDefined();
 
@@ -92,7 +92,7 @@ describe('TrustBook: lookups', () => {
   it('a renamed key is found under its new name after the file changes', async () => {
     const { store } = freshFiles();
     writeFileSync(store, `${line(ed, 'old')}\n`);
-    const book = new TrustBook(store, [], captureLog().log);
+    const book = new TrustedKeys(store, [], captureLog().log);
     expect((await book.find(ed.fingerprint))?.name).toBe('old');
     writeFileSync(store, `${line(ed, 'a new name')}\n`);
     expect((await book.find(ed.fingerprint))?.name).toBe('a new name');
@@ -101,7 +101,7 @@ describe('TrustBook: lookups', () => {
   it('a file that is deleted stops trusting its keys, and trusts them again when it comes back', async () => {
     const { store, extra } = freshFiles();
     writeFileSync(extra, `${line(ec, 'desktop')}\n`);
-    const book = new TrustBook(store, [extra], captureLog().log);
+    const book = new TrustedKeys(store, [extra], captureLog().log);
     expect(await book.find(ec.fingerprint)).toBeDefined();
     rmSync(extra);
     expect(await book.find(ec.fingerprint)).toBeUndefined();
@@ -112,7 +112,7 @@ describe('TrustBook: lookups', () => {
   it('a missing extra file (and a missing store) means no keys from it, no crash and no warning', async () => {
     const { store, extra } = freshFiles();
     const captured = captureLog();
-    const book = new TrustBook(store, [extra, keyDir.path('no/such/dir/authorized_keys')], captured.log);
+    const book = new TrustedKeys(store, [extra, keyDir.path('no/such/dir/authorized_keys')], captured.log);
     expect(await book.find(ed.fingerprint)).toBeUndefined();
     expect(await book.count()).toBe(0);
     expect(captured.at('warn')).toEqual([]);
@@ -126,7 +126,7 @@ describe('TrustBook: lookups', () => {
     writeFileSync(store, `${line(ed, 'laptop')}\n`);
     mkdirSync(extra);
     const captured = captureLog();
-    const book = new TrustBook(store, [extra], captured.log);
+    const book = new TrustedKeys(store, [extra], captured.log);
     expect(await book.find(ec.fingerprint)).toBeUndefined();
     expect(await book.find(ed.fingerprint)).toEqual({ name: 'laptop', file: store });
     const warnings = captured.at('warn').filter((l) => l['file'] === extra);
@@ -135,7 +135,7 @@ describe('TrustBook: lookups', () => {
   });
 });
 
-describe('TrustBook: warnings', () => {
+describe('TrustedKeys: warnings', () => {
   it('logs a file’s skipped lines once per change, with file and line number', async () => {
     const { store, extra } = freshFiles();
     writeFileSync(store, `${line(ed, 'laptop')}\n`);
@@ -150,7 +150,7 @@ describe('TrustBook: warnings', () => {
       ].join('\n') + '\n',
     );
     const captured = captureLog();
-    const book = new TrustBook(store, [extra], captured.log);
+    const book = new TrustedKeys(store, [extra], captured.log);
     const warningsFor = (file: string) => captured.at('warn').filter((l) => l['file'] === file);
 
     expect(await book.find(ec.fingerprint)).toEqual({ name: 'desktop', file: extra });
@@ -179,9 +179,9 @@ describe('TrustBook: warnings', () => {
   });
 });
 
-describe('TrustBook.watch', () => {
+describe('TrustedKeys.watch', () => {
   /** A promise resolved by the watch callback, and a way to stop watching. */
-  function watching(book: TrustBook): { changed: Promise<void>; calls: () => number } {
+  function watching(book: TrustedKeys): { changed: Promise<void>; calls: () => number } {
     let calls = 0;
     let fire!: () => void;
     const changed = new Promise<void>((resolve) => (fire = resolve));
@@ -216,7 +216,7 @@ describe('TrustBook.watch', () => {
   it('calls back after the store file changes, and find() then sees the change', { timeout: 60_000 }, async () => {
     const { store, extra } = freshFiles();
     writeFileSync(store, `${line(ed, 'laptop')}\n`);
-    const book = new TrustBook(store, [extra], captureLog().log);
+    const book = new TrustedKeys(store, [extra], captureLog().log);
     expect(await book.find(ec.fingerprint)).toBeUndefined();
     const { changed, calls } = watching(book);
     await changeUntilCalled(changed, (attempt) =>
@@ -229,7 +229,7 @@ describe('TrustBook.watch', () => {
   it('calls back when an extra file that did not exist is created', { timeout: 60_000 }, async () => {
     const { store, extra } = freshFiles();
     writeFileSync(store, '');
-    const book = new TrustBook(store, [extra], captureLog().log);
+    const book = new TrustedKeys(store, [extra], captureLog().log);
     expect(await book.find(rsa.fingerprint)).toBeUndefined();
     const { changed } = watching(book);
     await changeUntilCalled(changed, (attempt) => writeFile(extra, `${line(rsa, `server${attempt}`)}\n`));
@@ -239,7 +239,7 @@ describe('TrustBook.watch', () => {
   it('calls back when a key is removed from an extra file', { timeout: 60_000 }, async () => {
     const { store, extra } = freshFiles();
     writeFileSync(extra, `${line(ed, 'laptop')}\n${line(ec, 'desktop')}\n`);
-    const book = new TrustBook(store, [extra], captureLog().log);
+    const book = new TrustedKeys(store, [extra], captureLog().log);
     expect(await book.find(ed.fingerprint)).toBeDefined();
     const { changed } = watching(book);
     await changeUntilCalled(changed, (attempt) => writeFile(extra, `${line(ec, 'desktop')}\n${'#'.repeat(attempt)}\n`));
