@@ -3,6 +3,7 @@ import { loadConfig, updateConfigFile, type ClipboardChoice, type Config } from 
 import type { Paths } from './core/config/paths.js';
 import { selectBackend } from './clipboard/select-backend.js';
 import { ClipboardWatcher } from './clipboard/watcher.js';
+import { clipboardPort } from './clipboard/clipboard-port.js';
 import { messageOf } from './core/errors.js';
 import { initHome, loadConfiguredIdentity } from './identity/setup.js';
 import { TrustedKeys } from './identity/trusted-keys.js';
@@ -20,7 +21,6 @@ import type { PublicKey } from './identity/public-key.js';
 import { PeerManager } from './peers/peer-manager.js';
 import { SyncEngine } from './sync/sync-engine.js';
 import { TransferBoard } from './sync/transfer-board.js';
-import { MAX_DATA_BODY_BYTES } from './protocol/limits.js';
 import { Spool } from './spool/spool.js';
 import { spoolPort } from './spool/spool-port.js';
 import { formatAddress, parseAddress } from './transport/address.js';
@@ -86,9 +86,8 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   const transfers = new TransferBoard();
   const sync = new SyncEngine({
     ownFingerprint: identity.publicKey.fingerprint,
-    backend,
+    clipboard: clipboardPort(backend, () => watcher),
     maxClipBytes: config.maxClipBytes,
-    chunkBytes: MAX_DATA_BODY_BYTES,
     windowBytes: config.transferWindowBytes,
     spoolThresholdBytes: config.spoolThresholdBytes,
     spool: spoolAccess,
@@ -112,7 +111,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     backoff: { baseMs: config.backoffBaseMs, capMs: config.backoffCapMs, random: Math.random },
     log: componentLogger(root, 'peers'),
     onSession: (connection, peer) =>
-      sync.attach({ fingerprint: peer.peerKey.fingerprint, name: peer.peerName, connection }),
+      sync.attach({ fingerprint: peer.peerKey.fingerprint, name: peer.peerName, channel: connection }),
     // Pairing connections go to pairing, never to sync: no clip may flow before trust.
     onPairing: (connection, peer) => pairing.onInbound(connection, peer),
   });
@@ -192,7 +191,6 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
         },
         componentLogger(root, 'clipboard'),
       );
-      sync.useWatcher(watcher);
       await watcher.start();
     }
   } catch (err) {

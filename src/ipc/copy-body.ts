@@ -3,11 +3,10 @@ import { PassThrough, type Readable } from 'node:stream';
 import { fail } from '../core/errors.js';
 import { BINARY_MIME, TEXT_MIME } from '../sync/clip.js';
 import type { ClipBody } from '../sync/clip-body.js';
+import type { SpoolPort } from '../sync/ports.js';
 
 /** What the copy route needs from the spool: store a stream under its content id. */
-export interface LocalStore {
-  storeLocal(source: Readable): Promise<{ id: string; size: number; path: string }>;
-}
+export type LocalStore = Pick<SpoolPort, 'storeLocal'>;
 
 export interface ReceivedCopy {
   body: ClipBody & { id?: string; size?: number };

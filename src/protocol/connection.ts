@@ -4,6 +4,7 @@ import type { Logger } from '../core/log.js';
 import { CHACHA_BLOCK_BYTES, SEAL_OVERHEAD } from '../secure/channel.js';
 import type { Clock } from '../core/clock.js';
 import { Heartbeat } from './heartbeat.js';
+import { MAX_DATA_BODY_BYTES } from './limits.js';
 import { SendBuffers } from './send-buffers.js';
 import { Handshake, type HandshakeConfig, type HandshakeResult } from '../secure/handshake.js';
 import { CloseCode, ProtocolViolation, describeCloseCode } from '../wire/close-codes.js';
@@ -40,6 +41,8 @@ export interface ConnectionEvents {
  */
 export class Connection extends EventEmitter<ConnectionEvents> {
   readonly remote: string;
+  /** The most body bytes one frame may carry (a DATA chunk). */
+  readonly maxBodyBytes = MAX_DATA_BODY_BYTES;
   readonly role: HandshakeConfig['role'];
   peer: HandshakeResult | undefined;
   private closed: ConnectionClose | undefined;

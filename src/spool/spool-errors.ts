@@ -27,17 +27,6 @@ export function spoolIoError(err: unknown, doing: string, dir: string): Clipsync
   });
 }
 
-export function hashMismatchError(id: string): ClipsyncError {
-  return fail('CLIPSYNC_ERR_HASH_MISMATCH', `content hash mismatch: the bytes received are not clip ${id.slice(0, 16)}…; it was discarded`, {
-    hint: 'the sender will be asked again; if this repeats, the peer or the network is corrupting data',
-  });
-}
-
-export function sizeMismatchError(id: string, got: number, size: number): ClipsyncError {
-  const how = got > size ? `more than its announced ${size} bytes` : `only ${got} of its ${size} bytes`;
-  return fail('CLIPSYNC_ERR_TRANSFER', `clip ${id.slice(0, 16)}… sent ${how}; it was discarded`);
-}
-
 export function badIdError(id: string): ClipsyncError {
   return fail('CLIPSYNC_ERR_TRANSFER', `"${id.slice(0, 80)}" is not a clip id (64 lowercase hex digits)`);
 }

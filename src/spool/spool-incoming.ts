@@ -3,7 +3,8 @@ import { open, readFile, rename, utimes, type FileHandle } from 'node:fs/promise
 import { fail, isClipsyncError } from '../core/errors.js';
 import { ThreadedHash } from '../content/hash-thread.js';
 import { PartAppender } from './part-appender.js';
-import { closedError, hashMismatchError, sizeMismatchError, spoolIoError } from './spool-errors.js';
+import { hashMismatchError, sizeMismatchError } from '../sync/clip-errors.js';
+import { closedError, spoolIoError } from './spool-errors.js';
 import { FILE_MODE, hashPrefix, removeQuietly, replaceFileDurably, statFile, syncDir } from './spool-files.js';
 import { spoolFiles, type SpoolFileNames } from './spool-names.js';
 

@@ -1,14 +1,13 @@
-import type { LocalStore } from '../ipc/copy-body.js';
 import type { ClipMeta } from '../sync/clip.js';
 import type { IncomingSink } from '../sync/clip-body.js';
 import type { Spool } from './spool.js';
-import type { SpoolPort } from '../sync/sync-engine.js';
+import type { SpoolPort } from '../sync/ports.js';
 
 /**
  * The spool as the engine and the copy route use it: incoming clips as sinks, local copies
  * stored by content id, and pins by id (the engine pins its current clip, whatever its age).
  */
-export function spoolPort(spool: Spool): SpoolPort & LocalStore {
+export function spoolPort(spool: Spool): SpoolPort {
   const unpins = new Map<string, () => void>();
   return {
     async beginIncoming(meta: ClipMeta): Promise<IncomingSink> {

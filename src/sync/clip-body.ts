@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { fail } from '../core/errors.js';
 import { StreamingHash } from '../content/content-hash.js';
 import type { ClipMeta } from './clip.js';
-import { hashMismatchError, sizeMismatchError } from '../spool/spool-errors.js';
+import { hashMismatchError, sizeMismatchError } from './clip-errors.js';
 
 /**
  * Where a clip's bytes are: in memory for small clips, in a spool file for large ones, so

@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { DeliveryTracker } from './delivery.js';
 
 /**
@@ -8,13 +9,14 @@ import type { DeliveryTracker } from './delivery.js';
  * time. Only what was waiting at the drop is failed: a later copy has its own course.
  */
 export class DeliveryGrace {
-  private readonly pending = new Map<string, { clips: Set<string>; timer: NodeJS.Timeout | undefined }>();
+  private readonly pending = new Map<string, { clips: Set<string>; timer: TimerHandle | undefined }>();
 
   constructor(
     private readonly deliveries: DeliveryTracker,
     private readonly graceMs: number,
     /** Whether a transfer to this peer is streaming right now. */
     private readonly isMoving: (fingerprint: string) => boolean,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   peerDropped(fingerprint: string, name: string): void {
@@ -23,27 +25,21 @@ export class DeliveryGrace {
       for (const id of this.deliveries.clipsWaitingOn(fingerprint)) known.clips.add(id);
       return;
     }
-    const grace = { clips: new Set(this.deliveries.clipsWaitingOn(fingerprint)), timer: undefined as NodeJS.Timeout | undefined };
+    const grace = { clips: new Set(this.deliveries.clipsWaitingOn(fingerprint)), timer: undefined as TimerHandle | undefined };
     const check = (): void => {
       if (this.isMoving(fingerprint)) {
-        grace.timer = unrefTimer(check, this.graceMs);
+        grace.timer = this.clock.setTimeout(check, this.graceMs);
         return;
       }
       this.pending.delete(fingerprint);
       for (const id of grace.clips) this.deliveries.settle(id, { fingerprint, name, status: 'failed', detail: 'disconnected before it had the clip' });
     };
-    grace.timer = unrefTimer(check, this.graceMs);
+    grace.timer = this.clock.setTimeout(check, this.graceMs);
     this.pending.set(fingerprint, grace);
   }
 
   stop(): void {
-    for (const grace of this.pending.values()) clearTimeout(grace.timer);
+    for (const grace of this.pending.values()) if (grace.timer !== undefined) this.clock.clearTimeout(grace.timer);
     this.pending.clear();
   }
-}
-
-function unrefTimer(fn: () => void, ms: number): NodeJS.Timeout {
-  const timer = setTimeout(fn, ms);
-  timer.unref();
-  return timer;
 }

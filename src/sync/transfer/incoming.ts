@@ -1,8 +1,10 @@
-import type { Connection } from '../../protocol/connection.js';
-import { FrameType, malformed } from '../../wire/frame.js';
+import { malformed } from '../../wire/frame.js';
 import type { ClipMeta } from '../clip.js';
 import type { ClipBody, IncomingSink } from '../clip-body.js';
+import { encodeSyncMessage, type SyncMessage } from '../messages.js';
+import type { PeerChannel } from '../ports.js';
 import type { TransferHandle } from '../transfer-board.js';
+import type { IncomingState } from './transfer-state.js';
 
 /**
  * One clip arriving from one peer. DATA frames are written to the sink strictly in order
@@ -10,17 +12,22 @@ import type { TransferHandle } from '../transfer-board.js';
  * is in flight or queued here never exceeds the window, however slow the disk is.
  */
 export class Incoming {
+  private current: IncomingState = 'receiving';
   /** The offset the next DATA frame must carry. */
   private expected: number;
   private writes: Promise<void> = Promise.resolve();
   private unacknowledged = 0;
   private failure: unknown;
-  private closed = false;
+  /**
+   * The clip offset the sender may send up to: what we asked for plus every CREDIT we sent.
+   * A sender that ignores its window could otherwise make this side queue without bound.
+   */
+  private allowedEnd: number;
 
   constructor(
     readonly meta: ClipMeta,
     readonly sink: IncomingSink,
-    private readonly connection: Connection,
+    private readonly channel: PeerChannel,
     private readonly window: number,
     readonly handle: TransferHandle,
     /** A write failed (disk full, spool removed): the engine refuses the clip at once. */
@@ -30,27 +37,25 @@ export class Incoming {
     this.allowedEnd = sink.offset + window;
   }
 
-  /**
-   * The clip offset the sender may send up to: what we asked for plus every CREDIT we sent.
-   * A sender that ignores its window could otherwise make this side queue without bound.
-   */
-  private allowedEnd: number;
+  get state(): IncomingState {
+    return this.current;
+  }
 
   /** Asks the sender for the rest of the clip, from what the sink already holds. */
   async request(): Promise<void> {
-    await this.connection.send(FrameType.want, { id: this.meta.id, offset: this.sink.offset, window: this.window });
+    await this.send({ type: 'want', id: this.meta.id, offset: this.sink.offset, window: this.window });
   }
 
   /** A DATA frame: checked now, stored in turn. */
   data(offset: number, body: Buffer): void {
-    if (this.closed) return;
+    if (this.current !== 'receiving') return;
     if (offset !== this.expected) throw malformed(`DATA at offset ${offset}, expected ${this.expected}`);
     if (offset + body.length > this.meta.size) throw malformed('DATA past the announced size');
     if (offset + body.length > this.allowedEnd) throw malformed('DATA beyond the window the receiver granted');
     if (body.length === 0) throw malformed('empty DATA frame');
     this.expected += body.length;
     this.writes = this.writes.then(async () => {
-      if (this.closed || this.failure !== undefined) return;
+      if (this.current !== 'receiving' || this.failure !== undefined) return;
       try {
         await this.sink.write(body);
       } catch (err) {
@@ -61,11 +66,11 @@ export class Incoming {
       this.handle.advance(body.length);
       this.unacknowledged += body.length;
       // Grant in batches of a quarter window: fewer CREDIT frames, and the pipe never runs dry.
-      if (this.unacknowledged >= this.window / 4 && this.connection.isOpen) {
+      if (this.unacknowledged >= this.window / 4 && this.channel.isOpen) {
         const bytes = this.unacknowledged;
         this.unacknowledged = 0;
         this.allowedEnd += bytes;
-        await this.connection.send(FrameType.credit, { id: this.meta.id, bytes }).catch(() => undefined);
+        await this.send({ type: 'credit', id: this.meta.id, bytes }).catch(() => undefined);
       }
     });
   }
@@ -73,31 +78,35 @@ export class Incoming {
   /** END: waits for every write, then verifies. Rejects (and keeps nothing) on any problem. */
   async finish(): Promise<ClipBody> {
     await this.writes;
-    this.closed = true;
-    if (this.failure !== undefined) {
-      await this.sink.discard();
-      throw this.failure;
-    }
+    this.current = 'verifying';
     try {
+      if (this.failure !== undefined) throw this.failure;
       return await this.sink.finish();
     } catch (err) {
       await this.sink.discard();
       throw err;
+    } finally {
+      this.current = 'settled';
     }
   }
 
   /** The connection dropped: keep what was stored, for a resume. */
   async suspend(): Promise<void> {
     await this.writes;
-    if (this.closed) return;
-    this.closed = true;
+    if (this.current !== 'receiving') return;
+    this.current = 'suspended';
     await this.sink.suspend();
   }
 
   /** Cancelled or superseded: drop everything. */
   async discard(): Promise<void> {
-    this.closed = true;
+    if (this.current === 'receiving') this.current = 'discarded';
     await this.writes;
     await this.sink.discard();
+  }
+
+  private send(message: SyncMessage): Promise<void> {
+    const { type, header, body } = encodeSyncMessage(message);
+    return this.channel.send(type, header, body);
   }
 }

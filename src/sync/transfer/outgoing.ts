@@ -1,28 +1,41 @@
-import type { Connection } from '../../protocol/connection.js';
-import { FrameType } from '../../wire/frame.js';
 import type { Clip } from '../clip.js';
 import { ClipReader } from '../clip-body.js';
+import { encodeSyncMessage, type SyncMessage } from '../messages.js';
+import type { PeerChannel } from '../ports.js';
 import type { TransferHandle } from '../transfer-board.js';
-
+import { isOutgoingLive, type OutgoingState } from './transfer-state.js';
 
 /**
  * One clip on its way to one peer. The receiver grants a window of bytes (WANT, then CREDIT
  * as it stores what arrived); the sender never has more than that in flight, and also waits
- * while the socket's own buffer is full. A stalled peer therefore holds up only its own
+ * while the channel's own buffer is full. A stalled peer therefore holds up only its own
  * transfer: every peer has its own Outgoing and its own loop.
  */
 export class Outgoing {
-  cancelled = false;
+  private current: OutgoingState = 'offered';
   private credit = 0;
   private wake: (() => void) | undefined;
-  private streaming = false;
+  /** Progress for `clipsync transfers`, from the WANT on. */
   handle: TransferHandle | undefined;
 
   constructor(
     readonly clip: Clip,
-    private readonly connection: Connection,
-    private readonly chunkBytes: number,
+    private readonly channel: PeerChannel,
   ) {}
+
+  get state(): OutgoingState {
+    return this.current;
+  }
+
+  /** Not cancelled, failed or settled: the clip is still on its way. */
+  get isLive(): boolean {
+    return isOutgoingLive(this.current);
+  }
+
+  /** Bytes are moving (or about to): what keeps `copy --wait` hoping across a short drop. */
+  get isStreaming(): boolean {
+    return this.current === 'streaming';
+  }
 
   /** The receiver made room for `bytes` more. */
   grant(bytes: number): void {
@@ -30,28 +43,38 @@ export class Outgoing {
     this.poke();
   }
 
+  /** Stops it for good: superseded, cancelled by the receiver, or its channel went away. */
   cancel(): void {
-    this.cancelled = true;
+    if (this.isLive) this.current = 'cancelled';
     this.poke();
   }
 
-  get isStreaming(): boolean {
-    return this.streaming;
+  /** The receiver's ACK came. */
+  settle(): void {
+    if (this.isLive) this.current = 'settled';
+    this.poke();
+  }
+
+  /** Reading or sending failed on this side. */
+  fail(): void {
+    if (this.isLive) this.current = 'failed';
+    this.poke();
   }
 
   /**
-   * Sends DATA from `offset` to the end, then END. Returns false when it stopped early
-   * (cancelled, superseded or disconnected); true once END is on its way.
+   * Sends DATA from `offset` to the end, then END. Resolves false when it stopped early
+   * (cancelled, superseded or disconnected); true once END is on its way. Only the first
+   * WANT of an offer starts it: later calls resolve false and change nothing.
    */
   async stream(offset: number, window: number, onChunk: (bytes: number) => void): Promise<boolean> {
-    if (this.streaming) return false;
-    this.streaming = true;
+    if (this.current !== 'offered') return false;
+    this.current = 'streaming';
     this.credit = window;
-    const { clip, connection } = this;
+    const { clip } = this;
     const reader = new ClipReader(clip.file !== undefined ? { file: clip.file } : { data: clip.data! }, clip.size);
     // A receiver may grant less than a frame (transferWindowBytes can be as low as 64 KiB):
     // frames then shrink to the window, or the sender would wait for credit that never comes.
-    const step = Math.min(this.chunkBytes, Math.max(1, window));
+    const step = Math.min(this.channel.maxBodyBytes, Math.max(1, window));
     try {
       for (let at = offset; at < clip.size; ) {
         const length = Math.min(step, clip.size - at);
@@ -61,21 +84,26 @@ export class Outgoing {
         const body = await reader.read(at, length, { offset: following, length: Math.min(step, clip.size - following) });
         if (this.stopped()) return false;
         this.credit -= length;
-        await connection.send(FrameType.data, { id: clip.id, offset: at }, body);
+        await this.send({ type: 'data', id: clip.id, offset: at, body });
         at += length;
         onChunk(length);
       }
       if (this.stopped()) return false;
-      await connection.send(FrameType.end, { id: clip.id });
+      await this.send({ type: 'end', id: clip.id });
+      if (this.current === 'streaming') this.current = 'sent';
       return true;
     } finally {
-      this.streaming = false;
       await reader.close();
     }
   }
 
+  private send(message: SyncMessage): Promise<void> {
+    const { type, header, body } = encodeSyncMessage(message);
+    return this.channel.send(type, header, body);
+  }
+
   private stopped(): boolean {
-    return this.cancelled || !this.connection.isOpen;
+    return this.current !== 'streaming' || !this.channel.isOpen;
   }
 
   private poke(): void {

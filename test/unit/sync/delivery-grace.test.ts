@@ -1,18 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { DeliveryTracker, type DeliveryResult } from '../../../src/sync/delivery.js';
 import { DeliveryGrace } from '../../../src/sync/delivery-grace.js';
+import { FakeClock } from '../_support/fake-clock.js';
 
 describe('DeliveryGrace', () => {
+  let clock: FakeClock;
   beforeEach(() => {
-    vi.useFakeTimers();
+    clock = new FakeClock();
   });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  /** Promise callbacks (the waiters' `then`) run after each timer. */
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const advance = (ms: number): Promise<void> => clock.advance(ms, settle);
 
   function setup(moving: { value: boolean }) {
     const tracker = new DeliveryTracker();
-    const grace = new DeliveryGrace(tracker, 30_000, () => moving.value);
+    const grace = new DeliveryGrace(tracker, 30_000, () => moving.value, clock);
     const results: DeliveryResult[] = [];
     const wait = (clip: string) => void tracker.wait(clip, 'fp').then((r) => results.push(r));
     return { tracker, grace, results, wait };
@@ -22,9 +24,9 @@ describe('DeliveryGrace', () => {
     const { grace, results, wait } = setup({ value: false });
     wait('clip1');
     grace.peerDropped('fp', 'desk');
-    await vi.advanceTimersByTimeAsync(29_999);
+    await advance(29_999);
     expect(results).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
+    await advance(1);
     expect(results).toEqual([{ fingerprint: 'fp', name: 'desk', status: 'failed', detail: 'disconnected before it had the clip' }]);
   });
 
@@ -33,7 +35,7 @@ describe('DeliveryGrace', () => {
     wait('clip1');
     grace.peerDropped('fp', 'desk');
     tracker.settle('clip1', { fingerprint: 'fp', name: 'desk', status: 'delivered' });
-    await vi.advanceTimersByTimeAsync(60_000);
+    await advance(60_000);
     expect(results.map((r) => r.status)).toEqual(['delivered']);
   });
 
@@ -43,10 +45,10 @@ describe('DeliveryGrace', () => {
     wait('old');
     grace.peerDropped('fp', 'desk');
     wait('later'); // copied after the drop: not this grace period's business
-    await vi.advanceTimersByTimeAsync(90_000);
+    await advance(90_000);
     expect(results).toEqual([]);
     moving.value = false;
-    await vi.advanceTimersByTimeAsync(30_000);
+    await advance(30_000);
     expect(results.map((r) => r.detail)).toEqual(['disconnected before it had the clip']);
   });
 
@@ -54,9 +56,9 @@ describe('DeliveryGrace', () => {
     const { grace, results, wait } = setup({ value: false });
     wait('clip1');
     grace.peerDropped('fp', 'desk');
-    await vi.advanceTimersByTimeAsync(20_000);
+    await advance(20_000);
     grace.peerDropped('fp', 'desk');
-    await vi.advanceTimersByTimeAsync(10_000);
+    await advance(10_000);
     expect(results).toHaveLength(1);
   });
 });

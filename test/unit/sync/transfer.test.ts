@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Connection } from '../../../src/protocol/connection.js';
+import type { PeerChannel } from '../../../src/sync/ports.js';
 import { FrameType } from '../../../src/wire/frame.js';
 import { randomBytes } from '../../../src/secure/sodium.js';
 import { contentId, type Clip, type ClipMeta } from '../../../src/sync/clip.js';
@@ -11,16 +11,17 @@ import { Incoming } from '../../../src/sync/transfer/incoming.js';
 import { Outgoing } from '../../../src/sync/transfer/outgoing.js';
 import { TransferBoard } from '../../../src/sync/transfer-board.js';
 
-/** What the transfer classes use of a Connection: `send` and `isOpen`. Frames are recorded. */
+/** What the transfer classes use of a channel: `send`, `isOpen` and the frame size. Frames are recorded. */
 class RecordingConnection {
+  constructor(readonly maxBodyBytes = 1024 * 1024) {}
   readonly frames: { type: number; header: Record<string, unknown>; body?: Buffer }[] = [];
   isOpen = true;
   async send(type: number, header: Record<string, unknown>, body?: Buffer): Promise<void> {
     if (!this.isOpen) throw new Error('closed');
     this.frames.push({ type, header, body: body === undefined ? undefined : Buffer.from(body) });
   }
-  asConnection(): Connection {
-    return this as unknown as Connection;
+  asConnection(): PeerChannel {
+    return this as unknown as PeerChannel;
   }
   dataBytes(): number {
     return this.frames.filter((f) => f.type === FrameType.data).reduce((n, f) => n + (f.body?.length ?? 0), 0);
@@ -66,8 +67,8 @@ describe('ClipReader', () => {
 describe('Outgoing: the credit window', () => {
   it('never has more than the granted window in flight, and goes on when granted more', async () => {
     const data = randomBytes(10 * 1024);
-    const conn = new RecordingConnection();
-    const outgoing = new Outgoing(clipOf(data), conn.asConnection(), 1024);
+    const conn = new RecordingConnection(1024);
+    const outgoing = new Outgoing(clipOf(data), conn.asConnection());
     const sent: number[] = [];
     const done = outgoing.stream(0, 3000, (n) => sent.push(n));
     await settle();
@@ -85,8 +86,8 @@ describe('Outgoing: the credit window', () => {
 
   it('sends frames no larger than a window smaller than its chunk size, instead of waiting for credit forever', async () => {
     const data = randomBytes(10_000);
-    const conn = new RecordingConnection();
-    const outgoing = new Outgoing(clipOf(data), conn.asConnection(), 4096);
+    const conn = new RecordingConnection(4096);
+    const outgoing = new Outgoing(clipOf(data), conn.asConnection());
     const done = outgoing.stream(0, 1500, () => undefined);
     await settle();
     expect(conn.dataBytes()).toBe(1500);
@@ -102,16 +103,16 @@ describe('Outgoing: the credit window', () => {
 
   it('starts at the offset the receiver asks for (resume)', async () => {
     const data = randomBytes(5000);
-    const conn = new RecordingConnection();
-    expect(await new Outgoing(clipOf(data), conn.asConnection(), 1024).stream(3000, 1 << 20, () => undefined)).toBe(true);
+    const conn = new RecordingConnection(1024);
+    expect(await new Outgoing(clipOf(data), conn.asConnection()).stream(3000, 1 << 20, () => undefined)).toBe(true);
     const first = conn.frames.find((f) => f.type === FrameType.data)!;
     expect(first.header['offset']).toBe(3000);
     expect(conn.dataBytes()).toBe(2000);
   });
 
   it('stops without END when cancelled while waiting for credit', async () => {
-    const conn = new RecordingConnection();
-    const outgoing = new Outgoing(clipOf(randomBytes(4096)), conn.asConnection(), 1024);
+    const conn = new RecordingConnection(1024);
+    const outgoing = new Outgoing(clipOf(randomBytes(4096)), conn.asConnection());
     const done = outgoing.stream(0, 1024, () => undefined);
     await settle();
     outgoing.cancel();

@@ -1,0 +1,100 @@
+import { FrameType, field, malformed, type Frame, type FrameTypeValue } from '../wire/frame.js';
+import { MAX_MIME_LENGTH, isValidMime, type ClipMeta } from './clip.js';
+
+/**
+ * The clip frames (docs/PROTOCOL.md §6) as typed messages. Every field a peer sends is checked
+ * here, once: the engine only ever sees messages that passed, and anything else is a
+ * malformed frame (close 4005). Encoding lays the headers out exactly as the protocol
+ * document shows them.
+ */
+
+/** How a receiver answers a clip: applied, already had it, holds a newer one, or refused. */
+export type AckStatus = 'applied' | 'have' | 'stale' | 'rejected';
+
+/** An ACK reason is for people; it is cut to this many characters on the way out. */
+export const MAX_REASON_LENGTH = 300;
+
+export type SyncMessage =
+  | { type: 'offer'; meta: ClipMeta }
+  | { type: 'want'; id: string; offset: number; window: number }
+  | { type: 'data'; id: string; offset: number; body: Buffer }
+  | { type: 'end'; id: string }
+  /** `status` is any short string: a newer peer may answer with one this version does not know. */
+  | { type: 'ack'; id: string; status: string; reason: string | undefined }
+  | { type: 'cancel'; id: string }
+  | { type: 'credit'; id: string; bytes: number };
+
+const ID_LENGTH = 64;
+
+/** Reads a clip frame; throws a ProtocolViolation for a frame that is not one, or is malformed. */
+export function decodeSyncMessage(frame: Frame): SyncMessage {
+  const h = frame.header;
+  switch (frame.type) {
+    case FrameType.offer:
+      return { type: 'offer', meta: readMeta(h) };
+    case FrameType.want:
+      return { type: 'want', id: readId(h), offset: field.integer(h, 'offset'), window: field.integer(h, 'window') };
+    case FrameType.data:
+      return { type: 'data', id: readId(h), offset: field.integer(h, 'offset'), body: frame.body };
+    case FrameType.end:
+      return { type: 'end', id: readId(h) };
+    case FrameType.ack: {
+      const id = readId(h);
+      const status = field.string(h, 'status', 16);
+      const reason = h['reason'];
+      return { type: 'ack', id, status, reason: typeof reason === 'string' ? reason : undefined };
+    }
+    case FrameType.cancel:
+      return { type: 'cancel', id: readId(h) };
+    case FrameType.credit:
+      return { type: 'credit', id: readId(h), bytes: field.integer(h, 'bytes') };
+    default:
+      throw malformed(`frame type ${frame.type} is not expected here`);
+  }
+}
+
+/** A message as a frame: its type, its header and, for DATA, its body. */
+export interface EncodedMessage {
+  type: FrameTypeValue;
+  header: object;
+  body?: Buffer;
+}
+
+export function encodeSyncMessage(message: SyncMessage): EncodedMessage {
+  switch (message.type) {
+    case 'offer': {
+      const { id, mime, size, ts, origin } = message.meta;
+      return { type: FrameType.offer, header: { id, mime, size, ts, origin } };
+    }
+    case 'want':
+      return { type: FrameType.want, header: { id: message.id, offset: message.offset, window: message.window } };
+    case 'data':
+      return { type: FrameType.data, header: { id: message.id, offset: message.offset }, body: message.body };
+    case 'end':
+      return { type: FrameType.end, header: { id: message.id } };
+    case 'ack': {
+      const { id, status, reason } = message;
+      return { type: FrameType.ack, header: reason === undefined ? { id, status } : { id, status, reason: reason.slice(0, MAX_REASON_LENGTH) } };
+    }
+    case 'cancel':
+      return { type: FrameType.cancel, header: { id: message.id } };
+    case 'credit':
+      return { type: FrameType.credit, header: { id: message.id, bytes: message.bytes } };
+  }
+}
+
+/**
+ * Ids in WANT, DATA and the rest are only compared with ids this side issued or accepted, so
+ * a length cap is all they need; an OFFER's id names a new clip and must be a content id.
+ */
+function readId(h: Record<string, unknown>): string {
+  return field.string(h, 'id', ID_LENGTH);
+}
+
+function readMeta(h: Record<string, unknown>): ClipMeta {
+  const id = readId(h);
+  if (!/^[0-9a-f]{64}$/.test(id)) throw malformed('clip id must be 64 hex digits');
+  const mime = field.string(h, 'mime', MAX_MIME_LENGTH);
+  if (!isValidMime(mime)) throw malformed('clip mime type is not a media type');
+  return { id, mime, size: field.integer(h, 'size'), ts: field.integer(h, 'ts'), origin: field.string(h, 'origin', 128) };
+}

@@ -1,0 +1,56 @@
+import type { Readable } from 'node:stream';
+import type { Frame, FrameTypeValue } from '../wire/frame.js';
+import type { ClipMeta, InMemoryClip } from './clip.js';
+import type { IncomingSink } from './clip-body.js';
+
+/**
+ * What the sync layer needs from the rest of the daemon, and nothing more. The daemon hands it
+ * a protocol Connection (which fits `PeerChannel` as it is), the spool's port and the
+ * clipboard's port; tests hand it in-memory ones. Sync itself imports none of them.
+ */
+
+/** How a channel ended: a WebSocket close code and its reason. */
+export interface ChannelClose {
+  code: number;
+  reason: string;
+}
+
+/** An authenticated, encrypted connection to one peer, carrying frames. */
+export interface PeerChannel {
+  /** False once the channel began to close: sends then fail, and `close` has been (or will be) emitted. */
+  readonly isOpen: boolean;
+  /** The most body bytes one frame may carry: the size of a DATA chunk. */
+  readonly maxBodyBytes: number;
+  /** Sends a frame, waiting while the channel's buffers are full. Rejects once closed. */
+  send(type: FrameTypeValue, header: object, body?: Buffer): Promise<void>;
+  close(code: number, reason: string): void;
+  on(event: 'frame', listener: (frame: Frame) => void): unknown;
+  once(event: 'close', listener: (info: ChannelClose) => void): unknown;
+}
+
+/** A connected, authenticated peer as the sync layer sees it. */
+export interface PeerSession {
+  fingerprint: string;
+  name: string;
+  channel: PeerChannel;
+}
+
+/** Large clips live in files: what the engine and the copy route need of the spool. */
+export interface SpoolPort {
+  /** A sink for a large incoming clip, resuming from a part file left by an earlier try. */
+  beginIncoming(meta: ClipMeta): Promise<IncomingSink>;
+  /** Keeps the spool's cleanup away from a file in use (the current clip). */
+  pin(id: string): void;
+  unpin(id: string): void;
+  /** Stores a local copy (`clipsync copy` of a large body) under its content id. */
+  storeLocal(source: Readable): Promise<{ id: string; size: number; path: string }>;
+}
+
+/** Where received clips meet the desktop. */
+export interface ClipboardPort {
+  /**
+   * Puts a clip on the system clipboard, marked as clipsync's own write so that reading it
+   * back is not taken for a new local copy. 'unsupported': the clipboard cannot hold this type.
+   */
+  write(clip: InMemoryClip): Promise<'written' | 'unsupported'>;
+}
