@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { Address } from '../transport/address.js';
 import { formatAddress } from '../transport/address.js';
 
@@ -10,17 +11,19 @@ export class DialTarget {
   /** Learned from the first handshake; lets the table show it as the same peer. */
   fingerprint: string | undefined;
   state: 'idle' | 'connecting' | 'authenticating' | 'backoff' | 'refused' = 'idle';
-  since = Date.now();
+  since: number;
   attempt = 0;
   nextRetryAt: number | undefined;
   lastError: string | undefined;
-  timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
 
   constructor(
     public parsed: Address,
     readonly source: 'static' | 'mdns' = 'static',
+    private readonly clock: Clock = systemClock,
   ) {
     this.address = formatAddress(parsed);
+    this.since = clock.now();
   }
 
   /** Other addresses of a discovered peer (a host with IPv4 and IPv6, several links). */
@@ -50,8 +53,15 @@ export class DialTarget {
     this.state = state;
   }
 
+  /** Runs `dial` after `delayMs`, replacing any dial already planned. */
+  planDial(delayMs: number, dial: () => void): void {
+    this.cancelTimer();
+    this.nextRetryAt = this.clock.now() + delayMs;
+    this.timer = this.clock.setTimeout(dial, delayMs);
+  }
+
   cancelTimer(): void {
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.nextRetryAt = undefined;
   }

@@ -6,12 +6,14 @@ import { Connection } from '../protocol/connection.js';
 import type { HandshakeConfig, HandshakeResult } from '../secure/handshake.js';
 import { formatAddress, type Address } from '../transport/address.js';
 import { openSocket } from '../transport/dialer.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { DEFAULT_BACKOFF, attemptAfterDrop, backoffDelay, type BackoffPolicy } from './backoff.js';
 import { DialTarget } from './dial-target.js';
-import type { PeerInfo, PeerState } from './peer-types.js';
+import { listPeers, type UntrustedSighting } from './peer-list.js';
+import type { PeerInfo } from './peer-types.js';
 
 /** A peer known by its key: connected now, or seen before. */
-interface PeerRecord {
+export interface PeerRecord {
   fingerprint: string;
   name: string;
   address: string;
@@ -35,7 +37,10 @@ export interface PeerManagerOptions {
    * reaches `onSession`. Without it such connections are closed.
    */
   onPairing?: (connection: Connection, peer: HandshakeResult) => void;
-  now?: () => number;
+  /** Time for backoff, retries, heartbeats and the table's timestamps; the system clock by default. */
+  clock?: Clock;
+  /** Opens the socket of an outbound dial; the real ws dialer by default. */
+  openSocket?: (address: Address, timeoutMs: number) => WebSocket;
 }
 
 /** Connections allowed to be in the handshake at once (each is bounded by the handshake deadline). */
@@ -64,16 +69,18 @@ export class PeerManager {
   /** Inbound connections still in the handshake: the ones a stranger can open at will. */
   private inboundPending = 0;
   private readonly backoff: BackoffPolicy;
-  private readonly now: () => number;
+  private readonly clock: Clock;
+  private readonly openSocket: (address: Address, timeoutMs: number) => WebSocket;
   private stopped = false;
 
   constructor(private readonly options: PeerManagerOptions) {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
+    this.openSocket = options.openSocket ?? openSocket;
   }
 
   addStaticPeer(address: Address): DialTarget {
-    const target = new DialTarget(address);
+    const target = new DialTarget(address, 'static', this.clock);
     this.targets.push(target);
     this.schedule(target, 0);
     return target;
@@ -100,7 +107,7 @@ export class PeerManager {
    */
   openPairing(address: Address): Connection {
     if (this.stopped) throw new ProtocolViolation(CloseCode.goingAway, 'the daemon is stopping');
-    const socket = openSocket(address, this.options.handshakeTimeoutMs);
+    const socket = this.openSocket(address, this.options.handshakeTimeoutMs);
     return this.wrap(socket, formatAddress(address), 'initiator', true);
   }
 
@@ -114,7 +121,7 @@ export class PeerManager {
     if (first === undefined) throw new RangeError('a discovered peer needs an address');
     let target = this.targets.find((t) => t.source === 'mdns' && t.fingerprint === fingerprint);
     if (target === undefined) {
-      target = new DialTarget(first, 'mdns');
+      target = new DialTarget(first, 'mdns', this.clock);
       target.fingerprint = fingerprint;
       this.targets.push(target);
     } else {
@@ -163,7 +170,7 @@ export class PeerManager {
   }
 
   /** Peers seen by mDNS whose keys are not trusted: listed (so the user can pair), never dialed. */
-  private readonly untrustedSeen = new Map<string, { name: string; address: string; since: number }>();
+  private readonly untrustedSeen = new Map<string, UntrustedSighting>();
 
   noteUntrusted(fingerprint: string, name: string, address: string | undefined): void {
     if (address === undefined) {
@@ -171,68 +178,11 @@ export class PeerManager {
       return;
     }
     const known = this.untrustedSeen.get(fingerprint);
-    this.untrustedSeen.set(fingerprint, { name, address, since: known?.since ?? this.now() });
+    this.untrustedSeen.set(fingerprint, { name, address, since: known?.since ?? this.clock.now() });
   }
 
   list(): PeerInfo[] {
-    const now = this.now();
-    const out: PeerInfo[] = [];
-    const shown = new Set<DialTarget>();
-    const shownKeys = new Set<string>();
-    for (const record of this.records.values()) {
-      shownKeys.add(record.fingerprint);
-      const targets = this.targets.filter((t) => t.fingerprint === record.fingerprint);
-      targets.forEach((t) => shown.add(t));
-      const live = record.connection?.isOpen === true;
-      const active = live ? undefined : targets.find((t) => t.state !== 'idle');
-      out.push({
-        fingerprint: record.fingerprint,
-        name: record.name,
-        address: targets[0]?.address ?? record.address,
-        state: live ? 'connected' : active !== undefined ? targetState(active) : record.state,
-        since: new Date(active?.since ?? record.since).toISOString(),
-        direction: live ? (record.connection!.role === 'initiator' ? 'outbound' : 'inbound') : null,
-        attempt: active?.attempt ?? 0,
-        nextRetryMs: active?.nextRetryAt !== undefined ? Math.max(0, active.nextRetryAt - now) : null,
-        lastError: active?.lastError ?? record.lastError ?? null,
-        rttMs: live ? (record.connection!.rttMs ?? null) : null,
-        discovered: targets.some((t) => t.source === 'mdns') || this.untrustedSeen.has(record.fingerprint),
-      });
-    }
-    for (const target of this.targets) {
-      if (shown.has(target)) continue;
-      if (target.fingerprint !== undefined) shownKeys.add(target.fingerprint);
-      out.push({
-        fingerprint: target.fingerprint ?? null,
-        name: null,
-        address: target.address,
-        state: targetState(target),
-        since: new Date(target.since).toISOString(),
-        direction: null,
-        attempt: target.attempt,
-        nextRetryMs: target.nextRetryAt !== undefined ? Math.max(0, target.nextRetryAt - now) : null,
-        lastError: target.lastError ?? null,
-        rttMs: null,
-        discovered: target.source === 'mdns',
-      });
-    }
-    for (const [fingerprint, seen] of this.untrustedSeen) {
-      if (this.records.get(fingerprint)?.connection?.isOpen === true || shownKeys.has(fingerprint)) continue;
-      out.push({
-        fingerprint,
-        name: seen.name,
-        address: seen.address,
-        state: 'untrusted',
-        since: new Date(seen.since).toISOString(),
-        direction: null,
-        attempt: 0,
-        nextRetryMs: null,
-        lastError: null,
-        rttMs: null,
-        discovered: true,
-      });
-    }
-    return out;
+    return listPeers(this.records.values(), this.targets, this.untrustedSeen, this.clock.now());
   }
 
   connectedCount(): number {
@@ -264,14 +214,14 @@ export class PeerManager {
     const closing: Connection[] = [...this.pending];
     for (const record of this.records.values()) if (record.connection !== undefined) closing.push(record.connection);
     for (const connection of closing) connection.close(CloseCode.goingAway, 'peer is shutting down');
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
     await Promise.race([
       Promise.all(closing.map((c) => c.socketClosed)),
       new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, graceMs);
+        timer = this.clock.setTimeout(resolve, graceMs);
       }),
     ]);
-    clearTimeout(timer);
+    if (timer !== undefined) this.clock.clearTimeout(timer);
   }
 
   private wrap(socket: WebSocket, remote: string, role: HandshakeConfig['role'], pairing = false): Connection {
@@ -281,6 +231,7 @@ export class PeerManager {
       handshakeTimeoutMs: this.options.handshakeTimeoutMs,
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
       log: this.options.log,
+      clock: this.clock,
     });
     this.pending.add(connection);
     const settled = (): void => {
@@ -293,21 +244,20 @@ export class PeerManager {
   private schedule(target: DialTarget, delayMs: number): void {
     target.cancelTimer();
     if (this.stopped) return;
-    target.nextRetryAt = this.now() + delayMs;
-    target.timer = setTimeout(() => void this.dialTarget(target), delayMs);
+    target.planDial(delayMs, () => void this.dialTarget(target));
   }
 
   private async dialTarget(target: DialTarget): Promise<void> {
     target.cancelTimer();
     if (this.stopped || this.hasLiveConnection(target.fingerprint)) {
-      target.enter('idle', this.now());
+      target.enter('idle', this.clock.now());
       return;
     }
-    target.enter('connecting', this.now());
+    target.enter('connecting', this.clock.now());
     const log = this.options.log.child({ address: target.address });
-    const socket = openSocket(target.parsed, this.options.handshakeTimeoutMs);
+    const socket = this.openSocket(target.parsed, this.options.handshakeTimeoutMs);
     const connection = this.wrap(socket, target.address, 'initiator');
-    socket.once('open', () => target.enter('authenticating', this.now()));
+    socket.once('open', () => target.enter('authenticating', this.clock.now()));
     let peer: HandshakeResult;
     try {
       peer = await connection.established();
@@ -323,7 +273,7 @@ export class PeerManager {
       const claimed = connection.claimedPeer;
       if (claimed !== undefined) target.fingerprint = claimed.fingerprint;
       if (violation?.closeCode === CloseCode.duplicate) {
-        target.enter('idle', this.now());
+        target.enter('idle', this.clock.now());
         return;
       }
       const reason = violation !== undefined ? `${describeCloseCode(violation.closeCode)}: ${violation.reason}` : messageOf(err);
@@ -333,14 +283,14 @@ export class PeerManager {
     }
     target.fingerprint = peer.peerKey.fingerprint;
     target.lastError = undefined;
-    target.enter('idle', this.now());
+    target.enter('idle', this.clock.now());
     this.admit(connection, peer, target);
   }
 
   private retryLater(target: DialTarget, reason: string, refused: boolean): void {
     target.attempt++;
     target.lastError = reason;
-    target.enter(refused ? 'refused' : 'backoff', this.now());
+    target.enter(refused ? 'refused' : 'backoff', this.clock.now());
     this.schedule(target, refused ? REFUSED_RETRY_MS : backoffDelay(target.attempt, this.backoff));
   }
 
@@ -368,7 +318,7 @@ export class PeerManager {
         name: peer.peerName,
         address: target?.address ?? connection.remote,
         state: 'connected',
-        since: this.now(),
+        since: this.clock.now(),
         lastError: undefined,
         connection,
       };
@@ -379,7 +329,7 @@ export class PeerManager {
     record!.name = peer.peerName;
     record!.address = target?.address ?? connection.remote;
     record!.state = 'connected';
-    record!.since = this.now();
+    record!.since = this.clock.now();
     record!.lastError = undefined;
     log.info({ remote: connection.remote, direction: connection.role === 'initiator' ? 'outbound' : 'inbound' }, 'peer connected');
     if (target === undefined) this.retryUnidentifiedTargets();
@@ -391,14 +341,14 @@ export class PeerManager {
     const connectedSince = record.since;
     record.connection = undefined;
     record.state = code === CloseCode.untrusted ? 'refused' : 'disconnected';
-    record.since = this.now();
+    record.since = this.clock.now();
     record.lastError = code === CloseCode.normal || code === CloseCode.goingAway ? undefined : `${describeCloseCode(code)}${reason ? `: ${reason}` : ''}`;
     this.options.log.info({ peer: record.fingerprint, code, reason }, 'peer disconnected');
-    const connectedFor = this.now() - connectedSince;
+    const connectedFor = this.clock.now() - connectedSince;
     for (const target of this.targets) {
       if (target.fingerprint !== record.fingerprint) continue;
       target.attempt = attemptAfterDrop(target.attempt, connectedFor, STABLE_CONNECTION_MS);
-      target.enter('backoff', this.now());
+      target.enter('backoff', this.clock.now());
       this.schedule(target, backoffDelay(target.attempt, this.backoff));
     }
   }
@@ -454,7 +404,7 @@ export class PeerManager {
       name: claimed.name,
       address: connection.remote,
       state: 'refused',
-      since: this.now(),
+      since: this.clock.now(),
       lastError: violation.reason,
       connection: undefined,
     });
@@ -478,8 +428,4 @@ export class PeerManager {
   private preferredInitiator(peerFingerprint: string): string {
     return this.options.ownFingerprint < peerFingerprint ? this.options.ownFingerprint : peerFingerprint;
   }
-}
-
-function targetState(target: DialTarget): PeerState {
-  return target.state === 'idle' ? 'disconnected' : target.state;
 }
