@@ -17,7 +17,7 @@ export function daemonCommand(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
     async (args) => {
       // Loaded here, not at the top: every other command (copy, paste, status…) would
       // otherwise pay for loading the whole daemon — most of a CLI call's start-up time.
-      const [{ runDaemon }, { createRootLogger }] = await Promise.all([import('../../daemon.js'), import('../../core/log.js')]);
+      const [{ runDaemon }, { createRootLogger }] = await Promise.all([import('../../daemon/run-daemon.js'), import('../../core/log.js')]);
       await runDaemon(
         pathsFrom(args),
         {

@@ -1,0 +1,133 @@
+import { unlink, writeFile } from 'node:fs/promises';
+import { selectBackend } from '../clipboard/select-backend.js';
+import { clipboardPort } from '../clipboard/clipboard-port.js';
+import type { ClipboardWatcher } from '../clipboard/watcher.js';
+import { stopHashThread } from '../content/hash-thread.js';
+import type { Paths } from '../core/config/paths.js';
+import { componentLogger, type Logger } from '../core/log.js';
+import { VERSION } from '../core/version.js';
+import { IpcServer } from '../ipc/server.js';
+import { buildRoutes } from '../ipc/routes.js';
+import { NetworkWatch } from '../peers/network-watch.js';
+import { SyncEngine } from '../sync/sync-engine.js';
+import { TransferBoard } from '../sync/transfer-board.js';
+import { formatAddress, parseAddress } from '../transport/address.js';
+import { listen, type Listener } from '../transport/listener.js';
+import { controlView } from './control-view.js';
+import { loadSetup, type DaemonFlags } from './daemon-setup.js';
+import { startDiscovery, type DiscoveryService } from './discovery-service.js';
+import { buildPeerServices } from './peer-services.js';
+import { openSpool } from './spool-service.js';
+import { clipboardWatcher } from './clipboard-service.js';
+
+export type { DaemonFlags } from './daemon-setup.js';
+
+/** The network watch looks this often; a tick this much late means the machine slept. */
+const NETWORK_POLL_MS = 2000;
+const WAKE_GAP_MS = 10_000;
+/** How long `copy --wait` waits for a peer that dropped mid-transfer to come back and finish. */
+const DELIVERY_GRACE_MS = 30_000;
+
+/**
+ * The composition root: builds every part, starts them in order (control socket first, so a
+ * second daemon on the same home is refused before it binds any port), and stops them in the
+ * order `stop` below gives. Resolves when the daemon has stopped.
+ */
+export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger): Promise<void> {
+  const log = componentLogger(root, 'daemon');
+  const setup = await loadSetup(paths, flags, root);
+  const { config, identity } = setup;
+  let requestStop: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+
+  // Build: nothing listens or dials yet.
+  const backend = await selectBackend(config.clipboard, componentLogger(root, 'clipboard'));
+  const spool = await openSpool(setup, log);
+  const transfers = new TransferBoard();
+  let watcher: ClipboardWatcher | undefined;
+  const sync = new SyncEngine({
+    ownFingerprint: identity.publicKey.fingerprint,
+    clipboard: clipboardPort(backend, () => watcher),
+    maxClipBytes: config.maxClipBytes,
+    windowBytes: config.transferWindowBytes,
+    spoolThresholdBytes: config.spoolThresholdBytes,
+    spool: spool.port,
+    deliveryGraceMs: DELIVERY_GRACE_MS,
+    transfers,
+    log: componentLogger(root, 'sync'),
+  });
+  const network = buildPeerServices(setup, sync);
+  network.watchTrust();
+  const listeners: Listener[] = [];
+  let discovery: DiscoveryService | undefined;
+  const view = controlView({ setup, backend, sync, network, transfers, spool: spool.port, listeners, discovery: () => discovery, stop: () => requestStop() });
+
+  // Start: the control socket, then the listeners and the clipboard (undone if either fails).
+  const ipc = new IpcServer(paths.socketPath, buildRoutes(view), componentLogger(root, 'ipc'));
+  await ipc.listen();
+  try {
+    for (const address of config.listen.map(parseAddress)) listeners.push(await listen(address, (socket, remote) => network.peers.acceptInbound(socket, remote)));
+    // Made before it starts, so a clip received meanwhile is already noted as our own write.
+    watcher = clipboardWatcher(setup, backend, sync, log);
+    await watcher?.start();
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await ipc.close();
+    throw err;
+  }
+  view.watcher = watcher;
+  for (const address of config.peers.map(parseAddress)) network.peers.addStaticPeer(address);
+  if (config.mdns) {
+    discovery = await startDiscovery(setup, listeners, network.peers);
+    const { dialer } = discovery;
+    network.onTrustChanged(() => dialer.recheck());
+  }
+  await writeFile(paths.pidFile, `${process.pid}\n`, { mode: 0o600 }).catch(() => undefined);
+  log.info(
+    {
+      name: config.name,
+      fingerprint: identity.publicKey.fingerprint,
+      listen: listeners.map((l) => formatAddress(l.address)),
+      peers: config.peers,
+      clipboard: backend.kind,
+      socket: paths.socketPath,
+      version: VERSION,
+    },
+    'daemon ready',
+  );
+  stopOnSignals(log, requestStop);
+  const networkWatch = new NetworkWatch({
+    intervalMs: NETWORK_POLL_MS,
+    wakeGapMs: WAKE_GAP_MS,
+    onChange: (reason) => network.peers.networkChanged(reason === 'wake' ? 'woke from sleep' : 'network addresses changed'),
+  });
+  networkWatch.start();
+  spool.startCleanup();
+
+  await stopRequested;
+  // Stop: no new work, goodbyes to peers (1001), partial transfers kept on disk for a resume,
+  // then the sockets; the control socket last, so `stop` sees it through.
+  networkWatch.stop();
+  spool.stop();
+  network.unwatchTrust();
+  watcher?.stop();
+  await discovery?.discovery.stop(); // goodbye packets: peers stop dialing us at once
+  await network.stop();
+  await sync.shutdown();
+  await stopHashThread(); // after the transfers were suspended: none is hashing any more
+  await Promise.all(listeners.map((l) => l.close()));
+  await ipc.close();
+  await unlink(paths.pidFile).catch(() => undefined);
+  log.info('daemon stopped');
+}
+
+/** SIGTERM or SIGINT stop the daemon; a second one means "now", without waiting for goodbyes. */
+function stopOnSignals(log: Logger, requestStop: () => void): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.info({ signal }, 'stopping');
+    requestStop();
+    process.once(signal, () => process.exit(130));
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

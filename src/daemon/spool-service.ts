@@ -1,0 +1,45 @@
+import { messageOf } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { Spool } from '../spool/spool.js';
+import { spoolPort } from '../spool/spool-port.js';
+import type { SpoolPort } from '../sync/ports.js';
+import type { DaemonSetup } from './daemon-setup.js';
+
+/** An incoming spooled clip is synced to disk this often: what a crash costs to receive again. */
+const SPOOL_CHECKPOINT_BYTES = 8 * 1024 * 1024;
+const SPOOL_CLEANUP_MS = 10 * 60 * 1000;
+
+export interface SpoolService {
+  port: SpoolPort;
+  /** Cleans up now and every ten minutes after (age and size limits). */
+  startCleanup(): void;
+  stop(): void;
+}
+
+/** The spool of large clips, its port for sync and the copy route, and its periodic clean-up. */
+export async function openSpool({ paths, config }: DaemonSetup, log: Logger): Promise<SpoolService> {
+  const spool = await Spool.open(paths.spoolDir, {
+    maxTotalBytes: config.spoolMaxBytes,
+    maxAgeMs: config.spoolMaxAgeMs,
+    thresholdBytes: config.spoolThresholdBytes,
+    checkpointEveryBytes: SPOOL_CHECKPOINT_BYTES,
+  });
+  const clean = (): void => {
+    spool.cleanup().then(
+      (plan) => {
+        if (plan.remove.length > 0) log.info({ removed: plan.remove.length }, 'spool cleaned up');
+      },
+      (err: unknown) => log.warn({ reason: messageOf(err) }, 'spool clean-up failed'),
+    );
+  };
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    port: spoolPort(spool),
+    startCleanup: () => {
+      timer = setInterval(clean, SPOOL_CLEANUP_MS);
+      timer.unref();
+      clean();
+    },
+    stop: () => clearInterval(timer),
+  };
+}
