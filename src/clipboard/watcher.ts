@@ -1,3 +1,4 @@
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ClipboardBackend, ClipboardContent } from './backend.js';
@@ -9,7 +10,8 @@ import type { ClipboardBackend, ClipboardContent } from './backend.js';
  */
 export class ClipboardWatcher {
   private lastSeen: Buffer | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
+  private stopped = false;
   private polling: Promise<void> | undefined;
   private failing = false;
   /** Set when clipsync wrote the clipboard and no poll has read that back yet. */
@@ -20,19 +22,21 @@ export class ClipboardWatcher {
     private readonly intervalMs: number,
     private readonly onChange: (content: ClipboardContent, initial: boolean) => void,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   async start(): Promise<void> {
     await this.pollOnce(true);
     const tick = (): void => {
-      this.timer = setTimeout(() => void this.pollNow().finally(tick), this.intervalMs);
-      this.timer.unref();
+      if (this.stopped) return;
+      this.timer = this.clock.setTimeout(() => void this.pollNow().finally(tick), this.intervalMs);
     };
     tick();
   }
 
   stop(): void {
-    clearTimeout(this.timer);
+    this.stopped = true;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
