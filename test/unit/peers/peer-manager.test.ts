@@ -82,14 +82,19 @@ const row = (n: Node, match: (p: PeerInfo) => boolean): PeerInfo | undefined => 
 /** Fires timers due now (the dial a schedule of 0 ms planned) and lets their sockets start. */
 const fireDue = (clock: FakeClock): Promise<void> => clock.advance(0);
 
+/** Alpha dials beta at its static address; resolves once both hold the session. */
+async function connectedPair(clock = new FakeClock()): Promise<{ a: Node; b: Node; clock: FakeClock }> {
+  const a = await node('alpha', identities[0]!, clock);
+  const b = await node('beta', identities[1]!, clock);
+  a.manager.addStaticPeer(b.address);
+  await fireDue(clock);
+  await waitFor(() => open(a).length === 1 && open(b).length === 1, { what: 'one session each' });
+  return { a, b, clock };
+}
+
 describe('PeerManager: dialing', () => {
   it('dials a static peer, admits the authenticated connection on both sides and lists it', async () => {
-    const clock = new FakeClock();
-    const a = await node('alpha', identities[0]!, clock);
-    const b = await node('beta', identities[1]!, clock);
-    a.manager.addStaticPeer(b.address);
-    await fireDue(clock);
-    await waitFor(() => open(a).length === 1 && open(b).length === 1, { what: 'one session each' });
+    const { a, b } = await connectedPair();
     expect(row(a, (p) => p.fingerprint === b.fingerprint)).toMatchObject({ state: 'connected', direction: 'outbound', name: 'peer-of-alpha', attempt: 0 });
     expect(row(b, (p) => p.fingerprint === a.fingerprint)).toMatchObject({ state: 'connected', direction: 'inbound' });
     expect(a.manager.connectedCount()).toBe(1);
@@ -172,12 +177,7 @@ describe('PeerManager: one connection per peer', () => {
 
 describe('PeerManager: trust and admission', () => {
   it('closes the connection of a key that is no longer trusted, with 4001, and counts it', async () => {
-    const clock = new FakeClock();
-    const a = await node('alpha', identities[0]!, clock);
-    const b = await node('beta', identities[1]!, clock);
-    a.manager.addStaticPeer(b.address);
-    await fireDue(clock);
-    await waitFor(() => open(a).length === 1 && open(b).length === 1, { what: 'connected' });
+    const { a, b } = await connectedPair();
     const closing = new Promise<number>((resolve) => open(a)[0]!.once('close', (info) => resolve(info.code)));
     expect(await b.manager.revalidate(async () => true)).toBe(0);
     expect(await b.manager.revalidate(async (fp) => fp !== a.fingerprint)).toBe(1);
@@ -203,12 +203,7 @@ describe('PeerManager: trust and admission', () => {
   });
 
   it('says goodbye with 1001 when it stops', async () => {
-    const clock = new FakeClock();
-    const a = await node('alpha', identities[0]!, clock);
-    const b = await node('beta', identities[1]!, clock);
-    a.manager.addStaticPeer(b.address);
-    await fireDue(clock);
-    await waitFor(() => open(a).length === 1 && open(b).length === 1, { what: 'connected' });
+    const { a, b } = await connectedPair();
     const seen = new Promise<{ code: number; reason: string }>((resolve) => open(a)[0]!.once('close', resolve));
     await b.manager.stop();
     expect(await seen).toMatchObject({ code: CloseCode.goingAway, reason: 'peer is shutting down' });

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fail } from '../../../src/core/errors.js';
 import { randomBytes } from '../../../src/secure/sodium.js';
-import { contentId, type ClipMeta, type InMemoryClip } from '../../../src/sync/clip.js';
+import { contentId, type Clip, type ClipMeta, type InMemoryClip } from '../../../src/sync/clip.js';
 import { MemorySink, type ClipBody, type IncomingSink } from '../../../src/sync/clip-body.js';
 import type { DeliveryResult } from '../../../src/sync/delivery.js';
 import type { ClipboardPort, SpoolPort } from '../../../src/sync/ports.js';
-import { SyncEngine, type SyncOptions } from '../../../src/sync/sync-engine.js';
+import { SyncEngine, type PendingDelivery, type SyncOptions } from '../../../src/sync/sync-engine.js';
 import { TransferBoard } from '../../../src/sync/transfer-board.js';
 import { CloseCode } from '../../../src/wire/close-codes.js';
 import { FrameType } from '../../../src/wire/frame.js';
@@ -112,6 +112,21 @@ async function delivered(deliveries: { result: Promise<DeliveryResult> }[]): Pro
   return Promise.all(deliveries.map((d) => d.result));
 }
 
+/**
+ * A clip stuck mid-transfer: beta grants one 4 KiB window and its CREDIT frames are dropped, so
+ * alpha sends four 1 KiB frames and then waits. What happens next is the test's.
+ */
+async function stalledTransfer(): Promise<{ a: Node; b: Node; toB: MemoryChannel; toA: MemoryChannel; clip: Clip; deliveries: PendingDelivery[] }> {
+  const a = node('alpha');
+  const b = node('beta', { windowBytes: 4096 });
+  const [toB, toA] = connect(a, b, 1024);
+  toA.tap = (frame) => (frame.type === FrameType.credit ? 'drop' : frame);
+  const { clip, deliveries } = await a.engine.copyLocal({ data: randomBytes(64 * 1024) }, 'application/octet-stream', 'cli');
+  await untilTrue(() => sentOfType(toB, FrameType.data).length === 4, 'the first window sent');
+  toA.tap = undefined;
+  return { a, b, toB, toA, clip, deliveries };
+}
+
 describe('SyncEngine: OFFER → WANT → DATA → END → ACK', () => {
   it('delivers a small clip, applies it on the receiver, and reports it delivered', async () => {
     const a = node('alpha');
@@ -180,14 +195,7 @@ describe('SyncEngine: OFFER → WANT → DATA → END → ACK', () => {
 
 describe('SyncEngine: supersede', () => {
   it('a newer copy cancels the older clip on its way: the older delivery fails, the receiver ends with the newer', async () => {
-    const a = node('alpha');
-    const b = node('beta', { windowBytes: 4096 });
-    const [toB, toA] = connect(a, b, 1024);
-    toA.tap = (frame) => (frame.type === FrameType.credit ? 'drop' : frame); // the first clip stalls after one window
-    const big = randomBytes(64 * 1024);
-    const first = await a.engine.copyLocal({ data: big }, 'application/octet-stream', 'cli');
-    await untilTrue(() => sentOfType(toB, FrameType.data).length === 4, 'the first window sent');
-    toA.tap = undefined;
+    const { a, b, toB, ...first } = await stalledTransfer();
     const second = await a.engine.copyLocal({ data: Buffer.from('newer') }, 'text/plain', 'cli');
     expect(await delivered(first.deliveries)).toEqual([{ fingerprint: b.fingerprint, name: 'beta', status: 'failed', detail: 'superseded by a newer clip' }]);
     expect((await delivered(second.deliveries))[0]!.status).toBe('delivered');
@@ -197,13 +205,7 @@ describe('SyncEngine: supersede', () => {
   });
 
   it('on the receiver, a newer OFFER from the same peer replaces the transfer in progress even without a CANCEL', async () => {
-    const a = node('alpha');
-    const b = node('beta', { windowBytes: 4096 });
-    const [toB, toA] = connect(a, b, 1024);
-    toA.tap = (frame) => (frame.type === FrameType.credit ? 'drop' : frame);
-    const first = await a.engine.copyLocal({ data: randomBytes(64 * 1024) }, 'application/octet-stream', 'cli');
-    await untilTrue(() => sentOfType(toB, FrameType.data).length === 4, 'the first window sent');
-    toA.tap = undefined;
+    const { a, b, toB, ...first } = await stalledTransfer();
     toB.tap = (frame) => (frame.type === FrameType.cancel ? 'drop' : frame);
     const ended: string[] = [];
     b.transfers.on('end', (info, outcome) => ended.push(`${info.id}:${outcome}`));
@@ -298,12 +300,7 @@ describe('SyncEngine: resume after a cut', () => {
   });
 
   it('fails copy --wait after the grace period when the peer does not come back', async () => {
-    const a = node('alpha');
-    const b = node('beta', { windowBytes: 4096 });
-    const [toB, toA] = connect(a, b, 1024);
-    toA.tap = (frame) => (frame.type === FrameType.credit ? 'drop' : frame);
-    const { deliveries } = await a.engine.copyLocal({ data: randomBytes(64 * 1024) }, 'application/octet-stream', 'cli');
-    await untilTrue(() => sentOfType(toB, FrameType.data).length === 4, 'the first window sent');
+    const { a, b, toB, deliveries } = await stalledTransfer();
     let settled: DeliveryResult | undefined;
     void deliveries[0]!.result.then((r) => (settled = r));
     toB.cut(1006);
@@ -314,12 +311,7 @@ describe('SyncEngine: resume after a cut', () => {
   });
 
   it('fails copy --wait at once when the peer is refused (not a transient close)', async () => {
-    const a = node('alpha');
-    const b = node('beta', { windowBytes: 4096 });
-    const [toB, toA] = connect(a, b, 1024);
-    toA.tap = (frame) => (frame.type === FrameType.credit ? 'drop' : frame);
-    const { deliveries } = await a.engine.copyLocal({ data: randomBytes(64 * 1024) }, 'application/octet-stream', 'cli');
-    await untilTrue(() => sentOfType(toB, FrameType.data).length === 4, 'the first window sent');
+    const { a, b, toB, deliveries } = await stalledTransfer();
     toB.close(CloseCode.untrusted, 'key no longer trusted');
     expect(await delivered(deliveries)).toEqual([{ fingerprint: b.fingerprint, name: 'beta', status: 'failed', detail: 'disconnected before it had the clip' }]);
   });
