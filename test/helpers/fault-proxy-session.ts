@@ -27,6 +27,10 @@ export interface ProxyConnection {
   readonly forwarded: ByteCounts;
   /** Socket writes made per direction (one per byte with oneByteWrites). */
   readonly writes: ByteCounts;
+  /** Bytes forwarded after being held for a latency (each at least the latency it arrived under). */
+  readonly delayed: ByteCounts;
+  /** Bytes read under a slowReader rate (each chunk paid for by a pause in reading). */
+  readonly throttled: ByteCounts;
   readonly open: boolean;
   /** Resolves once both of its sockets are closed. */
   readonly closed: Promise<void>;
@@ -64,6 +68,8 @@ export class Session implements ProxyConnection {
   readonly received: ByteCounts = { toServer: 0, toClient: 0 };
   readonly forwarded: ByteCounts = { toServer: 0, toClient: 0 };
   readonly writes: ByteCounts = { toServer: 0, toClient: 0 };
+  readonly delayed: ByteCounts = { toServer: 0, toClient: 0 };
+  readonly throttled: ByteCounts = { toServer: 0, toClient: 0 };
   readonly closed: Promise<void>;
   open = true;
   private readonly pumps: Record<Direction, Pump>;
@@ -153,7 +159,7 @@ export class Session implements ProxyConnection {
 /** Moves bytes from one socket to the other, applying the faults. */
 class Pump {
   cutBudget: number | undefined;
-  private readonly queue: { data: Buffer; dueAt: number }[] = [];
+  private readonly queue: { data: Buffer; dueAt: number; delayed: boolean }[] = [];
   private queuedBytes = 0;
   private writing = false;
   private stopped = false;
@@ -209,10 +215,11 @@ class Pump {
   private onData(chunk: Buffer): void {
     if (this.stopped) return;
     this.session.counted(this.direction, 'received', chunk.length);
-    this.queue.push({ data: chunk, dueAt: this.clock.now() + this.faults.latencyMs });
+    this.queue.push({ data: chunk, dueAt: this.clock.now() + this.faults.latencyMs, delayed: this.faults.latencyMs > 0 });
     this.queuedBytes += chunk.length;
     const rate = this.faults.bytesPerSecond[this.direction];
     if (rate !== undefined) {
+      this.session.throttled[this.direction] += chunk.length;
       // Charge the chunk just read: no more reading until the rate has paid for it.
       this.liftThrottle();
       this.throttleTimer = this.clock.setTimeout(() => {
@@ -260,6 +267,7 @@ class Pump {
       this.queuedBytes -= take;
       if (this.cutBudget !== undefined) this.cutBudget -= take;
       this.session.writes[this.direction]++;
+      if (head.delayed) this.session.delayed[this.direction] += take;
       const flushed = this.dest.write(piece);
       this.session.counted(this.direction, 'forwarded', take);
       this.updateFlow();

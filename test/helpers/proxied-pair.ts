@@ -23,11 +23,12 @@ export interface ProxiedPair {
 /**
  * alpha and beta trusting each other, with beta dialing alpha through a fault-injecting
  * proxy. alpha listens on a Unix socket in its home, so it can be killed and restarted at the
- * same address while the proxy stays put.
+ * same address while the proxy stays put. `beforeDial` may switch faults on before beta
+ * starts, so that they apply to the connection from its first byte.
  */
 export async function startProxiedPair(
   dir: string,
-  options: { configA?: Record<string, unknown>; configB?: Record<string, unknown> } = {},
+  options: { configA?: Record<string, unknown>; configB?: Record<string, unknown>; beforeDial?: (proxy: FaultProxy) => void } = {},
 ): Promise<ProxiedPair> {
   const { homeA, homeB } = await trustedHomePair(dir, { ...QUICK_RECONNECT, ...options.configA }, { ...QUICK_RECONNECT, ...options.configB });
   const listenA = `unix:${homeA}/peer.sock`;
@@ -45,6 +46,7 @@ export async function startProxiedPair(
       await pair.proxy?.close();
     },
   };
+  options.beforeDial?.(pair.proxy);
   pair.b = await TestDaemon.start({ home: homeB, listen: [], peers: [pair.proxy.address] });
   await Promise.all([pair.a.waitConnected(1), pair.b.waitConnected(1)]);
   return pair;
