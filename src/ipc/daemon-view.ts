@@ -1,0 +1,54 @@
+import type { PeerInfo } from '../peers/peer-types.js';
+import type { PairCandidate, PairingInfo } from '../pairing/pairing-types.js';
+import type { SyncEngine } from '../sync/sync-engine.js';
+import type { TransferBoard } from '../sync/transfer-board.js';
+import type { LocalStore } from './copy-body.js';
+import type { StatusResponse } from './schema.js';
+
+/*
+ * What the control API needs from the running daemon, and no more: each part lists only what
+ * the routes call, so the routes can be tested alone with small in-memory fakes. The daemon's
+ * concrete classes satisfy these as they are.
+ */
+
+/** The peer table, as `status` and `peers` read it. */
+export interface PeerDirectory {
+  list(): PeerInfo[];
+  connectedCount(): number;
+}
+
+/** The pairing requests, as the `pair` routes drive them; `peer` is a name, fingerprint or address. */
+export interface PairingDesk {
+  candidates(): PairCandidate[];
+  pending(): PairingInfo[];
+  start(peer: string): Promise<PairingInfo>;
+  accept(peer: string, wait: boolean): Promise<PairingInfo>;
+  reject(peer: string): PairingInfo;
+  wait(peer: string): Promise<PairingInfo>;
+}
+
+/** The clip model: the current clip, and a copy made here. Derived, so it follows the engine's signatures. */
+export type ClipDesk = Pick<SyncEngine, 'currentClip' | 'copyLocal'>;
+
+/** The system clipboard, read on demand so a copy made a moment ago on this machine counts. */
+export interface ClipboardPoll {
+  pollNow(): Promise<void>;
+}
+
+/** Transfers in flight, listed and followed. */
+export type TransferFeed = Pick<TransferBoard, 'list' | 'forPeer' | 'on' | 'off'>;
+
+export interface DaemonView {
+  status(): Omit<StatusResponse, 'peers' | 'clip'>;
+  peers: PeerDirectory;
+  pairing: PairingDesk;
+  sync: ClipDesk;
+  /** Set once the system clipboard is being watched; undefined with the memory clipboard. */
+  watcher: ClipboardPoll | undefined;
+  maxClipBytes: number;
+  spoolThresholdBytes: number;
+  store: LocalStore | undefined;
+  transfers: TransferFeed;
+  reloadTrust(): Promise<number>;
+  stop(): void;
+}
