@@ -22,7 +22,9 @@ describe('transfers: progress, supersede, resume', () => {
   it('shows a transfer in flight in `transfers --json` and `peers --json`, then delivers it byte-exact', async () => {
     const { a, b, proxy } = pair;
     const clip = randomClipFile(dir, 'clip.bin', 6 * MiB);
-    proxy.slowReader(3 * MiB, 'toServer');
+    // Slow enough that the transfer is still in flight when both CLIs have looked, however
+    // slowly they start on a loaded machine (a CLI call can take a second there); lifted after.
+    proxy.slowReader(512 * 1024, 'toServer');
     const copying = b.cli(['copy', clip.path, '--wait', '--json']);
 
     const receiving = await waitFor(async () => (await transfersOf(a)).find((t) => t.direction === 'receive' && t.bytes > 0), {
