@@ -85,14 +85,18 @@ describe('architecture (docs/ARCHITECTURE.md)', () => {
     expect(cycles).toEqual([]);
   });
 
-  it('keeps sync free of clipboard, spool, ipc, transport and cli', () => {
-    expect(importsFrom('sync', ['clipboard', 'spool', 'ipc', 'transport', 'cli', 'peers', 'pairing', 'discovery'])).toEqual([]);
+  it('keeps sync free of everything but the core, the wire format and the content id', () => {
+    expect(importsFrom('sync', allBut(['core', 'wire', 'content']))).toEqual([]);
   });
 
   it('lets clipboard import only the core and the clip model with its ports', () => {
     const allowed = new Set(['sync/clip.ts', 'sync/ports.ts']);
     const bad = crossing.filter((e) => e.fromFolder === 'clipboard' && e.toFolder !== 'core' && !allowed.has(e.to));
     expect(bad.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
+  });
+
+  it('has only the cli start the daemon: nothing else imports the composition root', () => {
+    expect(crossing.filter((e) => e.toFolder === 'daemon' && e.fromFolder !== 'cli').map((e) => `${e.from} → ${e.to}`)).toEqual([]);
   });
 
   it('has nothing import the cli', () => {
