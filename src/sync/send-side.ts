@@ -3,6 +3,7 @@ import type { Logger } from '../core/log.js';
 import { malformed } from '../wire/frame.js';
 import type { Clip } from './clip.js';
 import type { DeliveryTracker } from './delivery.js';
+import { MAX_REASON_LENGTH } from './messages.js';
 import type { SessionState } from './session-state.js';
 import type { TransferBoard } from './transfer-board.js';
 import { Outgoing } from './transfer/outgoing.js';
@@ -79,7 +80,7 @@ export class SendSide {
       this.deliveries.settle(id, { fingerprint, name, status: 'delivered' });
       return;
     }
-    const detail = status === 'stale' ? 'the peer holds a newer clip' : reason !== undefined ? reason.slice(0, 300) : `refused (${status})`;
+    const detail = status === 'stale' ? 'the peer holds a newer clip' : reason !== undefined ? reason.slice(0, MAX_REASON_LENGTH) : `refused (${status})`;
     if (status === 'rejected') this.log.warn({ peer: fingerprint, clip: id.slice(0, 16), reason: detail }, 'peer refused a clip');
     this.deliveries.settle(id, { fingerprint, name, status: 'failed', detail });
   }
