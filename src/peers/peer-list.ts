@@ -1,5 +1,5 @@
 import type { DialTarget } from './dial-target.js';
-import type { PeerRecord } from './peer-manager.js';
+import type { PeerRecord } from './peer-table.js';
 import type { PeerInfo, PeerState } from './peer-types.js';
 
 /** A peer seen by mDNS whose key is not trusted: listed so the user can pair with it. */

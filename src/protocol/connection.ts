@@ -6,8 +6,10 @@ import { CHACHA_BLOCK_BYTES, SEAL_OVERHEAD } from '../secure/channel.js';
 import { Handshake, type HandshakeConfig, type HandshakeResult } from '../secure/handshake.js';
 import { CloseCode, ProtocolViolation, describeCloseCode } from '../wire/close-codes.js';
 import { FrameType, decodeFrame, encodeFrame, encodeFrameHead, malformed, type Frame, type FrameTypeValue } from '../wire/frame.js';
-import { Heartbeat } from './heartbeat.js';
+import { ConnectionLifecycle, type ConnectionState } from './connection-state.js';
+import type { Heartbeat } from './heartbeat.js';
 import { MAX_DATA_BODY_BYTES } from './limits.js';
+import { socketHeartbeat } from './socket-heartbeat.js';
 import { SocketWriter } from './socket-writer.js';
 
 /**
@@ -20,18 +22,7 @@ const MAX_REASON_BYTES = 120;
 /** A peer that never answers our close frame loses its socket after this long. */
 const CLOSE_HANDSHAKE_MS = 2000;
 
-/**
- * Where a connection is in its life; it only moves forward.
- * - connecting: the socket is being opened (an outbound dial);
- * - authenticating: the socket is open and the handshake runs, under its deadline;
- * - open: the peer is authenticated and frames flow;
- * - closing: a close was decided (by either side); `close` has been emitted, the socket is
- *   finishing its closing handshake;
- * - closed: the socket is gone.
- */
-export type ConnectionState = 'connecting' | 'authenticating' | 'open' | 'closing' | 'closed';
-
-const ORDER: Record<ConnectionState, number> = { connecting: 0, authenticating: 1, open: 2, closing: 3, closed: 4 };
+export type { ConnectionState } from './connection-state.js';
 
 export interface ConnectionClose {
   code: number;
@@ -67,9 +58,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly maxBodyBytes = MAX_DATA_BODY_BYTES;
   /** Resolves once the underlying socket has closed (after the closing handshake, or cut). */
   readonly socketClosed: Promise<void>;
-  private current: ConnectionState;
+  private readonly lifecycle: ConnectionLifecycle;
   private authenticated: HandshakeResult | undefined;
-  private closeInfo: ConnectionClose | undefined;
   /** Whether the socket ever opened: a failure before that is a dial failure, not a refusal. */
   private socketOpened: boolean;
   /** Why a socket that never opened failed (ECONNREFUSED, ENOENT, …). */
@@ -97,7 +87,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.log = options.log;
     this.writer = new SocketWriter(socket, () => this.heartbeat?.onActivity());
     this.socketOpened = socket.readyState === socket.OPEN;
-    this.current = this.socketOpened ? 'authenticating' : 'connecting';
+    this.lifecycle = new ConnectionLifecycle(this.socketOpened ? 'authenticating' : 'connecting');
     this.handshakeDone = this.startHandshakeDeadline();
     this.handshakeDone.catch(() => undefined); // callers observe it through `established()`
 
@@ -107,7 +97,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     socket.on('close', (code: number, reason: Buffer) => {
       const text = reason.toString('utf8') || (this.socketOpened ? '' : `cannot connect to ${this.remote}: ${this.connectError ?? 'connection failed'}`);
       this.finishClose({ code, reason: text, local: false });
-      this.enter('closed');
+      this.lifecycle.enter('closed');
     });
     socket.on('error', (err: Error & { code?: string }) => {
       if (!this.socketOpened) this.connectError = err.code ?? err.message;
@@ -117,14 +107,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     else {
       socket.once('open', () => {
         this.socketOpened = true;
-        this.enter('authenticating');
+        this.lifecycle.enter('authenticating');
         this.writer.write(this.handshake.hello());
       });
     }
   }
 
   get state(): ConnectionState {
-    return this.current;
+    return this.lifecycle.state;
   }
 
   /** The authenticated peer, once the handshake completed. */
@@ -139,7 +129,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Until a close begins (also true while connecting and authenticating). */
   get isOpen(): boolean {
-    return ORDER[this.current] < ORDER.closing;
+    return this.lifecycle.before('closing');
   }
 
   /** Round-trip time of the last answered heartbeat, in ms. */
@@ -166,7 +156,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   async send(type: FrameTypeValue, header: object, body?: Buffer): Promise<void> {
     if (this.writer.full) await this.writer.room();
     const peer = this.authenticated;
-    if (this.current !== 'open' || peer === undefined) throw new ProtocolViolation(CloseCode.goingAway, 'connection closed');
+    if (this.state !== 'open' || peer === undefined) throw new ProtocolViolation(CloseCode.goingAway, 'connection closed');
     let message: Buffer;
     if (body !== undefined && body.length >= DIRECT_SEAL_MIN_BODY) {
       const { out, headLength } = encodeFrameHead(type, header, body.length, CHACHA_BLOCK_BYTES, SEAL_OVERHEAD, this.writer.take);
@@ -177,6 +167,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.writer.write(message, true);
   }
 
+  /** Begins the close (once; later calls do nothing): `close` is emitted now, the socket follows. */
   close(code: number, reason: string): void {
     if (!this.isOpen) return;
     const opened = this.socketOpened;
@@ -193,11 +184,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     // A peer that never answers the close handshake must not hold the socket open.
     const timer = this.clock.setTimeout(() => this.socket.terminate(), CLOSE_HANDSHAKE_MS);
     void this.socketClosed.then(() => this.clock.clearTimeout(timer));
-  }
-
-  /** Moves forward to `next`; a later state is never left for an earlier one. */
-  private enter(next: ConnectionState): void {
-    if (ORDER[next] > ORDER[this.current]) this.current = next;
   }
 
   private startHandshakeDeadline(): Promise<HandshakeResult> {
@@ -221,7 +207,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   private onSocketMessage(data: RawData, isBinary: boolean): void {
     this.heartbeat?.onActivity();
-    if (this.current === 'open' && this.queued === 0) {
+    if (this.state === 'open' && this.queued === 0) {
       // Authenticated and nothing queued: handle the frame now, without a promise per message.
       try {
         this.onFrameMessage(data, isBinary);
@@ -244,19 +230,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private async onMessage(data: RawData, isBinary: boolean): Promise<void> {
     if (!this.isOpen) return;
     if (!isBinary || !Buffer.isBuffer(data)) throw malformed('text messages are not part of the protocol');
-    if (this.current === 'open') return this.onFrameMessage(data, isBinary);
+    if (this.state === 'open') return this.onFrameMessage(data, isBinary);
     const step = await this.handshake.receive(data);
     for (const message of step.send) this.writer.write(message);
     if (step.result !== undefined && this.isOpen) {
       this.authenticated = step.result;
-      this.enter('open');
+      this.lifecycle.enter('open');
       this.onEstablished(step.result);
     }
   }
 
   private onFrameMessage(data: RawData, isBinary: boolean): void {
     const peer = this.authenticated;
-    if (this.current !== 'open' || peer === undefined) return;
+    if (this.state !== 'open' || peer === undefined) return;
     if (!isBinary || !Buffer.isBuffer(data)) throw malformed('text messages are not part of the protocol');
     // The message buffer is ours alone (ws hands each one out once): decrypt it in place.
     const frame = decodeFrame(peer.opener.openInPlace(data));
@@ -279,36 +265,22 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   private startHeartbeat(): void {
     const intervalMs = this.options.heartbeatIntervalMs;
     if (intervalMs === undefined || intervalMs <= 0) return;
-    const heartbeat = new Heartbeat({
+    this.heartbeat = socketHeartbeat(this.socket, {
       intervalMs,
       clock: this.clock,
-      ping: () => {
-        if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
-      },
       onDead: () => {
         this.log.warn({ remote: this.remote, peer: this.authenticated?.peerKey.fingerprint, intervalMs }, 'peer missed its heartbeat; closing');
         this.close(CloseCode.heartbeatTimeout, `no answer to a heartbeat within ${intervalMs} ms`);
         this.socket.terminate(); // it is not answering: do not wait for a closing handshake
       },
     });
-    this.heartbeat = heartbeat;
-    this.socket.on('pong', () => heartbeat.onPong());
-    // Signs of life on a link busy with a clip. Our ping and the peer's pong can each wait
-    // behind megabytes of clip data, and on a slow link a single DATA message takes longer to
-    // arrive than the heartbeat interval (960 KiB at 50 KiB/s is 19 s). But bytes of a
-    // message arrive long before it is whole, the peer's own pings travel the other way, and
-    // our data draining (SocketWriter) shows the peer reading it. A stalled or vanished peer
-    // does none of these.
-    this.socket.on('ping', () => heartbeat.onActivity());
-    const raw = (this.socket as unknown as { _socket?: import('node:stream').Duplex })._socket; // ws keeps no public handle on it
-    raw?.on('data', () => heartbeat.onActivity());
-    heartbeat.start();
+    this.heartbeat.start();
   }
 
+  /** Enters closing (from either side, once): stops the heartbeat, wipes keys, wakes senders. */
   private finishClose(info: ConnectionClose): void {
-    if (this.closeInfo !== undefined) return;
-    this.closeInfo = info;
-    this.enter('closing');
+    if (!this.isOpen) return;
+    this.lifecycle.enter('closing');
     this.heartbeat?.stop();
     this.handshake.dispose();
     this.authenticated?.sealer.dispose();

@@ -65,15 +65,37 @@ export interface SocketPair {
 
 /** A client and a server WebSocket joined in memory, both already open. */
 export function socketPair(): SocketPair {
+  const pair = unopenedSocketPair();
+  pair.open();
+  return pair;
+}
+
+/**
+ * The same pair still CONNECTING, as a dialed socket is before its upgrade: `open()` joins
+ * the ends, and both emit 'open'.
+ */
+export function unopenedSocketPair(): SocketPair & { open(): void } {
   const clientStream = new StreamEnd();
   const serverStream = new StreamEnd();
   clientStream.other = serverStream;
   serverStream.other = clientStream;
-  const client = new WebSocket(null as unknown as string, undefined, { autoPong: true }); // ws: a null address makes an end for setSocket
+  // ws fills in its defaults only for ends it makes itself (a dial, a WebSocketServer); an end
+  // made with a null address takes these as given, so they are ws's own defaults. Without
+  // closeTimeout, ws would cut every closing handshake after a millisecond.
+  const endOptions = { autoPong: true, maxPendingAutoPongs: 60, closeTimeout: 30_000 };
+  const client = new WebSocket(null as unknown as string, undefined, endOptions); // ws: a null address makes an end for setSocket
   (client as unknown as { _isServer: boolean })._isServer = false; // ws has no public way to make a client end on a given stream
-  const server = new WebSocket(null as unknown as string, undefined, { autoPong: true });
-  const options = { maxPayload: WS_MAX_PAYLOAD, allowSynchronousEvents: true, generateMask: (mask: Buffer) => mask.fill(0) };
-  (client as unknown as { setSocket(s: Duplex, head: Buffer, o: object): void }).setSocket(clientStream, Buffer.alloc(0), options);
-  (server as unknown as { setSocket(s: Duplex, head: Buffer, o: object): void }).setSocket(serverStream, Buffer.alloc(0), options);
-  return { client, server, clientStream, serverStream };
+  const server = new WebSocket(null as unknown as string, undefined, endOptions);
+  const options = {
+    maxPayload: WS_MAX_PAYLOAD,
+    allowSynchronousEvents: true,
+    maxBufferedChunks: 256 * 1024,
+    maxFragments: 16 * 1024,
+    generateMask: (mask: Buffer) => mask.fill(0),
+  };
+  const open = (): void => {
+    (client as unknown as { setSocket(s: Duplex, head: Buffer, o: object): void }).setSocket(clientStream, Buffer.alloc(0), options);
+    (server as unknown as { setSocket(s: Duplex, head: Buffer, o: object): void }).setSocket(serverStream, Buffer.alloc(0), options);
+  };
+  return { client, server, clientStream, serverStream, open };
 }

@@ -2,12 +2,14 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { generateIdentityFile, loadIdentityFile, type Identity } from '../../../src/identity/identity.js';
-import { MAX_PENDING_HANDSHAKES, PeerManager, STABLE_CONNECTION_MS } from '../../../src/peers/peer-manager.js';
+import { REFUSED_RETRY_MS, STABLE_CONNECTION_MS } from '../../../src/peers/dial-scheduler.js';
+import { MAX_PENDING_HANDSHAKES } from '../../../src/peers/handshake-gate.js';
+import { PeerManager, type PeerManagerOptions } from '../../../src/peers/peer-manager.js';
 import type { PeerInfo } from '../../../src/peers/peer-types.js';
 import type { Connection } from '../../../src/protocol/connection.js';
 import { openSocket } from '../../../src/transport/dialer.js';
 import { listen, type Listener } from '../../../src/transport/listener.js';
-import type { Address } from '../../../src/transport/address.js';
+import { formatAddress, type Address } from '../../../src/transport/address.js';
 import { CloseCode } from '../../../src/wire/close-codes.js';
 import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -51,7 +53,7 @@ afterEach(async () => {
 });
 
 let sockets = 0;
-async function node(name: string, identity: Identity, clock: FakeClock, options: { trusts?: Identity[]; handshakeTimeoutMs?: number } = {}): Promise<Node> {
+async function node(name: string, identity: Identity, clock: FakeClock, options: { trusts?: Identity[]; handshakeTimeoutMs?: number; openSocket?: PeerManagerOptions['openSocket'] } = {}): Promise<Node> {
   const trusted = new Set((options.trusts ?? identities).map((i) => i.publicKey.fingerprint));
   const sessions: Connection[] = [];
   const manager = new PeerManager({
@@ -67,6 +69,7 @@ async function node(name: string, identity: Identity, clock: FakeClock, options:
     log: captureLog().log,
     clock,
     onSession: (connection) => sessions.push(connection),
+    ...(options.openSocket !== undefined ? { openSocket: options.openSocket } : {}),
   });
   const address: Address = { kind: 'unix', path: join(dir, `${name}-${++sockets}.sock`) };
   const listener = await listen(address, (socket, remote) => manager.acceptInbound(socket, remote));
@@ -149,10 +152,34 @@ describe('PeerManager: dialing', () => {
     a.manager.addStaticPeer(b.address);
     await fireDue(clock);
     const refused = await waitFor(() => row(a, (p) => p.state === 'refused'), { what: 'refused' });
-    expect(refused).toMatchObject({ nextRetryMs: 30_000, attempt: 1 });
+    expect(REFUSED_RETRY_MS).toBe(30_000);
+    expect(refused).toMatchObject({ nextRetryMs: REFUSED_RETRY_MS, attempt: 1 });
     expect(refused.lastError).toMatch(/not trusted/i);
     expect(row(b, (p) => p.fingerprint === a.fingerprint)).toMatchObject({ state: 'refused' }); // who knocked
     expect(open(a)).toEqual([]);
+    await clock.advance(REFUSED_RETRY_MS - 1);
+    expect(row(a, (p) => p.state === 'refused')).toMatchObject({ attempt: 1, nextRetryMs: 1 });
+    b.trusted.add(a.fingerprint); // trust granted meanwhile: the next ask succeeds
+    await clock.advance(1);
+    await waitFor(() => open(a).length === 1 && open(b).length === 1, { what: 'connected after the retry' });
+  });
+
+  it('dials through the injected openSocket', async () => {
+    const clock = new FakeClock();
+    const b = await node('beta', identities[1]!, clock);
+    const dialed: string[] = [];
+    const a = await node('alpha', identities[0]!, clock, {
+      // Every dial reaches beta, whatever address it was for.
+      openSocket: (address, timeoutMs) => {
+        dialed.push(formatAddress(address));
+        return openSocket(b.address, timeoutMs);
+      },
+    });
+    a.manager.addStaticPeer({ kind: 'unix', path: join(dir, 'redirected.sock') });
+    await fireDue(clock);
+    await waitFor(() => open(a).length === 1 && open(b).length === 1, { what: 'one session each' });
+    expect(dialed).toEqual([`unix:${join(dir, 'redirected.sock')}`]);
+    expect(row(a, (p) => p.fingerprint === b.fingerprint)).toMatchObject({ state: 'connected', address: `unix:${join(dir, 'redirected.sock')}` });
   });
 });
 

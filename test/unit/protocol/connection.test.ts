@@ -1,15 +1,17 @@
 import { join } from 'node:path';
+import type { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentityFile, loadIdentityFile, type Identity } from '../../../src/identity/identity.js';
 import { Connection, type ConnectionClose, type ConnectionState } from '../../../src/protocol/connection.js';
 import { MAX_DATA_BODY_BYTES } from '../../../src/protocol/limits.js';
 import { openSocket } from '../../../src/transport/dialer.js';
 import { CloseCode } from '../../../src/wire/close-codes.js';
-import { FrameType, type Frame } from '../../../src/wire/frame.js';
+import { FrameType, encodeFrame, type Frame } from '../../../src/wire/frame.js';
+import { Handshake } from '../../../src/secure/handshake.js';
 import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 import { FakeClock } from '../_support/fake-clock.js';
 import { captureLog } from '../_support/logger.js';
-import { socketPair, type SocketPair } from '../_support/socket-pair.js';
+import { socketPair, unopenedSocketPair, type SocketPair } from '../_support/socket-pair.js';
 
 /**
  * Connection alone, over two real ws sockets joined in memory: real handshakes, real ws
@@ -36,11 +38,13 @@ interface Pair {
   clock: FakeClock;
   /** Every state each side passed through, in order. */
   states: { initiator: ConnectionState[]; responder: ConnectionState[] };
+  /** Opens the sockets, when made with `opened: false`. */
+  open: () => void;
 }
 
-function connect(options: { heartbeatIntervalMs?: number; handshakeTimeoutMs?: number; responder?: boolean } = {}): Pair {
+function connect(options: { heartbeatIntervalMs?: number; handshakeTimeoutMs?: number; responder?: boolean; opened?: boolean } = {}): Pair {
   const clock = new FakeClock();
-  const sockets = socketPair();
+  const sockets = options.opened === false ? unopenedSocketPair() : { ...socketPair(), open: () => undefined };
   const common = { handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000, log: captureLog().log, clock };
   const initiator = new Connection(sockets.client, {
     ...common,
@@ -53,19 +57,44 @@ function connect(options: { heartbeatIntervalMs?: number; handshakeTimeoutMs?: n
       ? (undefined as unknown as Connection)
       : new Connection(sockets.server, { ...common, remote: 'memory:alpha', handshake: { role: 'responder', identity: beta, name: 'beta', checkTrust: trustAll } });
   const states = { initiator: [initiator.state], responder: responder === undefined ? [] : [responder.state] };
-  const track = (c: Connection | undefined, into: ConnectionState[]): void => {
+  const track = (c: Connection | undefined, socket: WebSocket, into: ConnectionState[]): void => {
     if (c === undefined) return;
+    socket.once('open', () => into.push(c.state)); // after the connection's own 'open' listener
     c.established().then(() => into.push(c.state), () => undefined);
     c.on('close', () => into.push(c.state));
     void c.socketClosed.then(() => into.push(c.state));
   };
-  track(initiator, states.initiator);
-  track(options.responder === false ? undefined : responder, states.responder);
-  return { sockets, initiator, responder, clock, states };
+  track(initiator, sockets.client, states.initiator);
+  track(options.responder === false ? undefined : responder, sockets.server, states.responder);
+  return { sockets, initiator, responder, clock, states, open: sockets.open };
+}
+
+/** A connection facing a bare ws end the test drives by hand (no Connection on the other side). */
+function facingRawPeer(checkTrust = trustAll): { connection: Connection; peer: WebSocket; clock: FakeClock; sockets: SocketPair } {
+  const clock = new FakeClock();
+  const sockets = socketPair();
+  const connection = new Connection(sockets.client, {
+    remote: 'memory:raw',
+    handshake: { role: 'initiator', identity: alpha, name: 'alpha', checkTrust },
+    handshakeTimeoutMs: 10_000,
+    log: captureLog().log,
+    clock,
+  });
+  return { connection, peer: sockets.server, clock, sockets };
 }
 
 const closeOf = (c: Connection): Promise<ConnectionClose> => new Promise((resolve) => c.once('close', resolve));
 const nextFrame = (c: Connection): Promise<Frame> => new Promise((resolve) => c.once('frame', resolve));
+
+/** Turns the event loop until `check` holds (events from the in-memory sockets arrive on their own). */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Lets `n` turns of the event loop pass (for what must, or must not, have happened by then). */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+}
 
 describe('Connection: states', () => {
   it('goes authenticating → open → closing → closed on both sides, and says who closed', async () => {
@@ -83,6 +112,23 @@ describe('Connection: states', () => {
     await Promise.all([initiator.socketClosed, responder.socketClosed]);
     expect(states.initiator).toEqual(['authenticating', 'open', 'closing', 'closed']);
     expect(states.responder).toEqual(['authenticating', 'open', 'closing', 'closed']);
+  });
+
+  it('goes connecting → authenticating → open → closing → closed when the socket opens after it was made', async () => {
+    const { initiator, responder, states, open } = connect({ opened: false });
+    expect([initiator.state, responder.state]).toEqual(['connecting', 'connecting']);
+    expect(initiator.isOpen).toBe(true); // until a close begins, as callers rely on
+    expect(initiator.wasOpened).toBe(false);
+    open();
+    expect([initiator.state, responder.state]).toEqual(['authenticating', 'authenticating']);
+    await Promise.all([initiator.established(), responder.established()]);
+    expect(initiator.wasOpened).toBe(true);
+    const seen = closeOf(initiator);
+    responder.close(CloseCode.goingAway, 'done');
+    expect(await seen).toEqual({ code: CloseCode.goingAway, reason: 'done', local: false });
+    await Promise.all([initiator.socketClosed, responder.socketClosed]);
+    expect(states.initiator).toEqual(['connecting', 'authenticating', 'open', 'closing', 'closed']);
+    expect(states.responder).toEqual(['connecting', 'authenticating', 'open', 'closing', 'closed']);
   });
 
   it('starts connecting when the socket is not open yet, and a dial that fails closes without ever opening', async () => {
@@ -109,7 +155,31 @@ describe('Connection: states', () => {
     expect(initiator.state).toBe('authenticating');
     await clock.advance(1);
     expect(await closed).toEqual({ code: CloseCode.handshakeTimeout, reason: 'handshake not finished within 5000 ms', local: true });
+    expect(initiator.state).toBe('closing');
     await expect(initiator.established()).rejects.toMatchObject({ closeCode: CloseCode.handshakeTimeout });
+    await initiator.socketClosed; // the bare peer answered the close frame
+    expect(initiator.state).toBe('closed');
+    expect(clock.pendingTimers).toBe(0); // the close-handshake timer went with the socket
+  });
+
+  it('drops the socket when the peer does not answer its close frame within 2 s (on the fake clock)', async () => {
+    const { initiator, responder, clock, sockets } = connect();
+    await Promise.all([initiator.established(), responder.established()]);
+    sockets.serverStream.hold(); // the peer reads nothing more: it never sees the close frame
+    let gone = false;
+    void initiator.socketClosed.then(() => {
+      gone = true;
+    });
+    initiator.close(CloseCode.goingAway, 'bye');
+    expect(clock.pendingDelays()).toEqual([2000]); // the only timer left, and on the fake clock
+    await clock.advance(1999);
+    await turns(10);
+    expect(gone).toBe(false);
+    expect(initiator.state).toBe('closing');
+    await clock.advance(1);
+    await turns(10); // the socket goes within a few turns of the event loop, not 2 s of real time
+    expect(gone).toBe(true);
+    expect(initiator.state).toBe('closed');
   });
 
   it('sends nothing but handshake messages before it is open', async () => {
@@ -148,6 +218,53 @@ describe('Connection: frames', () => {
     const back = nextFrame(initiator);
     await responder.send(FrameType.ack, { id: 'a', status: 'applied' });
     expect((await back).header).toEqual({ id: 'a', status: 'applied' });
+  });
+
+  it('emits a frame sent the moment the peer is open only once this side is open as well', async () => {
+    const { initiator, responder } = connect();
+    let established = false;
+    void initiator.established().then(() => {
+      established = true;
+    });
+    const arriving = new Promise<{ state: ConnectionState; established: boolean }>((resolve) =>
+      initiator.once('frame', () => resolve({ state: initiator.state, established })),
+    );
+    await responder.established();
+    await responder.send(FrameType.offer, { id: 'first' });
+    expect(await arriving).toEqual({ state: 'open', established: true });
+  });
+
+  it('emits nothing that arrives during the handshake: it waits its turn, and a frame that is not part of the handshake closes with 4009', async () => {
+    let trust!: () => void;
+    const trusted = new Promise<void>((resolve) => {
+      trust = resolve;
+    });
+    const { connection, peer, sockets } = facingRawPeer(async () => {
+      await trusted; // the HELLO step is held here while more arrives
+      return { name: 'beta' };
+    });
+    const frames: Frame[] = [];
+    connection.on('frame', (frame) => frames.push(frame));
+    let arrived = 0;
+    sockets.client.on('message', () => arrived++);
+    const handshake = new Handshake({ role: 'responder', identity: beta, name: 'beta', checkTrust: trustAll });
+    peer.send(handshake.hello());
+    peer.send(encodeFrame(FrameType.offer, { id: 'early' }));
+    await until(() => arrived === 2 && connection.claimedPeer !== undefined);
+    expect(connection.claimedPeer?.fingerprint).toBe(beta.publicKey.fingerprint);
+    expect(connection.state).toBe('authenticating');
+    const closed = closeOf(connection);
+    trust();
+    expect(await closed).toEqual({ code: CloseCode.notAuthenticated, reason: 'a data frame before the handshake finished', local: true });
+    expect(frames).toEqual([]);
+    await expect(connection.established()).rejects.toMatchObject({ closeCode: CloseCode.notAuthenticated });
+  });
+
+  it('closes with 4005 on a text message', async () => {
+    const { connection, peer } = facingRawPeer();
+    const closed = closeOf(connection);
+    peer.send('hello');
+    expect(await closed).toEqual({ code: CloseCode.malformedFrame, reason: 'text messages are not part of the protocol', local: true });
   });
 
   it('closes with 4005 on a second handshake after it is open', async () => {
@@ -196,15 +313,12 @@ describe('Connection: frames', () => {
     for (let i = 0; i < 8; i++) sends.push(initiator.send(FrameType.data, { id: 'x', offset: i }, body));
     initiator.close(CloseCode.goingAway, 'bye');
     const outcomes = await Promise.allSettled(sends);
-    expect(outcomes.some((o) => o.status === 'rejected')).toBe(true);
+    const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(rejected.length).toBeGreaterThan(0);
+    for (const r of rejected) expect(r.reason).toMatchObject({ closeCode: CloseCode.goingAway, reason: 'connection closed' });
     sockets.serverStream.release();
   });
 });
-
-/** Turns the event loop until `check` holds (events from the in-memory sockets arrive on their own). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setImmediate(resolve));
-}
 
 describe('Connection: heartbeat', () => {
   it('measures the round trip from a ping to its pong on the clock', async () => {

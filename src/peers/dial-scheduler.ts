@@ -1,0 +1,196 @@
+import type { WebSocket } from 'ws';
+import type { Clock } from '../core/clock.js';
+import { messageOf } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Connection } from '../protocol/connection.js';
+import type { HandshakeResult } from '../secure/handshake.js';
+import { formatAddress, type Address } from '../transport/address.js';
+import { CloseCode, ProtocolViolation, describeCloseCode, isRefusal } from '../wire/close-codes.js';
+import { attemptAfterDrop, backoffDelay, type BackoffPolicy } from './backoff.js';
+import { DialTarget } from './dial-target.js';
+
+/** After a refusal, wait this long before asking again: trust may be granted meanwhile. */
+export const REFUSED_RETRY_MS = 30_000;
+/**
+ * A connection that lasted this long resets the backoff: its loss starts again from the
+ * shortest delay. One that drops sooner (a flapping link, a peer that crashes on connect)
+ * keeps doubling the delay, so it is not redialed in a hot loop.
+ */
+export const STABLE_CONNECTION_MS = 10_000;
+
+export interface DialSchedulerOptions {
+  clock: Clock;
+  backoff: BackoffPolicy;
+  log: Logger;
+  /** Opens the socket to `address` and the connection over it, as initiator. */
+  connect: (address: Address) => { socket: WebSocket; connection: Connection };
+  /** Whether a connection to this key is live: then a dial is pointless. */
+  isLive: (fingerprint: string | undefined) => boolean;
+  /** A dial authenticated; the connection is the caller's from here. */
+  onAuthenticated: (connection: Connection, peer: HandshakeResult, target: DialTarget) => void;
+}
+
+/**
+ * The addresses this daemon dials (static peers, paired addresses, trusted peers found by
+ * mDNS) and when: at once, after a failure on the backoff schedule, after a refusal every
+ * REFUSED_RETRY_MS, and after a drop by how long the connection lasted.
+ */
+export class DialScheduler {
+  private readonly list: DialTarget[] = [];
+  private stopped = false;
+
+  constructor(private readonly options: DialSchedulerOptions) {}
+
+  get targets(): readonly DialTarget[] {
+    return this.list;
+  }
+
+  addStatic(address: Address): DialTarget {
+    const target = new DialTarget(address, 'static', this.options.clock);
+    this.list.push(target);
+    this.schedule(target, 0);
+    return target;
+  }
+
+  /**
+   * A peer just paired through an address it was dialed at (not found by mDNS): keep dialing
+   * it like a `--peer`, unless that address is already one.
+   */
+  addPaired(address: Address, fingerprint: string): void {
+    const formatted = formatAddress(address);
+    const known = this.list.find((t) => t.address === formatted);
+    if (known !== undefined) {
+      known.fingerprint ??= fingerprint;
+      if (known.state === 'backoff' || known.state === 'refused' || known.state === 'idle') this.schedule(known, 0);
+      return;
+    }
+    this.addStatic(address).fingerprint = fingerprint;
+  }
+
+  /**
+   * A trusted peer announced itself by mDNS at `addresses` (best first): dial it now. Its
+   * addresses can change; one target per key follows them.
+   */
+  addDiscovered(fingerprint: string, addresses: Address[]): DialTarget {
+    const [first, ...others] = addresses;
+    if (first === undefined) throw new RangeError('a discovered peer needs an address');
+    let target = this.list.find((t) => t.source === 'mdns' && t.fingerprint === fingerprint);
+    if (target === undefined) {
+      target = new DialTarget(first, 'mdns', this.options.clock);
+      target.fingerprint = fingerprint;
+      this.list.push(target);
+    } else {
+      target.attempt = 0;
+    }
+    target.moveTo(first, others);
+    if (target.state === 'idle' || target.state === 'backoff') this.schedule(target, 0);
+    return target;
+  }
+
+  removeDiscovered(fingerprint: string): void {
+    const index = this.list.findIndex((t) => t.source === 'mdns' && t.fingerprint === fingerprint);
+    if (index < 0) return;
+    this.list[index]!.cancelTimer();
+    this.list.splice(index, 1);
+  }
+
+  /**
+   * The peer showed up (a discovery announcement, a connection attempt of its own): a dial
+   * waiting out its backoff goes now, since the reason to wait is gone.
+   */
+  peerSeen(fingerprint: string): void {
+    if (this.stopped || this.options.isLive(fingerprint)) return;
+    for (const target of this.list) {
+      if (target.fingerprint === fingerprint && target.state === 'backoff') this.schedule(target, 0);
+    }
+  }
+
+  /** The network changed: dials waiting out a long backoff may now succeed; go at once, afresh. */
+  redialWaiting(): void {
+    for (const target of this.list) {
+      if (target.state !== 'backoff') continue;
+      target.attempt = 0;
+      this.schedule(target, 0);
+    }
+  }
+
+  /**
+   * A peer that just dialed in may be one of our static addresses we have not reached yet.
+   * Dial those now rather than at their next backoff: if it is the same peer, the tie-break
+   * keeps one connection and the address learns its key; if not, nothing is lost.
+   */
+  retryUnidentified(): void {
+    for (const target of this.list) {
+      if (target.fingerprint === undefined && target.state === 'backoff') this.schedule(target, 0);
+    }
+  }
+
+  /** The live connection to `fingerprint`, which lasted `connectedForMs`, dropped: redial it. */
+  redialAfterDrop(fingerprint: string, connectedForMs: number): void {
+    for (const target of this.list) {
+      if (target.fingerprint !== fingerprint) continue;
+      target.attempt = attemptAfterDrop(target.attempt, connectedForMs, STABLE_CONNECTION_MS);
+      target.enter('backoff', this.options.clock.now());
+      this.schedule(target, backoffDelay(target.attempt, this.options.backoff));
+    }
+  }
+
+  /** No dial from now on. */
+  stop(): void {
+    this.stopped = true;
+    for (const target of this.list) target.cancelTimer();
+  }
+
+  private schedule(target: DialTarget, delayMs: number): void {
+    target.cancelTimer();
+    if (this.stopped) return;
+    target.planDial(delayMs, () => void this.dial(target));
+  }
+
+  private async dial(target: DialTarget): Promise<void> {
+    const { clock } = this.options;
+    target.cancelTimer();
+    if (this.stopped || this.options.isLive(target.fingerprint)) {
+      target.enter('idle', clock.now());
+      return;
+    }
+    target.enter('connecting', clock.now());
+    const log = this.options.log.child({ address: target.address });
+    const { socket, connection } = this.options.connect(target.parsed);
+    socket.once('open', () => target.enter('authenticating', clock.now()));
+    let peer: HandshakeResult;
+    try {
+      peer = await connection.established();
+    } catch (err) {
+      if (!connection.wasOpened) {
+        target.rotate();
+        this.retryLater(target, messageOf(err), false);
+        log.debug({ reason: messageOf(err), attempt: target.attempt }, 'dial failed');
+        return;
+      }
+      const violation = err instanceof ProtocolViolation ? err : undefined;
+      const refused = violation !== undefined && isRefusal(violation.closeCode);
+      const claimed = connection.claimedPeer;
+      if (claimed !== undefined) target.fingerprint = claimed.fingerprint;
+      if (violation?.closeCode === CloseCode.duplicate) {
+        target.enter('idle', clock.now());
+        return;
+      }
+      const reason = violation !== undefined ? `${describeCloseCode(violation.closeCode)}: ${violation.reason}` : messageOf(err);
+      log.warn({ peer: claimed?.fingerprint, code: violation?.closeCode, reason }, refused ? 'peer connection refused' : 'handshake failed');
+      this.retryLater(target, reason, refused);
+      return;
+    }
+    target.fingerprint = peer.peerKey.fingerprint;
+    target.lastError = undefined;
+    target.enter('idle', clock.now());
+    this.options.onAuthenticated(connection, peer, target);
+  }
+
+  private retryLater(target: DialTarget, reason: string, refused: boolean): void {
+    target.attempt++;
+    target.lastError = reason;
+    target.enter(refused ? 'refused' : 'backoff', this.options.clock.now());
+    this.schedule(target, refused ? REFUSED_RETRY_MS : backoffDelay(target.attempt, this.options.backoff));
+  }
+}
