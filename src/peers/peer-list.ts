@@ -14,17 +14,15 @@ export interface UntrustedSighting {
  * target), then dial targets whose key is not known yet, then untrusted keys seen by mDNS.
  */
 export function listPeers(
-  allRecords: Iterable<PeerRecord>,
+  byKey: ReadonlyMap<string, PeerRecord>,
   targets: readonly DialTarget[],
   untrustedSeen: ReadonlyMap<string, UntrustedSighting>,
   now: number,
 ): PeerInfo[] {
-  const records = [...allRecords];
-  const byKey = new Map(records.map((r) => [r.fingerprint, r]));
   const out: PeerInfo[] = [];
   const shown = new Set<DialTarget>();
   const shownKeys = new Set<string>();
-  for (const record of records) {
+  for (const record of byKey.values()) {
     shownKeys.add(record.fingerprint);
     const own = targets.filter((t) => t.fingerprint === record.fingerprint);
     own.forEach((t) => shown.add(t));

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { systemClock, type Clock } from '../core/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import { CloseCode, ProtocolViolation, describeCloseCode } from '../wire/close-codes.js';
 import { Connection } from '../protocol/connection.js';
@@ -179,7 +179,7 @@ export class PeerManager {
     this.dials.stop();
     const closing: Connection[] = [...this.pending, ...this.table.connections()];
     for (const connection of closing) connection.close(CloseCode.goingAway, 'peer is shutting down');
-    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    let timer: TimerHandle | undefined;
     await Promise.race([
       Promise.all(closing.map((c) => c.socketClosed)),
       new Promise<void>((resolve) => {

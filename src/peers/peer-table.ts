@@ -58,18 +58,11 @@ export class PeerTable {
 
   /** `connection` is now the one connection to its peer: creates or updates the peer's record. */
   connected(fingerprint: string, name: string, address: string, connection: Connection, now: number): PeerRecord {
-    let record = this.byKey.get(fingerprint);
-    if (record === undefined) {
-      record = { fingerprint, name, address, state: 'connected', since: now, lastError: undefined, connection };
-      this.byKey.set(fingerprint, record);
-    }
-    record.connection = connection;
-    record.name = name;
-    record.address = address;
-    record.state = 'connected';
-    record.since = now;
-    record.lastError = undefined;
-    return record;
+    const fresh: PeerRecord = { fingerprint, name, address, state: 'connected', since: now, lastError: undefined, connection };
+    const known = this.byKey.get(fingerprint);
+    if (known === undefined) this.byKey.set(fingerprint, fresh);
+    // The same record object is kept: a close handler of its earlier connection holds it.
+    return known === undefined ? fresh : Object.assign(known, fresh);
   }
 
   /** The record's connection closed: it stays listed as disconnected or refused. */
@@ -104,6 +97,6 @@ export class PeerTable {
   }
 
   list(targets: readonly DialTarget[], now: number): PeerInfo[] {
-    return listPeers(this.byKey.values(), targets, this.untrustedSeen, now);
+    return listPeers(this.byKey, targets, this.untrustedSeen, now);
   }
 }

@@ -10,6 +10,11 @@ import { hashMismatchError, sizeMismatchError } from './clip-errors.js';
  */
 export type ClipBody = { data: Buffer; file?: undefined } | { file: string; data?: undefined };
 
+/** The `data` or `file` field a Clip takes from a body (a body may carry more, such as its id). */
+export function clipFieldsOf(body: ClipBody): { data: Buffer } | { file: string } {
+  return body.data !== undefined ? { data: body.data } : { file: body.file };
+}
+
 /**
  * Reads a clip from an offset in chunks of at most `chunkBytes`. A file is read into two
  * buffers in turn: while one chunk is being encrypted and sent, the next is already being

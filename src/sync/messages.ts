@@ -1,5 +1,6 @@
 import { FrameType, field, malformed, type Frame, type FrameTypeValue } from '../wire/frame.js';
 import { MAX_MIME_LENGTH, isValidMime, type ClipMeta } from './clip.js';
+import type { PeerChannel } from './ports.js';
 
 /**
  * The clip frames (docs/PROTOCOL.md §6) as typed messages. Every field a peer sends is checked
@@ -81,6 +82,12 @@ export function encodeSyncMessage(message: SyncMessage): EncodedMessage {
     case 'credit':
       return { type: FrameType.credit, header: { id: message.id, bytes: message.bytes } };
   }
+}
+
+/** Sends `message` on `channel`, waiting while the channel's buffers are full; rejects once it is closed. */
+export function sendMessage(channel: PeerChannel, message: SyncMessage): Promise<void> {
+  const { type, header, body } = encodeSyncMessage(message);
+  return channel.send(type, header, body);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { isNewer, sameContent, type Clip, type ClipMeta } from './clip.js';
-import { MemorySink, type ClipBody, type IncomingSink } from './clip-body.js';
+import { MemorySink, clipFieldsOf, type ClipBody, type IncomingSink } from './clip-body.js';
 import type { HybridClock } from './hybrid-clock.js';
 import { PartialTransfers } from './partials.js';
 import type { SpoolPort } from './ports.js';
@@ -129,7 +129,7 @@ export class ReceiveSide {
     incoming.handle.end('completed');
     const current = this.options.current();
     if (!isNewer(meta, current) && !sameContent(meta, current)) return state.ack(id, 'stale');
-    const clip: Clip = { ...meta, ...(body.data !== undefined ? { data: body.data } : { file: body.file }) };
+    const clip: Clip = { ...meta, ...clipFieldsOf(body) };
     log.info({ size: meta.size, mime: meta.mime, from: state.name }, 'clip received');
     await this.options.apply(clip, () => state.ack(id, 'applied'));
   }

@@ -1,7 +1,7 @@
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { DeliveryResult } from './delivery.js';
-import { encodeSyncMessage, type AckStatus, type SyncMessage } from './messages.js';
+import { sendMessage, type AckStatus, type SyncMessage } from './messages.js';
 import type { PeerSession } from './ports.js';
 import type { Incoming } from './transfer/incoming.js';
 import type { Outgoing } from './transfer/outgoing.js';
@@ -47,9 +47,8 @@ export class SessionState {
   async send(message: SyncMessage): Promise<void> {
     const channel = this.session.channel;
     if (!channel.isOpen) return;
-    const { type, header, body } = encodeSyncMessage(message);
     try {
-      await channel.send(type, header, body);
+      await sendMessage(channel, message);
     } catch {
       // closed while waiting for the socket to drain
     }

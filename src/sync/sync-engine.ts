@@ -4,7 +4,7 @@ import type { Logger } from '../core/log.js';
 import { CloseCode } from '../wire/close-codes.js';
 import type { Frame } from '../wire/frame.js';
 import { contentId, metaOf, sameContent, type Clip } from './clip.js';
-import type { ClipBody } from './clip-body.js';
+import { clipFieldsOf, type ClipBody } from './clip-body.js';
 import { DeliveryTracker, type DeliveryResult } from './delivery.js';
 import { DeliveryGrace } from './delivery-grace.js';
 import { HybridClock } from './hybrid-clock.js';
@@ -105,7 +105,7 @@ export class SyncEngine {
     if (this.current !== undefined && sameContent({ id, mime }, this.current)) {
       clip = this.current; // the same content again: nothing new to order or store
     } else {
-      clip = { id, mime, size, ts: this.hlc.now(), origin: this.options.ownFingerprint, ...bodyOf(body) };
+      clip = { id, mime, size, ts: this.hlc.now(), origin: this.options.ownFingerprint, ...clipFieldsOf(body) };
       this.setCurrent(clip);
       if (source === 'cli') await this.writeToClipboard(clip);
       this.options.log.info({ clip: id.slice(0, 16), size, mime, source }, 'local copy');
@@ -212,8 +212,4 @@ export class SyncEngine {
 /** Closes after which the peer is expected back: going away, cut, silent, try again later. */
 function isTransientClose(code: number): boolean {
   return code === 1001 || code === 1006 || code === 1011 || code === 1012 || code === 1013 || code === CloseCode.heartbeatTimeout;
-}
-
-function bodyOf(body: ClipBody): { data: Buffer } | { file: string } {
-  return body.data !== undefined ? { data: body.data } : { file: body.file };
 }

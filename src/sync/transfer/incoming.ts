@@ -1,7 +1,7 @@
 import { malformed } from '../../wire/frame.js';
 import type { ClipMeta } from '../clip.js';
 import type { ClipBody, IncomingSink } from '../clip-body.js';
-import { encodeSyncMessage, type SyncMessage } from '../messages.js';
+import { sendMessage } from '../messages.js';
 import type { PeerChannel } from '../ports.js';
 import type { TransferHandle } from '../transfer-board.js';
 import type { IncomingState } from './transfer-state.js';
@@ -43,7 +43,7 @@ export class Incoming {
 
   /** Asks the sender for the rest of the clip, from what the sink already holds. */
   async request(): Promise<void> {
-    await this.send({ type: 'want', id: this.meta.id, offset: this.sink.offset, window: this.window });
+    await sendMessage(this.channel, { type: 'want', id: this.meta.id, offset: this.sink.offset, window: this.window });
   }
 
   /** A DATA frame: checked now, stored in turn. */
@@ -70,7 +70,7 @@ export class Incoming {
         const bytes = this.unacknowledged;
         this.unacknowledged = 0;
         this.allowedEnd += bytes;
-        await this.send({ type: 'credit', id: this.meta.id, bytes }).catch(() => undefined);
+        await sendMessage(this.channel, { type: 'credit', id: this.meta.id, bytes }).catch(() => undefined);
       }
     });
   }
@@ -103,10 +103,5 @@ export class Incoming {
     if (this.current === 'receiving') this.current = 'discarded';
     await this.writes;
     await this.sink.discard();
-  }
-
-  private send(message: SyncMessage): Promise<void> {
-    const { type, header, body } = encodeSyncMessage(message);
-    return this.channel.send(type, header, body);
   }
 }

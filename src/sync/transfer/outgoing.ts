@@ -1,6 +1,6 @@
 import type { Clip } from '../clip.js';
 import { ClipReader } from '../clip-body.js';
-import { encodeSyncMessage, type SyncMessage } from '../messages.js';
+import { sendMessage } from '../messages.js';
 import type { PeerChannel } from '../ports.js';
 import type { TransferHandle } from '../transfer-board.js';
 import { isOutgoingLive, type OutgoingState } from './transfer-state.js';
@@ -84,22 +84,17 @@ export class Outgoing {
         const body = await reader.read(at, length, { offset: following, length: Math.min(step, clip.size - following) });
         if (this.stopped()) return false;
         this.credit -= length;
-        await this.send({ type: 'data', id: clip.id, offset: at, body });
+        await sendMessage(this.channel, { type: 'data', id: clip.id, offset: at, body });
         at += length;
         onChunk(length);
       }
       if (this.stopped()) return false;
-      await this.send({ type: 'end', id: clip.id });
+      await sendMessage(this.channel, { type: 'end', id: clip.id });
       if (this.current === 'streaming') this.current = 'sent';
       return true;
     } finally {
       await reader.close();
     }
-  }
-
-  private send(message: SyncMessage): Promise<void> {
-    const { type, header, body } = encodeSyncMessage(message);
-    return this.channel.send(type, header, body);
   }
 
   private stopped(): boolean {

@@ -65,17 +65,3 @@ export function channelPair(maxBodyBytes = 64 * 1024): [MemoryChannel, MemoryCha
   b.peer = a;
   return [a, b];
 }
-
-/** Lets queued frames and promise callbacks run: a few turns of the event loop. */
-export async function turns(n = 3): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/** Turns the event loop until `check` holds; fails after `limit` turns (nothing is moving). */
-export async function untilTrue(check: () => boolean, what: string, limit = 10_000): Promise<void> {
-  for (let i = 0; i < limit; i++) {
-    if (check()) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`never happened: ${what}`);
-}

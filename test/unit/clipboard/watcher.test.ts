@@ -4,6 +4,7 @@ import { clipboardPort } from '../../../src/clipboard/clipboard-port.js';
 import { ClipboardWatcher } from '../../../src/clipboard/watcher.js';
 import type { InMemoryClip } from '../../../src/sync/clip.js';
 import { FakeClock } from '../_support/fake-clock.js';
+import { turns } from '../_support/event-loop.js';
 import { captureLog } from '../_support/logger.js';
 
 /** A clipboard whose content the test sets; reads can be made to fail or to hang. */
@@ -24,15 +25,13 @@ class ScriptedClipboard implements ClipboardBackend {
 }
 
 const text = (s: string): ClipboardContent => ({ data: Buffer.from(s), mime: 'text/plain;charset=utf-8' });
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 function setup() {
   const clock = new FakeClock();
   const backend = new ScriptedClipboard();
   const log = captureLog();
   const changes: { data: string; initial: boolean }[] = [];
   const watcher = new ClipboardWatcher(backend, 500, (content, initial) => changes.push({ data: content.data.toString(), initial }), log.log, clock);
-  return { clock, backend, log, changes, watcher, tick: () => clock.advance(500, settle) };
+  return { clock, backend, log, changes, watcher, tick: () => clock.advance(500, () => turns(1)) };
 }
 
 describe('ClipboardWatcher', () => {

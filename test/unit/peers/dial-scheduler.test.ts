@@ -8,6 +8,7 @@ import type { HandshakeResult } from '../../../src/secure/handshake.js';
 import { formatAddress, type Address } from '../../../src/transport/address.js';
 import { CloseCode, ProtocolViolation } from '../../../src/wire/close-codes.js';
 import { FakeClock } from '../_support/fake-clock.js';
+import { turns } from '../_support/event-loop.js';
 import { captureLog } from '../_support/logger.js';
 
 /**
@@ -22,8 +23,6 @@ const PEER = 'SHA256:peer';
 
 type Outcome = 'unreachable' | 'refused' | 'duplicate' | 'authenticated';
 
-/** Lets the promise reactions of a settled dial run. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function setup(options: { live?: () => boolean } = {}) {
   const clock = new FakeClock();
@@ -44,7 +43,7 @@ function setup(options: { live?: () => boolean } = {}) {
   });
   const targetOf = (): DialTarget => scheduler.targets[0]!;
   /** Moves the clock by `ms` and lets the dials that fall due settle. */
-  const advance = (ms: number): Promise<void> => clock.advance(ms, settle);
+  const advance = (ms: number): Promise<void> => clock.advance(ms, () => turns(1));
   return { clock, scheduler, dialed, authenticated, script, targetOf, advance };
 }
 

@@ -12,6 +12,7 @@ import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 import { FakeClock } from '../_support/fake-clock.js';
 import { captureLog } from '../_support/logger.js';
 import { socketPair, unopenedSocketPair, type SocketPair } from '../_support/socket-pair.js';
+import { turns, untilTrue } from '../_support/event-loop.js';
 
 /**
  * Connection alone, over two real ws sockets joined in memory: real handshakes, real ws
@@ -86,15 +87,6 @@ function facingRawPeer(checkTrust = trustAll): { connection: Connection; peer: W
 const closeOf = (c: Connection): Promise<ConnectionClose> => new Promise((resolve) => c.once('close', resolve));
 const nextFrame = (c: Connection): Promise<Frame> => new Promise((resolve) => c.once('frame', resolve));
 
-/** Turns the event loop until `check` holds (events from the in-memory sockets arrive on their own). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Lets `n` turns of the event loop pass (for what must, or must not, have happened by then). */
-async function turns(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
-}
 
 describe('Connection: states', () => {
   it('goes authenticating → open → closing → closed on both sides, and says who closed', async () => {
@@ -250,7 +242,7 @@ describe('Connection: frames', () => {
     const handshake = new Handshake({ role: 'responder', identity: beta, name: 'beta', checkTrust: trustAll });
     peer.send(handshake.hello());
     peer.send(encodeFrame(FrameType.offer, { id: 'early' }));
-    await until(() => arrived === 2 && connection.claimedPeer !== undefined);
+    await untilTrue(() => arrived === 2 && connection.claimedPeer !== undefined, 'both messages and the claim');
     expect(connection.claimedPeer?.fingerprint).toBe(beta.publicKey.fingerprint);
     expect(connection.state).toBe('authenticating');
     const closed = closeOf(connection);
@@ -287,7 +279,7 @@ describe('Connection: frames', () => {
       const send = initiator.send(FrameType.data, { id: 'x', offset: i }, body).then(() => {
         done = true;
       });
-      await new Promise((resolve) => setImmediate(resolve));
+      await turns(1);
       if (done) sent++;
       else waiting = send;
     }
@@ -298,10 +290,7 @@ describe('Connection: frames', () => {
     responder.on('frame', () => frames++);
     sockets.serverStream.release();
     await waiting;
-    await new Promise<void>((resolve) => {
-      const check = (): void => (frames === sent + 1 ? resolve() : void setImmediate(check));
-      check();
-    });
+    await untilTrue(() => frames === sent + 1, 'every frame read');
   });
 
   it('wakes a sender waiting for room when the connection closes, with a rejection', async () => {
@@ -324,13 +313,13 @@ describe('Connection: heartbeat', () => {
   it('measures the round trip from a ping to its pong on the clock', async () => {
     const { initiator, responder, clock, sockets } = connect({ heartbeatIntervalMs: 1000 });
     await Promise.all([initiator.established(), responder.established()]);
-    await until(() => initiator.rttMs !== undefined); // the ping sent at open, answered at once
+    await untilTrue(() => initiator.rttMs !== undefined, 'the first rtt'); // the ping sent at open, answered at once
     expect(initiator.rttMs).toBe(0);
     sockets.serverStream.hold(); // the peer reads nothing for a while
     await clock.advance(1000); // the next ping goes out
     await clock.advance(300);
     sockets.serverStream.release(); // it reads the ping and answers
-    await until(() => initiator.rttMs !== 0);
+    await untilTrue(() => initiator.rttMs !== 0, 'a second rtt');
     expect(initiator.rttMs).toBe(300);
     expect(initiator.isOpen).toBe(true);
   });
@@ -338,7 +327,7 @@ describe('Connection: heartbeat', () => {
   it('closes with 4010 and drops the socket when a ping goes unanswered for a whole interval', async () => {
     const { initiator, responder, clock, sockets } = connect({ heartbeatIntervalMs: 1000 });
     await Promise.all([initiator.established(), responder.established()]);
-    await until(() => initiator.rttMs !== undefined);
+    await untilTrue(() => initiator.rttMs !== undefined, 'the first rtt');
     sockets.serverStream.hold(); // the peer vanished: it reads nothing, answers nothing
     const closed = closeOf(initiator);
     await clock.advance(1000); // a ping goes out and is not answered…

@@ -2,15 +2,14 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { DeliveryTracker, type DeliveryResult } from '../../../src/sync/delivery.js';
 import { DeliveryGrace } from '../../../src/sync/delivery-grace.js';
 import { FakeClock } from '../_support/fake-clock.js';
+import { turns } from '../_support/event-loop.js';
 
 describe('DeliveryGrace', () => {
   let clock: FakeClock;
   beforeEach(() => {
     clock = new FakeClock();
   });
-  /** Promise callbacks (the waiters' `then`) run after each timer. */
-  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-  const advance = (ms: number): Promise<void> => clock.advance(ms, settle);
+  const advance = (ms: number): Promise<void> => clock.advance(ms, () => turns(1));
 
   function setup(moving: { value: boolean }) {
     const tracker = new DeliveryTracker();

@@ -11,7 +11,8 @@ import { CloseCode } from '../../../src/wire/close-codes.js';
 import { FrameType } from '../../../src/wire/frame.js';
 import { FakeClock } from '../_support/fake-clock.js';
 import { captureLog } from '../_support/logger.js';
-import { channelPair, turns, untilTrue, type MemoryChannel } from '../_support/memory-channel.js';
+import { turns, untilTrue } from '../_support/event-loop.js';
+import { channelPair, type MemoryChannel } from '../_support/memory-channel.js';
 
 /** The clipboard port as a list of what was written. */
 class RecordingClipboard implements ClipboardPort {
