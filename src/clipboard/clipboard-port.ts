@@ -1,18 +1,65 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { formatOffsets, type Clip } from '../sync/clip.js';
 import type { ClipboardPort } from '../sync/ports.js';
-import type { ClipboardBackend } from './backend.js';
+import type { ClipboardBackend, ClipToWrite, Selection } from './backend.js';
+import { copyFingerprints } from './formats.js';
 import type { ClipboardWatcher } from './watcher.js';
 
 /**
- * The clipboard as the sync engine uses it: a received clip is written to the backend and, when
- * it took, remembered by the watcher, so that reading it back is not taken for a new local copy
- * (that would echo every received clip back out).
+ * The clipboard as the sync engine uses it. A received clip is put on the desktop only after
+ * every change the desktop reported has been read (a copy made here meanwhile is newer and
+ * must not be overwritten), with all its formats at once, their bytes streamed from memory or
+ * the spool; the watcher is told first, so reading it back is not taken for a new local copy.
  */
-export function clipboardPort(backend: ClipboardBackend, watcher: () => ClipboardWatcher | undefined): ClipboardPort {
+export function clipboardPort(backend: ClipboardBackend, watcher: () => ClipboardWatcher | undefined, selection: Selection = 'clipboard'): ClipboardPort {
   return {
-    async write(clip) {
-      const outcome = await backend.write(clip);
-      if (outcome === 'written') watcher()?.noteWritten(clip.data);
-      return outcome;
+    async write(clip, stillCurrent) {
+      await watcher()?.settled();
+      if (!stillCurrent()) return 'superseded';
+      const toWrite = clipToWrite(clip, selection);
+      if (clip.data !== undefined) {
+        const offsets = formatOffsets(clip.formats);
+        watcher()?.noteWritten(selection, clip.formats.map((f, i) => ({ mime: f.mime, data: clip.data!.subarray(offsets[i], offsets[i]! + f.size) })));
+      } else {
+        watcher()?.noteWritten(selection, await readFormats(toWrite));
+      }
+      return backend.write(toWrite);
     },
   };
 }
+
+/** A clip as a backend takes it: each format opens a stream of just its bytes. */
+export function clipToWrite(clip: Clip, selection: Selection): ClipToWrite {
+  const offsets = formatOffsets(clip.formats);
+  return {
+    selection,
+    id: clip.id,
+    local: true,
+    formats: clip.formats.map((format, i) => {
+      const start = offsets[i]!;
+      return {
+        mime: format.mime,
+        size: format.size,
+        async open() {
+          if (clip.data !== undefined) return Readable.from([clip.data.subarray(start, start + format.size)], { objectMode: false });
+          if (format.size === 0) return Readable.from([], { objectMode: false });
+          return createReadStream(clip.file!, { start, end: start + format.size - 1, highWaterMark: 1024 * 1024 });
+        },
+      };
+    }),
+  };
+}
+
+/** A spooled clip's formats read back, for the watcher's fingerprints of what was written. */
+async function readFormats(clip: ClipToWrite): Promise<{ mime: string; data: Buffer }[]> {
+  const out: { mime: string; data: Buffer }[] = [];
+  for (const format of clip.formats) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await format.open()) chunks.push(chunk as Buffer);
+    out.push({ mime: format.mime, data: Buffer.concat(chunks) });
+  }
+  return out;
+}
+
+export { copyFingerprints };

@@ -6,10 +6,17 @@ import type { ClipboardBackend } from './backend.js';
  */
 export class MemoryBackend implements ClipboardBackend {
   readonly kind = 'memory' as const;
+  readonly hasEvents = false;
+  readonly servesLazily = false;
+
+  constructor(readonly reason: string) {}
+
+  async start(): Promise<void> {}
   async read(): Promise<null> {
     return null;
   }
   async write(): Promise<'written'> {
     return 'written';
   }
+  async stop(): Promise<void> {}
 }

@@ -1,22 +1,100 @@
 import type { ClipboardChoice } from '../core/config/config.js';
-import { messageOf } from '../core/errors.js';
+import { fail, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ClipboardBackend } from './backend.js';
+import { DisplayWatch } from './display-watch.js';
 import { MemoryBackend } from './memory-backend.js';
-import { SystemBackend } from './system-backend.js';
+import { TextBackend } from './text-backend.js';
 
-/** `auto` uses the system clipboard when a read works, else memory; `system` insists on it. */
-export async function selectBackend(choice: ClipboardChoice, log: Logger): Promise<ClipboardBackend> {
-  if (choice === 'memory') return new MemoryBackend();
-  if (choice === 'system') {
-    await SystemBackend.probe();
-    return new SystemBackend();
+export interface SelectOptions {
+  choice: ClipboardChoice;
+  env: NodeJS.ProcessEnv;
+  platform: NodeJS.Platform;
+  /** Deadline of every clipboard read and write. */
+  timeoutMs: number;
+  /** Watch PRIMARY as well as CLIPBOARD (config `primary`). */
+  primary: boolean;
+  log: Logger;
+}
+
+/** One way to reach the clipboard, tried in the `auto` order; `undefined` reason: it works. */
+type Attempt = { backend: ClipboardBackend } | { failed: string; hint?: string };
+
+/**
+ * Picks the clipboard backend. `auto` tries, in order, Wayland with the data-control protocol,
+ * X11 (also XWayland on GNOME, which lacks data-control), macOS, and clipboardy's text-only
+ * fallback where there is no native backend (Windows); else memory, watching for a display
+ * that appears later (a service started before the desktop session). The reason for the
+ * choice is logged and shown by `status`.
+ */
+export async function selectBackend(options: SelectOptions): Promise<ClipboardBackend> {
+  const { choice, log } = options;
+  if (choice === 'memory') return new MemoryBackend('chosen with --clipboard memory');
+  const reasons: string[] = [];
+  for (const kind of order(choice, options.platform)) {
+    const attempt = await tryBackend(kind, options);
+    if ('backend' in attempt) {
+      if (reasons.length > 0) log.info({ backend: attempt.backend.kind, passedOver: reasons }, 'clipboard backend chosen');
+      return attempt.backend;
+    }
+    reasons.push(`${kind}: ${attempt.failed}`);
+    if (choice !== 'auto' && choice !== 'system') {
+      throw fail('CLIPSYNC_ERR_CLIPBOARD', `the ${kind} clipboard is not reachable: ${attempt.failed}`, { hint: attempt.hint ?? 'use --clipboard auto or memory' });
+    }
+    if (attempt.hint !== undefined) log.warn({ backend: kind, reason: attempt.failed, hint: attempt.hint }, 'clipboard backend unavailable');
   }
+  if (choice === 'system') {
+    throw fail('CLIPSYNC_ERR_CLIPBOARD', `no system clipboard is reachable (${reasons.join('; ')})`, {
+      hint: 'run inside a desktop session (DISPLAY or WAYLAND_DISPLAY set; wl-clipboard installed on Wayland), or use --clipboard memory',
+    });
+  }
+  const reason = `no display yet (${reasons.join('; ')}); using the memory clipboard (clipsync copy/paste) and watching for one`;
+  log.warn({ reasons }, 'no system clipboard; using the memory clipboard until a display appears');
+  if (options.platform !== 'linux') return new MemoryBackend(reason);
+  return new DisplayWatch(new MemoryBackend(reason), options.env, async () => {
+    for (const kind of order('auto', options.platform)) {
+      const attempt = await tryBackend(kind, options);
+      if ('backend' in attempt) return attempt.backend;
+    }
+    return undefined;
+  }, log);
+}
+
+function order(choice: ClipboardChoice, platform: NodeJS.Platform): ClipboardBackend['kind'][] {
+  if (choice === 'x11' || choice === 'wayland' || choice === 'macos' || choice === 'text') return [choice];
+  if (platform === 'darwin') return ['macos'];
+  if (platform === 'linux' || platform === 'freebsd' || platform === 'openbsd') return ['wayland', 'x11'];
+  return ['text'];
+}
+
+async function tryBackend(kind: ClipboardBackend['kind'], options: SelectOptions): Promise<Attempt> {
+  const { env, log, timeoutMs } = options;
   try {
-    await SystemBackend.probe();
-    return new SystemBackend();
+    switch (kind) {
+      case 'wayland': {
+        if (!env['WAYLAND_DISPLAY']) return { failed: 'WAYLAND_DISPLAY is not set' };
+        const { WaylandBackend } = await import('./wayland/wayland-backend.js');
+        const probe = await WaylandBackend.probe(env, log);
+        if (!probe.ok) return { failed: probe.reason, hint: probe.hint };
+        return { backend: new WaylandBackend({ env, log, primary: options.primary, timeoutMs, reason: probe.reason }) };
+      }
+      case 'x11': {
+        const display = env['DISPLAY'];
+        if (!display) return { failed: 'DISPLAY is not set' };
+        const { X11Backend } = await import('./x11/x11-backend.js');
+        return { backend: await X11Backend.connect(display, log, { timeoutMs, primary: options.primary }) };
+      }
+      case 'macos': {
+        const { MacosBackend } = await import('./macos/macos-backend.js');
+        return { backend: new MacosBackend({ log, timeoutMs }) };
+      }
+      case 'text':
+        await TextBackend.probe(timeoutMs);
+        return { backend: new TextBackend('clipboardy (text only): no native clipboard backend for this platform', timeoutMs) };
+      case 'memory':
+        return { backend: new MemoryBackend('chosen with --clipboard memory') };
+    }
   } catch (err) {
-    log.warn({ reason: messageOf(err) }, 'no system clipboard; using the memory clipboard (clipsync copy/paste)');
-    return new MemoryBackend();
+    return { failed: messageOf(err) };
   }
 }

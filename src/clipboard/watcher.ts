@@ -1,78 +1,155 @@
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { ClipboardBackend, ClipboardContent } from './backend.js';
+import type { ClipboardBackend, Representation, Selection } from './backend.js';
+import { copyFingerprints, type FormatPolicy } from './formats.js';
+
+/** What the watcher hands the daemon: a new copy made on this machine. */
+export interface LocalCopy {
+  selection: Selection;
+  formats: Representation[];
+  /** True for what the clipboard held when the daemon started (older than any copy). */
+  initial: boolean;
+}
+
+export interface WatcherStats {
+  /** Copies a password manager marked secret, skipped (never read whole, never sent). */
+  sensitiveSkipped: number;
+  lastSensitiveAt: string | null;
+}
 
 /**
- * Notices copies made on this machine by polling the backend: clipboards offer no portable
- * change notification. What clipsync itself wrote is remembered so it is not taken for a
- * new local copy (that would echo every received clip back out).
+ * Notices copies made on this machine. Backends with change events (X11, Wayland, macOS) say
+ * when to read; only the text fallback is polled. Reads are one at a time, and a change that
+ * arrives during a read is read again after it, so the last copy is never missed. What
+ * clipsync wrote itself, or what an app re-offers of it (other type names, CRLF), is not a
+ * new copy: that would echo every received clip back out.
  */
 export class ClipboardWatcher {
-  private lastSeen: Buffer | undefined;
+  private readonly dirty = new Set<Selection>();
+  private reading: Promise<void> | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
-  private polling: Promise<void> | undefined;
   private failing = false;
-  /** Set when clipsync wrote the clipboard and no poll has read that back yet. */
-  private ownWritePending = false;
+  /** Fingerprints of the last clip on each selection, seen or written by clipsync. */
+  private readonly known = new Map<Selection, Set<string>>();
+  readonly stats: WatcherStats = { sensitiveSkipped: 0, lastSensitiveAt: null };
 
   constructor(
     private readonly backend: ClipboardBackend,
-    private readonly intervalMs: number,
-    private readonly onChange: (content: ClipboardContent, initial: boolean) => void,
+    private readonly policy: FormatPolicy,
+    private readonly selections: readonly Selection[],
+    private readonly onCopy: (copy: LocalCopy) => void,
+    private readonly onReconnected: () => void,
     private readonly log: Logger,
+    private readonly pollIntervalMs: number,
     private readonly clock: Clock = systemClock,
   ) {}
 
   async start(): Promise<void> {
-    await this.pollOnce(true);
-    const tick = (): void => {
-      if (this.stopped) return;
-      this.timer = this.clock.setTimeout(() => void this.pollNow().finally(tick), this.intervalMs);
-    };
-    tick();
+    await this.backend.start({
+      changed: (selection) => this.markChanged(selection),
+      reconnected: () => {
+        this.log.info({ backend: this.backend.kind }, 'clipboard reachable again; offering the current clip');
+        this.onReconnected();
+      },
+    });
+    for (const selection of this.selections) this.dirty.add(selection);
+    this.reading = this.drain(true).finally(() => {
+      this.reading = undefined;
+    });
+    await this.reading;
+    if (this.dirty.size > 0) this.reading = this.drainOnce(); // changed while the first read ran
+    if (!this.backend.hasEvents) this.schedulePoll();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    await this.reading?.catch(() => undefined);
+    await this.backend.stop();
   }
 
-  /** Records what clipsync put on the clipboard itself. */
-  noteWritten(data: Buffer): void {
-    this.lastSeen = data;
-    this.ownWritePending = true;
+  /** Records what clipsync put on a selection itself, so reading it back is not a new copy. */
+  noteWritten(selection: Selection, formats: readonly { mime: string; data: Buffer }[]): void {
+    this.known.set(selection, new Set(copyFingerprints(formats)));
   }
 
-  /** Polls now (e.g. before answering `paste`), sharing a poll already under way. */
-  pollNow(): Promise<void> {
-    this.polling ??= this.pollOnce(false).finally(() => {
-      this.polling = undefined;
+  /**
+   * Resolves once every change reported so far has been read: before `paste` answers, and
+   * before a received clip is put on the clipboard (a copy made meanwhile must win).
+   */
+  async settled(): Promise<void> {
+    if (!this.backend.hasEvents) this.dirty.add('clipboard'); // no events: look now
+    while (this.reading !== undefined || this.dirty.size > 0) {
+      if (this.reading === undefined) this.reading = this.drainOnce();
+      await this.reading;
+    }
+  }
+
+  private markChanged(selection: Selection): void {
+    if (this.stopped || !this.selections.includes(selection)) return;
+    this.dirty.add(selection);
+    this.reading ??= this.drainOnce();
+  }
+
+  private drainOnce(): Promise<void> {
+    return this.drain(false).finally(() => {
+      this.reading = undefined;
+      if (this.dirty.size > 0 && !this.stopped) this.reading = this.drainOnce();
     });
-    return this.polling;
   }
 
-  private async pollOnce(initial: boolean): Promise<void> {
-    let content: ClipboardContent | null;
+  private async drain(initial: boolean): Promise<void> {
+    while (this.dirty.size > 0 && !this.stopped) {
+      const [selection] = this.dirty;
+      this.dirty.delete(selection!);
+      await this.readOnce(selection!, initial);
+    }
+  }
+
+  private async readOnce(selection: Selection, initial: boolean): Promise<void> {
+    let snapshot;
     try {
-      content = await this.backend.read();
+      snapshot = await this.backend.read(selection, this.policy.readOptions());
     } catch (err) {
-      if (!this.failing) this.log.warn({ reason: messageOf(err) }, 'cannot read the system clipboard');
+      // Logged once per outage: a frozen owner must not flood the log, nor stop other work.
+      if (!this.failing) this.log.warn({ selection, reason: messageOf(err) }, 'cannot read the clipboard; skipped this copy');
       this.failing = true;
       return;
     }
-    if (this.failing) this.log.info('system clipboard readable again');
+    if (this.failing) this.log.info({ selection }, 'clipboard readable again');
     this.failing = false;
-    if (content === null) return;
-    if (this.lastSeen !== undefined && this.lastSeen.equals(content.data)) {
-      if (this.ownWritePending) this.log.debug({ size: content.data.length }, 'own write read back from the clipboard; not a new copy');
-      this.ownWritePending = false;
+    if (snapshot === null) return;
+    const judged = this.policy.judge(snapshot);
+    if (judged.kind === 'sensitive') {
+      this.stats.sensitiveSkipped += 1;
+      this.stats.lastSensitiveAt = new Date(this.clock.now()).toISOString();
+      this.known.delete(selection); // the secret replaced whatever was there
+      this.log.info({ selection }, 'a copy marked secret by a password manager was skipped (not sent, not kept)');
       return;
     }
-    this.ownWritePending = false;
-    this.lastSeen = content.data;
-    this.onChange(content, initial);
+    if (judged.kind === 'empty') {
+      if (judged.skipped.length > 0) this.log.info({ selection, skipped: judged.skipped }, 'copy has no format that travels (or each is over its cap); not sent');
+      return;
+    }
+    if (judged.skipped.length > 0) this.log.debug({ selection, skipped: judged.skipped }, 'formats left out of a copy');
+    const prints = copyFingerprints(judged.formats);
+    const known = this.known.get(selection);
+    if (known !== undefined && prints.every((p) => known.has(p))) {
+      this.log.debug({ selection }, 'clipboard re-offers the last clip; not a new copy');
+      return;
+    }
+    this.known.set(selection, new Set(prints));
+    this.onCopy({ selection, formats: judged.formats, initial });
+  }
+
+  private schedulePoll(): void {
+    if (this.stopped) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.markChanged('clipboard');
+      void (this.reading ?? Promise.resolve()).finally(() => this.schedulePoll());
+    }, this.pollIntervalMs);
   }
 }

@@ -1,24 +1,38 @@
 import { messageOf } from '../core/errors.js';
 import { componentLogger, type Logger } from '../core/log.js';
-import type { ClipboardBackend } from '../clipboard/backend.js';
+import type { ClipboardBackend, Selection } from '../clipboard/backend.js';
+import { FormatPolicy } from '../clipboard/formats.js';
 import { ClipboardWatcher } from '../clipboard/watcher.js';
+import { assembleClip } from '../sync/clip.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
 import type { DaemonSetup } from './daemon-setup.js';
 
+/** Which types travel and their caps, from the config. */
+export function formatPolicy(setup: DaemonSetup): FormatPolicy {
+  const { config } = setup;
+  return new FormatPolicy({ extra: config.formats.extra, maxFormatBytes: config.formats.maxBytes, maxClipBytes: config.maxClipBytes, sendSensitive: config.sendSensitive });
+}
+
 /**
- * A watcher of the system clipboard (none for the memory backend): what it held at start is
- * adopted as the current clip, older than any copy; each later change is a local copy.
+ * A watcher of the desktop clipboard (none for the memory backend): what it held at start is
+ * adopted as the current clip, older than any copy; each later change is a local copy. When
+ * the display comes back after going away, the current clip is offered to it again.
  */
 export function clipboardWatcher(setup: DaemonSetup, backend: ClipboardBackend, sync: SyncEngine, log: Logger): ClipboardWatcher | undefined {
-  if (backend.kind !== 'system') return undefined;
-  const watcher = new ClipboardWatcher(
+  if (backend.kind === 'memory' && !backend.hasEvents) return undefined;
+  // PRIMARY travels only where the engine keeps it apart; until then CLIPBOARD alone.
+  const selections: Selection[] = ['clipboard'];
+  return new ClipboardWatcher(
     backend,
-    setup.config.pollIntervalMs,
-    (content, initial) => {
-      if (initial) sync.adoptInitial(content);
-      else void sync.copyLocal({ data: content.data }, content.mime, 'clipboard').catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'clipboard change not synced'));
+    formatPolicy(setup),
+    selections,
+    (copy) => {
+      if (copy.initial) return sync.adoptInitial(copy.formats);
+      const clip = assembleClip(copy.formats);
+      void sync.copyLocal({ data: clip.data }, clip.formats, 'clipboard').catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'clipboard change not synced'));
     },
+    () => void sync.restoreToClipboard().catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'cannot offer the current clip again')),
     componentLogger(setup.root, 'clipboard'),
+    setup.config.pollIntervalMs,
   );
-  return watcher;
 }

@@ -1,4 +1,5 @@
 import type { ClipboardBackend } from '../clipboard/backend.js';
+import type { WatcherStats } from '../clipboard/watcher.js';
 import type { DaemonView } from '../ipc/routes.js';
 import type { SpoolPort } from '../sync/ports.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
@@ -20,6 +21,8 @@ export interface ControlParts {
   /** Filled in as they bind. */
   listeners: readonly Listener[];
   discovery: () => DiscoveryService | undefined;
+  /** The clipboard watcher's counts, once it runs. */
+  clipboardStats: () => WatcherStats | undefined;
   stop: () => void;
 }
 
@@ -52,7 +55,10 @@ export function controlView(parts: ControlParts): DaemonView {
       fingerprint: identity.publicKey.fingerprint,
       publicKey: identity.publicKey.toLine(config.name),
       listen: listeners.map((l) => formatAddress(l.address)),
-      clipboard: backend.kind,
+      clipboard: backend.kind === 'memory' ? 'memory' : 'system',
+      clipboardBackend: backend.kind,
+      clipboardReason: backend.reason,
+      sensitiveSkipped: parts.clipboardStats()?.sensitiveSkipped ?? 0,
       mdns: mdnsState(),
       startedAt: startedAt.toISOString(),
     }),

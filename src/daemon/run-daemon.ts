@@ -41,7 +41,14 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
 
   // Build: nothing listens or dials yet.
-  const backend = await selectBackend(config.clipboard, componentLogger(root, 'clipboard'));
+  const backend = await selectBackend({
+    choice: config.clipboard,
+    env: process.env,
+    platform: process.platform,
+    timeoutMs: config.clipboardTimeoutMs,
+    primary: config.primary,
+    log: componentLogger(root, 'clipboard'),
+  });
   const spool = await openSpool(setup, log);
   const transfers = new TransferBoard();
   let watcher: ClipboardWatcher | undefined;
@@ -60,7 +67,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   network.watchTrust();
   const listeners: Listener[] = [];
   let discovery: DiscoveryService | undefined;
-  const view = controlView({ setup, backend, sync, network, transfers, spool: spool.port, listeners, discovery: () => discovery, stop: () => requestStop() });
+  const view = controlView({ setup, backend, sync, network, transfers, spool: spool.port, listeners, discovery: () => discovery, clipboardStats: () => watcher?.stats, stop: () => requestStop() });
 
   // Start: the control socket, then the listeners and the clipboard (undone if either fails).
   const ipc = new IpcServer(paths.socketPath, buildRoutes(view), componentLogger(root, 'ipc'));
@@ -90,6 +97,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
       listen: listeners.map((l) => formatAddress(l.address)),
       peers: config.peers,
       clipboard: backend.kind,
+      clipboardReason: backend.reason,
       socket: paths.socketPath,
       version: VERSION,
     },
@@ -110,7 +118,8 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   networkWatch.stop();
   spool.stop();
   network.unwatchTrust();
-  watcher?.stop();
+  await watcher?.stop(); // hands an owned clip to a clipboard manager, where there is one
+  if (watcher === undefined) await backend.stop();
   await discovery?.discovery.stop(); // goodbye packets: peers stop dialing us at once
   await network.stop();
   await sync.shutdown();

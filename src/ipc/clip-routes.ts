@@ -2,12 +2,12 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../core/clock.js';
 import { fail, isClipsyncError } from '../core/errors.js';
-import { isValidMime } from '../sync/clip.js';
+import { findFormat, formatOffsets, isValidMime, mainFormat, type Clip, type ClipFormat } from '../sync/clip.js';
 import type { DeliveryResult } from '../sync/delivery.js';
 import { receiveCopyBody } from './copy-body.js';
 import type { ClipDesk, DaemonView } from './daemon-view.js';
 import { followTransfers, startNdjson, writeLine } from './ndjson.js';
-import { CLIP_HEADERS, type CopyEvent, type CopyResponse } from './schema.js';
+import { CLIP_HEADERS, type CopyEvent, type CopyResponse, type PasteListResponse } from './schema.js';
 import type { RouteTable } from './server.js';
 
 /** One peer's pending answer to a copy, as the engine hands it out. */
@@ -23,8 +23,9 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
       if (mime !== null && !isValidMime(mime)) {
         throw fail('CLIPSYNC_ERR_USAGE', `"${mime}" is not a media type such as text/plain or image/png`);
       }
-      const received = await receiveCopyBody(req, daemon.maxClipBytes, daemon.spoolThresholdBytes, daemon.store);
-      const { clip, deliveries } = await daemon.sync.copyLocal(received.body, mime ?? received.guessedMime, 'cli');
+      const received = await receiveCopyBody(req, mime, daemon.maxClipBytes, daemon.spoolThresholdBytes, daemon.store);
+      const size = received.body.data?.length ?? received.body.size ?? 0;
+      const { clip, deliveries } = await daemon.sync.copyLocal(received.body, [{ mime: received.mime, size }], 'cli');
       const wait = query.get('wait') === '1';
       const timeout = Number(query.get('timeout') ?? 0);
       if (!(wait && query.get('progress') === '1')) {
@@ -48,19 +49,26 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
       return undefined;
     },
 
-    'GET /v1/paste': async ({ res, query }): Promise<undefined> => {
-      await daemon.watcher?.pollNow(); // a copy made a moment ago on this machine counts
+    'GET /v1/paste': async ({ res, query }): Promise<PasteListResponse | undefined> => {
+      await daemon.watcher?.settled(); // a copy made a moment ago on this machine counts
       const clip = daemon.sync.currentClip();
       if (clip === undefined) {
         throw fail('CLIPSYNC_ERR_NOTHING_TO_PASTE', 'there is nothing to paste yet', {
           hint: 'copy something on this machine or on a connected peer first',
         });
       }
-      const wanted = query.get('mime');
-      if (wanted !== null && !sameType(wanted, clip.mime)) {
-        throw fail('CLIPSYNC_ERR_NOTHING_TO_PASTE', `the clipboard holds ${clip.mime}, not ${wanted}`);
+      if (query.get('list') === '1') {
+        return { id: clip.id, origin: clip.origin, mime: clip.mime, size: clip.size, formats: clip.formats.map((f) => ({ mime: f.mime, size: f.size })) };
       }
-      const source = clip.file !== undefined ? createReadStream(clip.file) : undefined;
+      const wanted = query.get('mime');
+      const format = wanted === null ? mainFormat(clip.formats) : findFormat(clip.formats, wanted);
+      if (format === undefined) {
+        throw fail('CLIPSYNC_ERR_NOTHING_TO_PASTE', `the clipboard holds ${clip.formats.map((f) => f.mime).join(', ')}, not ${wanted}`, {
+          hint: 'clipsync paste --list shows the formats of the current clip',
+        });
+      }
+      const { start, end } = rangeOf(clip, format);
+      const source = clip.file !== undefined && end > start ? createReadStream(clip.file, { start, end: end - 1 }) : undefined;
       if (source !== undefined) {
         // Open before answering 200, so a spool file that vanished is a clean error.
         await new Promise<void>((resolve, reject) => source.once('open', () => resolve()).once('error', reject)).catch((err: unknown) => {
@@ -69,22 +77,22 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
       }
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
-        'content-length': clip.size,
+        'content-length': format.size,
         [CLIP_HEADERS.id]: clip.id,
-        [CLIP_HEADERS.mime]: clip.mime,
+        [CLIP_HEADERS.mime]: format.mime,
         [CLIP_HEADERS.origin]: clip.origin,
       });
-      if (source === undefined) res.end(clip.data);
+      if (source === undefined) res.end(clip.data?.subarray(start, end) ?? Buffer.alloc(0));
       else await pipeline(source, res).catch(() => res.destroy());
       return undefined;
     },
   };
 }
 
-/** `text/plain` matches `text/plain;charset=utf-8`: parameters do not change the type. */
-function sameType(wanted: string, actual: string): boolean {
-  const base = (t: string): string => t.split(';', 1)[0]!.trim().toLowerCase();
-  return wanted.includes(';') ? wanted.toLowerCase() === actual.toLowerCase() : base(wanted) === base(actual);
+/** Where one format's bytes are in the clip's body. */
+function rangeOf(clip: Clip, format: ClipFormat): { start: number; end: number } {
+  const start = formatOffsets(clip.formats)[clip.formats.indexOf(format)]!;
+  return { start, end: start + format.size };
 }
 
 /** Waits for every peer's answer, or until the timeout, when the silent ones count as failed. */

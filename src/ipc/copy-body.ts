@@ -10,8 +10,8 @@ export type LocalStore = Pick<SpoolPort, 'storeLocal'>;
 
 export interface ReceivedCopy {
   body: ClipBody & { id?: string; size?: number };
-  /** text/plain when every byte so far was valid UTF-8, else octet-stream. */
-  guessedMime: string;
+  /** The type given with --mime, else text/plain when every byte was valid UTF-8, else octet-stream. */
+  mime: string;
 }
 
 /**
@@ -19,27 +19,28 @@ export interface ReceivedCopy {
  * is streamed into the spool as it arrives, so copying a 512 MiB file costs the daemon no
  * more memory than copying 9 MiB. Anything over `limit` is refused with the limit named.
  */
-export async function receiveCopyBody(req: IncomingMessage, limit: number, threshold: number, store: LocalStore | undefined): Promise<ReceivedCopy> {
+export async function receiveCopyBody(req: IncomingMessage, mime: string | null, limit: number, threshold: number, store: LocalStore | undefined): Promise<ReceivedCopy> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit, declared);
   // Not destroyed when we stop early (an oversized body): the server answers first and
   // then drains what is left, so the client reads the refusal instead of a reset.
   const iterator = req.iterator({ destroyOnReturn: false }) as AsyncIterableIterator<Buffer>;
   try {
-    return await readCopyBody(iterator, limit, threshold, store);
+    return await readCopyBody(iterator, mime, limit, threshold, store);
   } catch (err) {
     await iterator.return?.();
     throw err;
   }
 }
 
-async function readCopyBody(iterator: AsyncIterator<Buffer>, limit: number, threshold: number, store: LocalStore | undefined): Promise<ReceivedCopy> {
+async function readCopyBody(iterator: AsyncIterator<Buffer>, mime: string | null, limit: number, threshold: number, store: LocalStore | undefined): Promise<ReceivedCopy> {
   const utf8 = new Utf8Check();
+  const typeOf = (): string => mime ?? utf8.mime();
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
     const next = await iterator.next();
-    if (next.done === true) return { body: { data: Buffer.concat(chunks, total) }, guessedMime: utf8.mime() };
+    if (next.done === true) return { body: { data: Buffer.concat(chunks, total) }, mime: typeOf() };
     const chunk = next.value;
     total += chunk.length;
     if (total > limit) throw tooLarge(limit);
@@ -72,8 +73,9 @@ async function readCopyBody(iterator: AsyncIterator<Buffer>, limit: number, thre
     rest.end();
   })();
   pump.catch((err: unknown) => rest.destroy(err as Error));
-  const [stored] = await Promise.all([store.storeLocal(rest), pump]);
-  return { body: { file: stored.path, id: stored.id, size: stored.size }, guessedMime: utf8.mime() };
+  // The id covers the type, known once the last byte is in (the UTF-8 guess).
+  const [stored] = await Promise.all([store.storeLocal(rest, (size) => [{ mime: typeOf(), size }]), pump]);
+  return { body: { file: stored.path, id: stored.id, size: stored.size }, mime: typeOf() };
 }
 
 const SLICE_BYTES = 1024 * 1024;

@@ -30,9 +30,9 @@ export interface PairingDesk {
 /** The clip model: the current clip, and a copy made here. Derived, so it follows the engine's signatures. */
 export type ClipDesk = Pick<SyncEngine, 'currentClip' | 'copyLocal'>;
 
-/** The system clipboard, read on demand so a copy made a moment ago on this machine counts. */
+/** The system clipboard's watcher: `settled` once every change it was told of has been read. */
 export interface ClipboardPoll {
-  pollNow(): Promise<void>;
+  settled(): Promise<void>;
 }
 
 /** Transfers in flight, listed and followed. */

@@ -13,7 +13,13 @@ export interface StatusResponse {
   fingerprint: string;
   publicKey: string;
   listen: string[];
-  clipboard: ClipboardKind;
+  /** `system` when a desktop clipboard is synced, else `memory` (then only copy/paste reach it). */
+  clipboard: 'system' | 'memory';
+  /** Which backend: x11, wayland, macos, text (clipboardy) or memory, and why it was chosen. */
+  clipboardBackend: ClipboardKind;
+  clipboardReason: string;
+  /** Copies marked secret by a password manager and skipped since start (never sent, never kept). */
+  sensitiveSkipped: number;
   /** mDNS discovery: `off` (--no-mdns), `running`, or `disabled` (no link can multicast; retried). */
   mdns: 'off' | 'running' | 'disabled';
   peers: { connected: number; known: number };
@@ -38,6 +44,16 @@ export interface CopyResponse {
   size: number;
   /** With wait: how each peer connected at the time of the copy fared. */
   peers: DeliveryResult[];
+}
+
+/** `paste --list --json`: the current clip's formats, each with its size. */
+export interface PasteListResponse {
+  id: string;
+  origin: string;
+  /** The format `paste` gives without --mime. */
+  mime: string;
+  size: number;
+  formats: { mime: string; size: number }[];
 }
 
 export interface ErrorBody {

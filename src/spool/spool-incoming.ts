@@ -11,7 +11,8 @@ import { spoolFiles, type SpoolFileNames } from './spool-names.js';
 export interface IncomingMeta {
   id: string;
   size: number;
-  mime: string;
+  /** What the content id covers after the body (the clip's formats, sync/clip.ts `formatsTrailer`). */
+  trailer: Buffer;
 }
 
 /** A complete, verified clip in the spool. `file` makes it usable wherever a clip body is a file. */
@@ -19,7 +20,6 @@ export interface SpooledClip {
   id: string;
   size: number;
   file: string;
-  mime?: string;
 }
 
 /** What an IncomingSpool needs from the Spool that made it. */
@@ -35,10 +35,12 @@ export interface IncomingContext {
 
 /** The sidecar: how far the part file is known to be on disk, and which clip it is. */
 interface Sidecar {
-  version: 1;
+  /** 2 since clips have formats; a part with an older sidecar starts over. */
+  version: 2;
   id: string;
   size: number;
-  mime: string;
+  /** The id's trailer, hex: the clip's formats. */
+  trailer: string;
   offset: number;
 }
 
@@ -177,7 +179,7 @@ export class IncomingSpool {
     return this.enqueue(async () => {
       this.assertOpen();
       await this.settleBackground();
-      const clip: SpooledClip = { id: this.meta.id, size: this.meta.size, file: this.files.complete, mime: this.meta.mime };
+      const clip: SpooledClip = { id: this.meta.id, size: this.meta.size, file: this.files.complete };
       if (this.handle === undefined) {
         // Already complete: mark it recently used so clean-up does not take it first.
         const at = this.context.now() / 1000;
@@ -192,6 +194,7 @@ export class IncomingSpool {
       await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => this.appender!.flush());
       let digest = '';
       await this.guard('hashing the clip', async () => {
+        await this.hasher!.update(this.meta.trailer);
         digest = (await this.hasher!.digest()).toString('hex');
       });
       if (digest !== this.meta.id) {
@@ -309,7 +312,7 @@ export class IncomingSpool {
   }
 
   private async saveSidecar(offset: number): Promise<void> {
-    const sidecar: Sidecar = { version: 1, id: this.meta.id, size: this.meta.size, mime: this.meta.mime, offset };
+    const sidecar: Sidecar = { version: 2, id: this.meta.id, size: this.meta.size, trailer: this.meta.trailer.toString('hex'), offset };
     await replaceFileDurably(this.files.sidecar, `${JSON.stringify(sidecar)}\n`);
   }
 
@@ -364,7 +367,7 @@ async function readOffset(path: string, meta: IncomingMeta): Promise<number> {
   try {
     const s = JSON.parse(text) as Partial<Sidecar>;
     // A sidecar for other bytes (same id, another size: a corrupt announcement) is not a resume point.
-    if (s.version !== 1 || s.id !== meta.id || s.size !== meta.size) return 0;
+    if (s.version !== 2 || s.id !== meta.id || s.size !== meta.size || s.trailer !== meta.trailer.toString('hex')) return 0;
     return Number.isSafeInteger(s.offset) && s.offset! >= 0 && s.offset! <= meta.size ? s.offset! : 0;
   } catch {
     return 0; // unreadable: start over, which is always safe

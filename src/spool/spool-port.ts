@@ -1,4 +1,4 @@
-import type { ClipMeta } from '../sync/clip.js';
+import { formatsTrailer, type ClipMeta } from '../sync/clip.js';
 import type { IncomingSink } from '../sync/clip-body.js';
 import type { Spool } from './spool.js';
 import type { SpoolPort } from '../sync/ports.js';
@@ -11,7 +11,7 @@ export function spoolPort(spool: Spool): SpoolPort {
   const unpins = new Map<string, () => void>();
   return {
     async beginIncoming(meta: ClipMeta): Promise<IncomingSink> {
-      const incoming = await spool.beginIncoming({ id: meta.id, size: meta.size, mime: meta.mime });
+      const incoming = await spool.beginIncoming({ id: meta.id, size: meta.size, trailer: formatsTrailer(meta.formats) });
       return {
         get offset() {
           return incoming.offset;
@@ -29,8 +29,8 @@ export function spoolPort(spool: Spool): SpoolPort {
       unpins.get(id)?.();
       unpins.delete(id);
     },
-    async storeLocal(source) {
-      const stored = await spool.storeLocal(source);
+    async storeLocal(source, formatsOf) {
+      const stored = await spool.storeLocal(source, { trailer: (size) => formatsTrailer(formatsOf(size)) });
       return { id: stored.id, size: stored.size, path: stored.file };
     },
   };

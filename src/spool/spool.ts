@@ -117,7 +117,7 @@ export class Spool {
    * Over `maxBytes`, the copy is refused and nothing is kept. Pin the result at once if it
    * must survive the next clean-up.
    */
-  async storeLocal(source: ClipSource, options: { maxBytes?: number } = {}): Promise<SpooledClip> {
+  async storeLocal(source: ClipSource, options: { maxBytes?: number; trailer?: (size: number) => Buffer } = {}): Promise<SpooledClip> {
     const temp = tempFile(this.dir, 'local');
     let handle: FileHandle | undefined;
     const hasher = new StreamingHash();
@@ -152,6 +152,9 @@ export class Spool {
           await written.close().catch(() => undefined);
         }
       });
+      // The content id covers the clip's formats after its bytes; they may be known only now
+      // (a copy's type is guessed from its bytes).
+      if (options.trailer !== undefined) hasher.update(options.trailer(size));
       const id = hasher.digest().toString('hex');
       const { complete } = spoolFiles(this.dir, id);
       // Same id, same bytes: renaming over an existing copy changes nothing but its age.

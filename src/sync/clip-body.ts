@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { fail } from '../core/errors.js';
 import { StreamingHash } from '../content/content-hash.js';
-import type { ClipMeta } from './clip.js';
+import { formatsTrailer, type ClipMeta } from './clip.js';
 import { hashMismatchError, sizeMismatchError } from './clip-errors.js';
 
 /**
@@ -108,6 +108,7 @@ export class MemorySink implements IncomingSink {
 
   async finish(): Promise<ClipBody> {
     if (this.received !== this.meta.size) throw sizeMismatchError(this.meta.id, this.received, this.meta.size);
+    this.hasher.update(formatsTrailer(this.meta.formats));
     if (this.hasher.digest().toString('hex') !== this.meta.id) throw hashMismatchError(this.meta.id);
     return { data: Buffer.concat(this.chunks, this.received) };
   }

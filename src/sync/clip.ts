@@ -1,10 +1,24 @@
-import { contentHash } from '../content/content-hash.js';
+import { StreamingHash } from '../content/content-hash.js';
+
+/** One representation of a clip: a media type and how many of the clip's bytes are its. */
+export interface ClipFormat {
+  mime: string;
+  size: number;
+}
 
 /** What peers exchange about a clip before its bytes. */
 export interface ClipMeta {
-  /** BLAKE2b-256 of the bytes, hex: the content id used for dedupe and verification. */
+  /** The content id (see `clipId`): used for dedupe, spool names and the receiver's verification. */
   id: string;
+  /**
+   * Every representation of the one copy, in canonical order (sorted by type). The clip's
+   * bytes are theirs, concatenated in this order: a single body, so one transfer, one spool
+   * file and one verification cover them all.
+   */
+  formats: ClipFormat[];
+  /** The main type (`mainFormat`): what `paste` gives without --mime, and the `mime` of JSON replies. */
   mime: string;
+  /** All representations' bytes together. */
   size: number;
   /** Hybrid logical clock timestamp (ms) of the copy that made it. */
   ts: number;
@@ -27,7 +41,8 @@ export interface InMemoryClip extends ClipMeta {
 }
 
 export const MAX_MIME_LENGTH = 255;
-const MIME_PATTERN = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+(\s*;.*)?$/;
+// No control characters anywhere: a type is shown to people and written into X11 atom names.
+const MIME_PATTERN = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+( *;[^\x00-\x1f\x7f]*)?$/;
 
 /** A media type such as `text/plain` or `image/png;foo=bar`: the one check, used on every path a type enters. */
 export function isValidMime(mime: string): boolean {
@@ -36,8 +51,70 @@ export function isValidMime(mime: string): boolean {
 export const TEXT_MIME = 'text/plain;charset=utf-8';
 export const BINARY_MIME = 'application/octet-stream';
 
-export function contentId(data: Buffer): string {
-  return contentHash(data).toString('hex');
+/** The most representations one clip may have (a browser offers about five). */
+export const MAX_FORMATS = 32;
+
+/**
+ * Puts formats in canonical order (by type, so two readers of the same copy agree on the id)
+ * and drops exact duplicates of a type, keeping the first.
+ */
+export function canonicalFormats<T extends { mime: string }>(formats: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return [...formats].sort((a, b) => (a.mime < b.mime ? -1 : a.mime > b.mime ? 1 : 0)).filter((f) => !seen.has(f.mime) && seen.add(f.mime) !== undefined);
+}
+
+/**
+ * What the content id covers besides the bytes: the UTF-8 JSON `[[mime, size], …]` of the
+ * formats in order, then its length as 4 bytes big-endian. Hashed after the body, so a
+ * stream can be hashed before its types are known (a `copy` guesses text from the bytes),
+ * and read from the end it parses one way only: the id names exactly one set of
+ * representations. docs/PROTOCOL.md §6.
+ */
+export function formatsTrailer(formats: readonly ClipFormat[]): Buffer {
+  const json = Buffer.from(JSON.stringify(formats.map((f) => [f.mime, f.size])), 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(json.length);
+  return Buffer.concat([json, length]);
+}
+
+/** The content id of a clip held in memory: BLAKE2b-256(body ‖ formatsTrailer), hex. */
+export function clipId(formats: readonly ClipFormat[], body: Buffer): string {
+  const hash = new StreamingHash();
+  hash.update(body);
+  hash.update(formatsTrailer(formats));
+  return hash.digest().toString('hex');
+}
+
+/** Where each format's bytes start in the clip's body. */
+export function formatOffsets(formats: readonly ClipFormat[]): number[] {
+  let at = 0;
+  return formats.map((f) => {
+    const start = at;
+    at += f.size;
+    return start;
+  });
+}
+
+/** The format `paste` gives by default: text when there is text, else the first. */
+export function mainFormat(formats: readonly ClipFormat[]): ClipFormat {
+  return formats.find((f) => f.mime === TEXT_MIME) ?? formats.find((f) => isText(f.mime) && f.mime.startsWith('text/plain')) ?? formats.find((f) => isText(f.mime)) ?? formats[0]!;
+}
+
+/** A clip's representations in memory, in any order: canonical formats, one body, and its id. */
+export function assembleClip(parts: readonly { mime: string; data: Buffer }[]): { id: string; formats: ClipFormat[]; mime: string; size: number; data: Buffer } {
+  const ordered = canonicalFormats(parts);
+  const formats = ordered.map((p) => ({ mime: p.mime, size: p.data.length }));
+  const data = ordered.length === 1 ? ordered[0]!.data : Buffer.concat(ordered.map((p) => p.data));
+  return { id: clipId(formats, data), formats, mime: mainFormat(formats).mime, size: data.length, data };
+}
+
+/** The one format of `mime` among a clip's, matching `text/plain` to `text/plain;charset=utf-8`. */
+export function findFormat(formats: readonly ClipFormat[], wanted: string): ClipFormat | undefined {
+  return formats.find((f) => f.mime.toLowerCase() === wanted.toLowerCase()) ?? (wanted.includes(';') ? undefined : formats.find((f) => baseType(f.mime) === baseType(wanted)));
+}
+
+function baseType(mime: string): string {
+  return mime.split(';', 1)[0]!.trim().toLowerCase();
 }
 
 /**
@@ -51,9 +128,9 @@ export function isNewer(candidate: ClipMeta, current: ClipMeta | undefined): boo
   return candidate.origin > current.origin;
 }
 
-/** The same clip: identical bytes and type. */
-export function sameContent(a: { id: string; mime: string }, b: { id: string; mime: string } | undefined): boolean {
-  return b !== undefined && a.id === b.id && a.mime === b.mime;
+/** The same clip: the id covers every representation's type and bytes. */
+export function sameContent(a: { id: string }, b: { id: string } | undefined): boolean {
+  return b !== undefined && a.id === b.id;
 }
 
 /** text/plain for valid UTF-8, octet-stream otherwise: the type `copy` assumes without --mime. */
@@ -71,5 +148,5 @@ export function isText(mime: string): boolean {
 }
 
 export function metaOf(clip: ClipMeta): ClipMeta {
-  return { id: clip.id, mime: clip.mime, size: clip.size, ts: clip.ts, origin: clip.origin };
+  return { id: clip.id, formats: clip.formats, mime: clip.mime, size: clip.size, ts: clip.ts, origin: clip.origin };
 }

@@ -1,5 +1,5 @@
 import { FrameType, field, malformed, type Frame, type FrameTypeValue } from '../wire/frame.js';
-import { MAX_MIME_LENGTH, isValidMime, type ClipMeta } from './clip.js';
+import { MAX_FORMATS, MAX_MIME_LENGTH, canonicalFormats, isValidMime, mainFormat, type ClipFormat, type ClipMeta } from './clip.js';
 import type { PeerChannel } from './ports.js';
 
 /**
@@ -64,8 +64,8 @@ export interface EncodedMessage {
 export function encodeSyncMessage(message: SyncMessage): EncodedMessage {
   switch (message.type) {
     case 'offer': {
-      const { id, mime, size, ts, origin } = message.meta;
-      return { type: FrameType.offer, header: { id, mime, size, ts, origin } };
+      const { id, formats, size, ts, origin } = message.meta;
+      return { type: FrameType.offer, header: { id, formats: formats.map((f) => ({ mime: f.mime, size: f.size })), size, ts, origin } };
     }
     case 'want':
       return { type: FrameType.want, header: { id: message.id, offset: message.offset, window: message.window } };
@@ -101,7 +101,24 @@ function readId(h: Record<string, unknown>): string {
 function readMeta(h: Record<string, unknown>): ClipMeta {
   const id = readId(h);
   if (!/^[0-9a-f]{64}$/.test(id)) throw malformed('clip id must be 64 hex digits');
-  const mime = field.string(h, 'mime', MAX_MIME_LENGTH);
-  if (!isValidMime(mime)) throw malformed('clip mime type is not a media type');
-  return { id, mime, size: field.integer(h, 'size'), ts: field.integer(h, 'ts'), origin: field.string(h, 'origin', 128) };
+  const formats = readFormats(h['formats']);
+  const size = field.integer(h, 'size');
+  if (formats.reduce((sum, f) => sum + f.size, 0) !== size) throw malformed('clip size is not the sum of its formats');
+  return { id, formats, mime: mainFormat(formats).mime, size, ts: field.integer(h, 'ts'), origin: field.string(h, 'origin', 128) };
+}
+
+/** OFFER `formats`: 1 to MAX_FORMATS of `{mime, size}`, distinct types in canonical order. */
+function readFormats(value: unknown): ClipFormat[] {
+  if (!Array.isArray(value) || value.length < 1 || value.length > MAX_FORMATS) throw malformed(`clip formats must be a list of 1 to ${MAX_FORMATS}`);
+  const formats = value.map((entry: unknown): ClipFormat => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw malformed('each clip format must be an object');
+    const f = entry as Record<string, unknown>;
+    const mime = field.string(f, 'mime', MAX_MIME_LENGTH);
+    if (!isValidMime(mime)) throw malformed('clip mime type is not a media type');
+    return { mime, size: field.integer(f, 'size') };
+  });
+  const canonical = canonicalFormats(formats);
+  // The id covers the order: a peer that sends another order (or a type twice) names other bytes.
+  if (canonical.length !== formats.length || canonical.some((f, i) => f !== formats[i])) throw malformed('clip formats must be distinct and sorted by type');
+  return formats;
 }

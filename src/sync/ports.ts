@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Frame, FrameTypeValue } from '../wire/frame.js';
-import type { ClipMeta, InMemoryClip } from './clip.js';
+import type { Clip, ClipFormat, ClipMeta } from './clip.js';
 import type { IncomingSink } from './clip-body.js';
 
 /**
@@ -42,15 +42,20 @@ export interface SpoolPort {
   /** Keeps the spool's cleanup away from a file in use (the current clip). */
   pin(id: string): void;
   unpin(id: string): void;
-  /** Stores a local copy (`clipsync copy` of a large body) under its content id. */
-  storeLocal(source: Readable): Promise<{ id: string; size: number; path: string }>;
+  /**
+   * Stores a local copy (`clipsync copy` of a large body) under its content id; `formatsOf`
+   * names its formats once its size is known (the id covers them).
+   */
+  storeLocal(source: Readable, formatsOf: (size: number) => ClipFormat[]): Promise<{ id: string; size: number; path: string }>;
 }
 
 /** Where received clips meet the desktop. */
 export interface ClipboardPort {
   /**
-   * Puts a clip on the system clipboard, marked as clipsync's own write so that reading it
-   * back is not taken for a new local copy. 'unsupported': the clipboard cannot hold this type.
+   * Puts a clip on the system clipboard (every format at once, its bytes from memory or the
+   * spool), marked as clipsync's own write so that reading it back is not taken for a new
+   * local copy. 'unsupported': the clipboard cannot hold any of its types. 'superseded':
+   * `stillCurrent` turned false first (a copy made here meanwhile, seen by the watcher).
    */
-  write(clip: InMemoryClip): Promise<'written' | 'unsupported'>;
+  write(clip: Clip, stillCurrent: () => boolean): Promise<'written' | 'unsupported' | 'superseded'>;
 }

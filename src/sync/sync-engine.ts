@@ -3,7 +3,7 @@ import { fail, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { CloseCode } from '../wire/close-codes.js';
 import type { Frame } from '../wire/frame.js';
-import { contentId, metaOf, sameContent, type Clip } from './clip.js';
+import { assembleClip, clipId, mainFormat, sameContent, type Clip, type ClipFormat } from './clip.js';
 import { clipFieldsOf, type ClipBody } from './clip-body.js';
 import { DeliveryTracker, type DeliveryResult } from './delivery.js';
 import { DeliveryGrace } from './delivery-grace.js';
@@ -93,22 +93,23 @@ export class SyncEngine {
    * is the bytes, or a spool file already named by its content id. Returns the clip and,
    * per connected peer, a promise of how delivery went.
    */
-  async copyLocal(body: LocalBody, mime: string, source: 'cli' | 'clipboard'): Promise<{ clip: Clip; deliveries: PendingDelivery[] }> {
+  async copyLocal(body: LocalBody, formats: ClipFormat[], source: 'cli' | 'clipboard'): Promise<{ clip: Clip; deliveries: PendingDelivery[] }> {
     const size = body.data?.length ?? body.size ?? 0;
     if (size > this.options.maxClipBytes) {
       throw fail('CLIPSYNC_ERR_CLIP_TOO_LARGE', `the clip is ${size} bytes, over the limit of ${this.options.maxClipBytes} bytes`, {
         hint: 'raise maxClipBytes in config.json on every machine to send larger clips',
       });
     }
-    const id = body.data !== undefined ? contentId(body.data) : body.id!;
+    const id = body.data !== undefined ? clipId(formats, body.data) : body.id!;
+    const mime = mainFormat(formats).mime;
     let clip: Clip;
-    if (this.current !== undefined && sameContent({ id, mime }, this.current)) {
+    if (this.current !== undefined && sameContent({ id }, this.current)) {
       clip = this.current; // the same content again: nothing new to order or store
     } else {
-      clip = { id, mime, size, ts: this.hlc.now(), origin: this.options.ownFingerprint, ...clipFieldsOf(body) };
+      clip = { id, formats, mime, size, ts: this.hlc.now(), origin: this.options.ownFingerprint, ...clipFieldsOf(body) };
       this.setCurrent(clip);
       if (source === 'cli') await this.writeToClipboard(clip);
-      this.options.log.info({ clip: id.slice(0, 16), size, mime, source }, 'local copy');
+      this.options.log.info({ clip: id.slice(0, 16), size, formats: formats.map((f) => f.mime), source }, 'local copy');
     }
     const deliveries = [...this.sessions.values()].map((state) => {
       const result = this.deliveries.wait(clip.id, state.fingerprint);
@@ -119,10 +120,14 @@ export class SyncEngine {
   }
 
   /** What the system clipboard held when the daemon started: kept, but older than any copy. */
-  adoptInitial(content: { data: Buffer; mime: string }): void {
-    if (this.current !== undefined) return;
-    const id = contentId(content.data);
-    this.current = { id, mime: content.mime, size: content.data.length, ts: 0, origin: this.options.ownFingerprint, data: content.data };
+  adoptInitial(parts: { mime: string; data: Buffer }[]): void {
+    if (this.current !== undefined || parts.length === 0) return;
+    this.current = { ...assembleClip(parts), ts: 0, origin: this.options.ownFingerprint };
+  }
+
+  /** The desktop came back (a restarted X server): offer it the current clip again. */
+  async restoreToClipboard(): Promise<void> {
+    if (this.current !== undefined) await this.writeToClipboard(this.current);
   }
 
   /** Starts syncing with a newly authenticated peer; replaces an older session with the same key. */
@@ -194,15 +199,15 @@ export class SyncEngine {
     if (previous?.file !== undefined && previous.id !== clip.id) this.options.spool?.unpin(previous.id);
   }
 
+  /**
+   * Puts the clip on the desktop unless something newer became current meanwhile: a copy
+   * made on this machine while a received clip was verified must not be overwritten by it.
+   */
   private async writeToClipboard(clip: Clip): Promise<void> {
-    if (clip.data === undefined) {
-      // Spooled clips are too large to hand to a desktop clipboard tool in one piece.
-      this.options.log.info({ clip: clip.id.slice(0, 16), size: clip.size }, 'large clip kept in the spool; available through clipsync paste');
-      return;
-    }
     try {
-      const outcome = await this.options.clipboard.write({ ...metaOf(clip), data: clip.data });
-      if (outcome === 'unsupported') this.options.log.debug({ mime: clip.mime }, 'clipboard cannot hold this type; available through clipsync paste');
+      const outcome = await this.options.clipboard.write(clip, () => this.current === clip);
+      if (outcome === 'unsupported') this.options.log.debug({ formats: clip.formats.map((f) => f.mime) }, 'clipboard cannot hold these types; available through clipsync paste');
+      else if (outcome === 'superseded') this.options.log.debug({ clip: clip.id.slice(0, 16) }, 'a newer copy came first; not put on the clipboard');
     } catch (err) {
       this.options.log.warn({ reason: messageOf(err) }, 'cannot write the system clipboard; the clip is still available through clipsync paste');
     }

@@ -3,10 +3,10 @@ import { stat } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { ClipsyncError, fail, type ErrorCode } from '../../core/errors.js';
 import type { IpcRequest } from '../../ipc/client.js';
-import type { CopyEvent, CopyResponse } from '../../ipc/schema.js';
-import { ProgressLine } from '../progress-bar.js';
+import type { CopyEvent, CopyResponse, PasteListResponse } from '../../ipc/schema.js';
+import { ProgressLine, formatBytes } from '../progress-bar.js';
 import { clientFrom, type GlobalArgs } from '../context.js';
-import { printJson, usageError } from '../output.js';
+import { printJson, printLine, usageError } from '../output.js';
 
 /** `clipsync copy` and `clipsync paste`: the clipboard itself. */
 export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
@@ -43,9 +43,18 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
     )
     .command(
       'paste',
-      'Write the current clip to standard output, byte for byte',
-      (y) => y.option('mime', { type: 'string', describe: 'Only paste a clip of this media type' }),
+      'Write the current clip to standard output, byte for byte (its text when it has text)',
+      (y) =>
+        y
+          .option('mime', { type: 'string', describe: 'Paste this format of the clip (see --list); fails when it has none' })
+          .option('list', { type: 'boolean', default: false, describe: 'List the formats of the current clip with their sizes' }),
       async (args) => {
+        if (args.list) {
+          const list = await clientFrom(args).json<PasteListResponse>({ method: 'GET', path: '/v1/paste', query: { list: '1' } });
+          if (args.json) printJson(list);
+          else for (const f of list.formats) printLine(`${f.mime}\t${formatBytes(f.size)}${f.mime === list.mime ? '\t(default)' : ''}`);
+          return;
+        }
         const res = await clientFrom(args).open({ method: 'GET', path: '/v1/paste', query: { mime: args.mime } });
         await new Promise<void>((resolve, reject) => {
           res.on('error', reject);

@@ -22,10 +22,11 @@ export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
         printLine(`name:        ${status.name}`);
         printLine(`fingerprint: ${status.fingerprint}`);
         printLine(`listening:   ${status.listen.length > 0 ? status.listen.join(', ') : 'nowhere (dial-out only)'}`);
-        printLine(`clipboard:   ${status.clipboard}`);
+        printLine(`clipboard:   ${status.clipboardBackend}: ${status.clipboardReason}`);
+        if (status.sensitiveSkipped > 0) printLine(`             ${status.sensitiveSkipped} cop${status.sensitiveSkipped === 1 ? 'y' : 'ies'} marked secret by a password manager skipped`);
         printLine(`mdns:        ${status.mdns === 'disabled' ? 'disabled (no multicast; static peers only, retrying)' : status.mdns}`);
         printLine(`peers:       ${status.peers.connected} connected, ${status.peers.known} known`);
-        printLine(`clip:        ${status.clip === null ? 'none yet' : `${status.clip.mime}, ${status.clip.size} bytes`}`);
+        printLine(`clip:        ${status.clip === null ? 'none yet' : `${status.clip.formats.map((f) => `${f.mime} (${formatBytes(f.size)})`).join(', ')}`}`);
       },
     )
     .command(

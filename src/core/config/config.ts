@@ -5,8 +5,9 @@ import { fail } from '../errors.js';
 import type { Paths } from './paths.js';
 
 export const DEFAULT_PORT = 25470;
-export type ClipboardChoice = 'auto' | 'system' | 'memory';
-export const CLIPBOARD_CHOICES: readonly ClipboardChoice[] = ['auto', 'system', 'memory'];
+/** `auto` picks the platform's clipboard (else memory); `system` insists on one; the rest name a backend. */
+export type ClipboardChoice = 'auto' | 'system' | 'memory' | 'x11' | 'wayland' | 'macos' | 'text';
+export const CLIPBOARD_CHOICES: readonly ClipboardChoice[] = ['auto', 'system', 'memory', 'x11', 'wayland', 'macos', 'text'];
 
 /** The settings file (config.json under the config dir). Every key is optional. */
 export interface Config {
@@ -24,8 +25,18 @@ export interface Config {
   /** Interfaces (names or addresses) mDNS uses; empty: the default multicast route. */
   mdnsInterfaces: string[];
   clipboard: ClipboardChoice;
-  /** How often the system clipboard is read to notice local copies. */
+  /** How often the text-only fallback (clipboardy) is read to notice local copies; native backends have events. */
   pollIntervalMs: number;
+  /** Deadline of each read or write of the desktop clipboard: a frozen owner is skipped after it. */
+  clipboardTimeoutMs: number;
+  /** Which formats travel besides the defaults, and the cap of each (the clip's total is maxClipBytes). */
+  formats: { extra: string[]; maxBytes: number };
+  /** Send copies a password manager marked secret. Off: they never leave this machine. */
+  sendSensitive: boolean;
+  /** Sync the PRIMARY selection (X11, Wayland) as well as CLIPBOARD. */
+  primary: boolean;
+  /** Received clips larger than this are announced but fetched only when pasted. */
+  eagerLimitBytes: number;
   /** Largest clip accepted from `copy` or from a peer. */
   maxClipBytes: number;
   /** Deadline for a peer to complete the handshake. */
@@ -59,6 +70,11 @@ export function defaultConfig(paths: Paths): Config {
     mdnsInterfaces: [],
     clipboard: 'auto',
     pollIntervalMs: 500,
+    clipboardTimeoutMs: 2000,
+    formats: { extra: [], maxBytes: 256 * 1024 * 1024 },
+    sendSensitive: false,
+    primary: false,
+    eagerLimitBytes: 32 * 1024 * 1024,
     maxClipBytes: 512 * 1024 * 1024,
     handshakeTimeoutMs: 10_000,
     heartbeatIntervalMs: 15_000,
@@ -131,6 +147,11 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
   if (clipboard !== undefined && !CLIPBOARD_CHOICES.includes(clipboard as ClipboardChoice)) {
     bad('clipboard', `one of ${CLIPBOARD_CHOICES.join(', ')}`);
   }
+  const flag = (key: keyof Config): boolean | undefined => {
+    const v = input[key];
+    return v === undefined || typeof v === 'boolean' ? v : bad(key, 'true or false');
+  };
+  const formats = readFormats(input['formats'], defaults.formats, bad);
   const identity = str('identity');
   return {
     name: str('name') ?? defaults.name,
@@ -143,6 +164,11 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     mdnsInterfaces: strings('mdnsInterfaces') ?? defaults.mdnsInterfaces,
     clipboard: (clipboard as ClipboardChoice | undefined) ?? defaults.clipboard,
     pollIntervalMs: positive('pollIntervalMs') ?? defaults.pollIntervalMs,
+    clipboardTimeoutMs: positive('clipboardTimeoutMs') ?? defaults.clipboardTimeoutMs,
+    formats,
+    sendSensitive: flag('sendSensitive') ?? defaults.sendSensitive,
+    primary: flag('primary') ?? defaults.primary,
+    eagerLimitBytes: positive('eagerLimitBytes') ?? defaults.eagerLimitBytes,
     maxClipBytes: positive('maxClipBytes') ?? defaults.maxClipBytes,
     handshakeTimeoutMs: positive('handshakeTimeoutMs') ?? defaults.handshakeTimeoutMs,
     heartbeatIntervalMs: positive('heartbeatIntervalMs') ?? defaults.heartbeatIntervalMs,
@@ -154,6 +180,21 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     backoffCapMs: positive('backoffCapMs') ?? defaults.backoffCapMs,
     pairingTimeoutMs: positive('pairingTimeoutMs') ?? defaults.pairingTimeoutMs,
   };
+}
+
+/** `formats`: `{ "extra": ["application/x-foo"], "maxBytes": 67108864 }`, either key optional. */
+function readFormats(value: unknown, defaults: Config['formats'], bad: (key: string, what: string) => never): Config['formats'] {
+  if (value === undefined) return defaults;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('formats', 'an object with "extra" and "maxBytes"');
+  const v = value as Record<string, unknown>;
+  for (const key of Object.keys(v)) if (key !== 'extra' && key !== 'maxBytes') bad(`formats.${key}`, 'one of formats.extra, formats.maxBytes (unknown key)');
+  const extra = v['extra'];
+  if (extra !== undefined && !(Array.isArray(extra) && extra.every((t) => typeof t === 'string' && /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/.test(t)))) {
+    bad('formats.extra', 'an array of media types such as "application/x-foo"');
+  }
+  const maxBytes = v['maxBytes'];
+  if (maxBytes !== undefined && !(typeof maxBytes === 'number' && Number.isInteger(maxBytes) && maxBytes > 0)) bad('formats.maxBytes', 'a positive whole number');
+  return { extra: (extra as string[] | undefined) ?? defaults.extra, maxBytes: (maxBytes as number | undefined) ?? defaults.maxBytes };
 }
 
 /**

@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { TEXT_MIME } from '../sync/clip.js';
+import type { ClipboardSnapshot, ReadOptions, Representation } from './backend.js';
+
+/**
+ * Which of a copy's formats travel, how large they may be, and whether a password manager
+ * marked the copy secret: the one place that knows, whatever the platform.
+ */
+
+/** What travels by default: what browsers, office suites, image tools and terminals offer and read. */
+export const DEFAULT_FORMATS: readonly string[] = [
+  TEXT_MIME,
+  'text/html',
+  'text/rtf',
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/svg+xml',
+  'text/uri-list',
+];
+
+/**
+ * Marks a password manager puts beside a secret, and the value that means "secret" (undefined:
+ * present at all). KeePassXC and KDE's Klipper use the KDE hint on X11 and Wayland; macOS
+ * managers use the nspasteboard.org types; Windows' clipboard-history opt-outs travel through
+ * XWayland and wine as well.
+ */
+const SENSITIVE_HINTS: ReadonlyMap<string, string | undefined> = new Map([
+  ['x-kde-passwordManagerHint', 'secret'],
+  ['org.nspasteboard.ConcealedType', undefined],
+  ['application/x-nspasteboard-concealed-type', undefined],
+  ['ExcludeClipboardContentFromMonitorProcessing', undefined],
+]);
+
+/** How a copy was judged: its travelling formats, or why there are none. */
+export type Judgement = { kind: 'copy'; formats: Representation[]; skipped: string[] } | { kind: 'sensitive' } | { kind: 'empty'; skipped: string[] };
+
+export interface FormatPolicyOptions {
+  /** Types that travel besides the defaults (config `formats.extra`), e.g. an app's private type. */
+  extra: readonly string[];
+  /** The most bytes one format may have (config `formats.maxBytes`). */
+  maxFormatBytes: number;
+  /** The most bytes all formats of a clip may have together (config `maxClipBytes`). */
+  maxClipBytes: number;
+  /** Send copies a password manager marked secret (config `sendSensitive`, off by default). */
+  sendSensitive: boolean;
+}
+
+export class FormatPolicy {
+  private readonly travelling: Set<string>;
+
+  constructor(private readonly options: FormatPolicyOptions) {
+    this.travelling = new Set([...DEFAULT_FORMATS, ...options.extra].map((t) => t.toLowerCase()));
+  }
+
+  /** What a backend should read of a copy: the travelling types and the password hints. */
+  readOptions(): ReadOptions {
+    return { accept: (mime) => this.travels(mime) || SENSITIVE_HINTS.has(mime), maxFormatBytes: this.options.maxFormatBytes };
+  }
+
+  travels(mime: string): boolean {
+    const lower = mime.toLowerCase();
+    return this.travelling.has(lower) || (lower === 'text/plain' && this.travelling.has(TEXT_MIME));
+  }
+
+  /**
+   * A snapshot as the sync engine should see it: secret copies dropped whole (unless
+   * `sendSensitive`), formats that do not travel or break a cap left out, and plain
+   * `text/plain` named as the UTF-8 text it is when it decodes as such.
+   */
+  judge(snapshot: ClipboardSnapshot): Judgement {
+    if (!this.options.sendSensitive && isSensitive(snapshot)) return { kind: 'sensitive' };
+    const skipped: string[] = [];
+    const kept: Representation[] = [];
+    let total = 0;
+    const hasUtf8 = snapshot.formats.some((f) => f.mime.toLowerCase() === TEXT_MIME);
+    for (const format of snapshot.formats) {
+      let { mime } = format;
+      if (SENSITIVE_HINTS.has(mime)) continue;
+      if (mime.toLowerCase() === 'text/plain') {
+        if (hasUtf8 || !isUtf8(format.data)) continue;
+        mime = TEXT_MIME;
+      }
+      if (!this.travels(mime) || format.data.length > this.options.maxFormatBytes || total + format.data.length > this.options.maxClipBytes) {
+        skipped.push(mime);
+        continue;
+      }
+      total += format.data.length;
+      kept.push(mime === format.mime ? format : { mime, data: format.data });
+    }
+    return kept.length === 0 ? { kind: 'empty', skipped } : { kind: 'copy', formats: kept, skipped };
+  }
+}
+
+/** True when the platform or a password-manager hint marks the copy secret. */
+export function isSensitive(snapshot: ClipboardSnapshot): boolean {
+  if (snapshot.sensitive) return true;
+  return snapshot.formats.some((f) => {
+    if (!SENSITIVE_HINTS.has(f.mime)) return false;
+    const value = SENSITIVE_HINTS.get(f.mime);
+    return value === undefined || f.data.toString('utf8').trim().toLowerCase() === value;
+  });
+}
+
+/**
+ * Fingerprints of a copy's bytes that survive an app re-offering it: text with CRLF line ends
+ * (GTK) or a trailing NUL is the same text, and the type names do not count. Two copies whose
+ * fingerprints all match the last clip's are the same copy, not a new one.
+ */
+export function copyFingerprints(formats: readonly { mime: string; data: Buffer }[]): string[] {
+  return formats.map((f) => {
+    const bytes = f.mime.startsWith('text/') ? normalizeText(f.data) : f.data;
+    return createHash('sha256').update(bytes).digest('base64');
+  });
+}
+
+function normalizeText(data: Buffer): Buffer {
+  let text = data.toString('latin1').replace(/\r\n/g, '\n');
+  while (text.endsWith('\0')) text = text.slice(0, -1);
+  return Buffer.from(text, 'latin1');
+}
+
+function isUtf8(data: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(data);
+    return true;
+  } catch {
+    return false;
+  }
+}
