@@ -44,16 +44,16 @@ export async function selectBackend(options: SelectOptions): Promise<ClipboardBa
     if (attempt.hint !== undefined) log.warn({ backend: kind, reason: attempt.failed, hint: attempt.hint }, 'clipboard backend unavailable');
   }
   if (choice === 'system') {
-    throw fail('CLIPSYNC_ERR_CLIPBOARD', `no system clipboard is reachable (${reasons.join('; ')})`, {
+    throw fail('CLIPSYNC_ERR_CLIPBOARD', `the system clipboard is not reachable (${reasons.join('; ')})`, {
       hint: 'run inside a desktop session (DISPLAY or WAYLAND_DISPLAY set; wl-clipboard installed on Wayland), or use --clipboard memory',
     });
   }
   const reason = `no display yet (${reasons.join('; ')}); using the memory clipboard (clipsync copy/paste) and watching for one`;
   log.warn({ reasons }, 'no system clipboard; using the memory clipboard until a display appears');
   if (options.platform !== 'linux') return new MemoryBackend(reason);
-  return new DisplayWatch(new MemoryBackend(reason), options.env, async () => {
+  return new DisplayWatch(new MemoryBackend(reason), options.env, async (env) => {
     for (const kind of order('auto', options.platform)) {
-      const attempt = await tryBackend(kind, options);
+      const attempt = await tryBackend(kind, { ...options, env });
       if ('backend' in attempt) return attempt.backend;
     }
     return undefined;
@@ -76,17 +76,17 @@ async function tryBackend(kind: ClipboardBackend['kind'], options: SelectOptions
         const { WaylandBackend } = await import('./wayland/wayland-backend.js');
         const probe = await WaylandBackend.probe(env, log);
         if (!probe.ok) return { failed: probe.reason, hint: probe.hint };
-        return { backend: new WaylandBackend({ env, log, primary: options.primary, timeoutMs, reason: probe.reason }) };
+        return { backend: new WaylandBackend({ env, log, primary: options.primary, deadlineMs: timeoutMs, reason: probe.reason }) };
       }
       case 'x11': {
         const display = env['DISPLAY'];
         if (!display) return { failed: 'DISPLAY is not set' };
         const { X11Backend } = await import('./x11/x11-backend.js');
-        return { backend: await X11Backend.connect(display, log, { timeoutMs, primary: options.primary }) };
+        return { backend: await X11Backend.connect(display, log, undefined, { requestTimeoutMs: timeoutMs }) };
       }
       case 'macos': {
         const { MacosBackend } = await import('./macos/macos-backend.js');
-        return { backend: new MacosBackend({ log, timeoutMs }) };
+        return { backend: new MacosBackend({ log, deadlineMs: timeoutMs }) };
       }
       case 'text':
         await TextBackend.probe(timeoutMs);

@@ -77,11 +77,12 @@ export class ClipboardWatcher {
   }
 
   /**
-   * Resolves once every change reported so far has been read: before `paste` answers, and
-   * before a received clip is put on the clipboard (a copy made meanwhile must win).
+   * Resolves once every change reported so far has been read: before a received clip is put on
+   * the clipboard (a copy made meanwhile must win). `fresh` reads the clipboard now as well,
+   * for `paste`: a copy made a moment ago counts even if its event is still on its way.
    */
-  async settled(): Promise<void> {
-    if (!this.backend.hasEvents) this.dirty.add('clipboard'); // no events: look now
+  async settled(fresh = false): Promise<void> {
+    if (fresh || !this.backend.hasEvents) for (const selection of this.selections) this.dirty.add(selection);
     while (this.reading !== undefined || this.dirty.size > 0) {
       if (this.reading === undefined) this.reading = this.drainOnce();
       await this.reading;

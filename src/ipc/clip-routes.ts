@@ -50,7 +50,7 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
     },
 
     'GET /v1/paste': async ({ res, query }): Promise<PasteListResponse | undefined> => {
-      await daemon.watcher?.settled(); // a copy made a moment ago on this machine counts
+      await daemon.watcher?.settled(true); // a copy made a moment ago on this machine counts
       const clip = daemon.sync.currentClip();
       if (clip === undefined) {
         throw fail('CLIPSYNC_ERR_NOTHING_TO_PASTE', 'there is nothing to paste yet', {

@@ -32,7 +32,7 @@ export type ClipDesk = Pick<SyncEngine, 'currentClip' | 'copyLocal'>;
 
 /** The system clipboard's watcher: `settled` once every change it was told of has been read. */
 export interface ClipboardPoll {
-  settled(): Promise<void>;
+  settled(fresh?: boolean): Promise<void>;
 }
 
 /** Transfers in flight, listed and followed. */

@@ -130,7 +130,7 @@ export class ReceiveSide {
     const current = this.options.current();
     if (!isNewer(meta, current) && !sameContent(meta, current)) return state.ack(id, 'stale');
     const clip: Clip = { ...meta, ...clipFieldsOf(body) };
-    log.info({ size: meta.size, mime: meta.mime, from: state.name }, 'clip received');
+    log.info({ size: meta.size, mime: meta.mime, formats: meta.formats.map((f) => f.mime), origin: meta.origin, from: state.name }, 'clip received');
     await this.options.apply(clip, () => state.ack(id, 'applied'));
   }
 

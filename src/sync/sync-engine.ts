@@ -109,7 +109,7 @@ export class SyncEngine {
       clip = { id, formats, mime, size, ts: this.hlc.now(), origin: this.options.ownFingerprint, ...clipFieldsOf(body) };
       this.setCurrent(clip);
       if (source === 'cli') await this.writeToClipboard(clip);
-      this.options.log.info({ clip: id.slice(0, 16), size, formats: formats.map((f) => f.mime), source }, 'local copy');
+      this.options.log.info({ clip: id.slice(0, 16), size, mime, formats: formats.map((f) => f.mime), source }, 'local copy');
     }
     const deliveries = [...this.sessions.values()].map((state) => {
       const result = this.deliveries.wait(clip.id, state.fingerprint);

@@ -1,0 +1,179 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClipToWrite } from '../../src/clipboard/backend.js';
+import { X11Backend } from '../../src/clipboard/x11/x11-backend.js';
+import { TestDaemon, initHome, trust } from '../helpers/daemon.js';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
+import { skipUnlessTools } from '../helpers/tools.js';
+import { waitFor } from '../helpers/wait.js';
+import { Xvfb } from '../helpers/xvfb.js';
+
+const skip = skipUnlessTools({ Xvfb: 'xvfb', xclip: 'xclip' });
+
+/** What an X11 app on `display` gets when it pastes `target` (xclip as the independent app). */
+function xPaste(display: string, target: string): Buffer | undefined {
+  const r = spawnSync('xclip', ['-selection', 'clipboard', '-o', '-t', target], { env: { ...process.env, DISPLAY: display }, timeout: 20_000, maxBuffer: 64 * 1024 * 1024 });
+  return r.status === 0 ? r.stdout : undefined;
+}
+
+/** Copies in an X11 app with xclip, which stays behind to own the selection as apps do. */
+function xCopy(display: string, target: string, data: Buffer | string): ChildProcess {
+  const proc = spawn('xclip', ['-selection', 'clipboard', '-i', '-t', target, '-quiet'], { env: { ...process.env, DISPLAY: display }, stdio: ['pipe', 'ignore', 'ignore'] });
+  proc.stdin!.end(data);
+  return proc;
+}
+
+/** An app that offers several types at once (a browser: HTML and text), in the test process. */
+async function offerAll(backend: X11Backend, formats: Record<string, Buffer>): Promise<void> {
+  const clip: ClipToWrite = {
+    selection: 'clipboard',
+    id: 'test-owner',
+    local: true,
+    formats: Object.entries(formats).map(([mime, data]) => ({ mime, size: data.length, open: async () => Readable.from([data]) })),
+  };
+  expect(await backend.write(clip)).toBe('written');
+}
+
+describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboard system', () => {
+  let dir: string;
+  let xa: Xvfb;
+  let xb: Xvfb;
+  let a: TestDaemon;
+  let b: TestDaemon;
+  let app: X11Backend;
+  const owners: ChildProcess[] = [];
+  const silent = pino({ level: 'silent' });
+
+  beforeAll(async () => {
+    dir = makeTempDir();
+    [xa, xb] = await Promise.all([Xvfb.start(), Xvfb.start()]);
+    const homeA = join(dir, 'a');
+    const homeB = join(dir, 'b');
+    await Promise.all([initHome(homeA, 'desk-a'), initHome(homeB, 'desk-b')]);
+    await trust(homeA, homeB);
+    await trust(homeB, homeA);
+    a = await TestDaemon.start({ home: homeA, clipboard: 'system', listen: ['tcp://127.0.0.1:0'], env: xa.env() });
+    b = await TestDaemon.start({ home: homeB, clipboard: 'system', listen: [], peers: [await a.tcpAddress()], env: xb.env() });
+    await Promise.all([a.waitConnected(1), b.waitConnected(1)]);
+    app = await X11Backend.connect(xa.display, silent);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const o of owners) o.kill('SIGKILL');
+    await app?.stop();
+    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([xa?.stop(), xb?.stop()]);
+    removeDir(dir);
+  });
+
+  it('says which backend it uses and why', async () => {
+    const status = (await a.status()) as unknown as { clipboard: string; clipboardBackend: string; clipboardReason: string };
+    expect(status.clipboard).toBe('system');
+    expect(status.clipboardBackend).toBe('x11');
+    expect(status.clipboardReason).toMatch(/X11/);
+  });
+
+  it('syncs text both ways', async () => {
+    owners.push(xCopy(xa.display, 'UTF8_STRING', 'from A ✓'));
+    await waitFor(() => xPaste(xb.display, 'UTF8_STRING')?.toString() === 'from A ✓', { what: 'A’s copy pasteable on B' });
+    owners.push(xCopy(xb.display, 'UTF8_STRING', 'and back from B'));
+    await waitFor(() => xPaste(xa.display, 'UTF8_STRING')?.toString() === 'and back from B', { what: 'B’s copy pasteable on A' });
+  });
+
+  it('carries HTML and text offered together as both types', async () => {
+    const html = Buffer.from('<b>bold</b> move');
+    const text = Buffer.from('bold move');
+    await offerAll(app, { 'text/html': html, 'text/plain;charset=utf-8': text });
+    await waitFor(() => xPaste(xb.display, 'text/html')?.equals(html) === true, { what: 'the HTML on B' });
+    expect(xPaste(xb.display, 'UTF8_STRING')?.toString()).toBe('bold move');
+    const list = JSON.parse((await b.cliOk(['paste', '--list', '--json'])).text) as { formats: { mime: string; size: number }[] };
+    expect(list.formats).toEqual([
+      { mime: 'text/html', size: html.length },
+      { mime: 'text/plain;charset=utf-8', size: text.length },
+    ]);
+    expect((await b.cliOk(['paste'])).text).toBe('bold move');
+    expect((await b.cliOk(['paste', '--mime', 'text/html'])).text).toBe('<b>bold</b> move');
+  });
+
+  it('carries a PNG byte for byte', async () => {
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(5000)]);
+    owners.push(xCopy(xb.display, 'image/png', png));
+    await waitFor(() => xPaste(xa.display, 'image/png')?.equals(png) === true, { what: 'the PNG on A' });
+  });
+
+  it('carries a 30 MiB image through INCR both ways', async () => {
+    const big = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(30 * 1024 * 1024)]);
+    const file = join(dir, 'big.png');
+    writeFileSync(file, big);
+    owners.push(xCopy(xa.display, 'image/png', big));
+    await waitFor(() => xPaste(xb.display, 'image/png')?.equals(big) === true, { what: 'the 30 MiB image on B', timeoutMs: 120_000 });
+    const other = Buffer.concat([big.subarray(0, 8), randomBytes(30 * 1024 * 1024)]);
+    owners.push(xCopy(xb.display, 'image/png', other));
+    await waitFor(() => xPaste(xa.display, 'image/png')?.equals(other) === true, { what: 'the other 30 MiB image on A', timeoutMs: 120_000 });
+  }, 300_000);
+
+  it('never sends a copy a password manager marked secret', async () => {
+    owners.push(xCopy(xa.display, 'UTF8_STRING', 'before the password'));
+    await waitFor(() => xPaste(xb.display, 'UTF8_STRING')?.toString() === 'before the password', { what: 'the copy before the password on B' });
+    const receivedBefore = b.logs.filter((l) => l.msg === 'clip received').length;
+    await offerAll(app, { 'text/plain;charset=utf-8': Buffer.from('hunter2-secret'), 'x-kde-passwordManagerHint': Buffer.from('secret') });
+    await a.waitForLog((l) => l.msg.startsWith('a copy marked secret'), 'the daemon to skip the secret copy');
+    const status = (await a.status()) as unknown as { sensitiveSkipped: number };
+    expect(status.sensitiveSkipped).toBeGreaterThanOrEqual(1);
+    // A later ordinary copy still syncs, and the secret never reached B on the way.
+    owners.push(xCopy(xa.display, 'UTF8_STRING', 'after the password'));
+    await waitFor(() => xPaste(xb.display, 'UTF8_STRING')?.toString() === 'after the password', { what: 'the copy after the password on B' });
+    expect(b.logs.filter((l) => l.msg === 'clip received').length).toBe(receivedBefore + 1);
+    expect(b.stderrText).not.toContain('hunter2');
+    expect(a.stderrText).not.toContain('hunter2');
+  });
+
+  it('skips a clipboard owner that never answers, answers paste, and keeps syncing', async () => {
+    // An owner that takes the selection and then never sends the bytes (a frozen app).
+    const never: ClipToWrite = {
+      selection: 'clipboard',
+      id: 'frozen',
+      local: true,
+      formats: [{ mime: 'text/plain;charset=utf-8', size: 5, open: () => new Promise<Readable>(() => undefined) }],
+    };
+    expect(await app.write(never)).toBe('written');
+    await a.waitForLog((l) => l.msg === 'cannot read the clipboard; skipped this copy', 'the daemon to give up on the frozen owner');
+    expect((await a.cliOk(['paste'])).text).not.toBe(''); // paste answers with the last clip
+    await b.cliOk(['copy', '--wait'], { input: 'sent while an owner is frozen' });
+    await waitFor(() => xPaste(xa.display, 'UTF8_STRING')?.toString() === 'sent while an owner is frozen', { what: 'a copy from B to reach A' });
+    owners.push(xCopy(xa.display, 'UTF8_STRING', 'and A copies again'));
+    await waitFor(() => xPaste(xb.display, 'UTF8_STRING')?.toString() === 'and A copies again', { what: 'A’s next copy on B' });
+  });
+
+  it('converges on the newer of two copies made a few ms apart on both desktops', async () => {
+    owners.push(xCopy(xa.display, 'UTF8_STRING', 'race from A'));
+    owners.push(xCopy(xb.display, 'UTF8_STRING', 'race from B'));
+    const settled = await waitFor(
+      () => {
+        const onA = xPaste(xa.display, 'UTF8_STRING')?.toString();
+        const onB = xPaste(xb.display, 'UTF8_STRING')?.toString();
+        return onA !== undefined && onA === onB && onA.startsWith('race') ? onA : undefined;
+      },
+      { what: 'both desktops on the same copy' },
+    );
+    const [sa, sb] = (await Promise.all([a.status(), b.status()])) as unknown as { clip: { id: string; ts: number } }[];
+    expect(sa!.clip.id).toBe(sb!.clip.id);
+    expect(['race from A', 'race from B']).toContain(settled);
+  });
+
+  it('puts the current clip back after the X server restarts', async () => {
+    owners.push(xCopy(xb.display, 'UTF8_STRING', 'survives a restart'));
+    await waitFor(() => xPaste(xa.display, 'UTF8_STRING')?.toString() === 'survives a restart', { what: 'the clip on A' });
+    const display = xa.display;
+    await app.stop();
+    await xa.stop();
+    xa = await Xvfb.start(display);
+    await waitFor(() => xPaste(display, 'UTF8_STRING')?.toString() === 'survives a restart', { what: 'the clip back on the restarted display', timeoutMs: 60_000 });
+    app = await X11Backend.connect(xa.display, silent);
+  }, 120_000);
+});
