@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { formatOffsets, type Clip } from '../sync/clip.js';
@@ -21,8 +22,8 @@ export function clipboardPort(backend: ClipboardBackend, watcher: () => Clipboar
       if (clip.data !== undefined) {
         const offsets = formatOffsets(clip.formats);
         watcher()?.noteWritten(selection, clip.formats.map((f, i) => ({ mime: f.mime, data: clip.data!.subarray(offsets[i], offsets[i]! + f.size) })));
-      } else {
-        watcher()?.noteWritten(selection, await readFormats(toWrite));
+      } else if (watcher() !== undefined) {
+        watcher()!.noteFingerprints(selection, await fingerprintsOf(toWrite));
       }
       return backend.write(toWrite);
     },
@@ -51,15 +52,26 @@ export function clipToWrite(clip: Clip, selection: Selection): ClipToWrite {
   };
 }
 
-/** A spooled clip's formats read back, for the watcher's fingerprints of what was written. */
-async function readFormats(clip: ClipToWrite): Promise<{ mime: string; data: Buffer }[]> {
-  const out: { mime: string; data: Buffer }[] = [];
-  for (const format of clip.formats) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await format.open()) chunks.push(chunk as Buffer);
-    out.push({ mime: format.mime, data: Buffer.concat(chunks) });
-  }
-  return out;
-}
+/** Text this small is read whole, so its fingerprint can ignore line ends; larger formats are hashed as they stream. */
+const WHOLE_TEXT_BYTES = 16 * 1024 * 1024;
 
-export { copyFingerprints };
+/**
+ * The watcher's fingerprints of a spooled clip, read back from the spool a piece at a time:
+ * a large clip is never held whole in memory, not even to recognise it later.
+ */
+async function fingerprintsOf(clip: ClipToWrite): Promise<string[]> {
+  const prints: string[] = [];
+  for (const format of clip.formats) {
+    const source = await format.open();
+    if (format.mime.startsWith('text/') && format.size <= WHOLE_TEXT_BYTES) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of source) chunks.push(chunk as Buffer);
+      prints.push(...copyFingerprints([{ mime: format.mime, data: Buffer.concat(chunks) }]));
+    } else {
+      const hash = createHash('sha256');
+      for await (const chunk of source) hash.update(chunk as Buffer);
+      prints.push(hash.digest('base64'));
+    }
+  }
+  return prints;
+}

@@ -73,7 +73,12 @@ export class ClipboardWatcher {
 
   /** Records what clipsync put on a selection itself, so reading it back is not a new copy. */
   noteWritten(selection: Selection, formats: readonly { mime: string; data: Buffer }[]): void {
-    this.known.set(selection, new Set(copyFingerprints(formats)));
+    this.noteFingerprints(selection, copyFingerprints(formats));
+  }
+
+  /** The same, for a clip too large to hold: its fingerprints (formats.ts) computed as it streamed. */
+  noteFingerprints(selection: Selection, prints: readonly string[]): void {
+    this.known.set(selection, new Set(prints));
   }
 
   /**
