@@ -111,7 +111,8 @@ export class MacosBackend implements ClipboardBackend {
     }
     if (formats.length === 0) return 'unsupported';
     const bytes = formats.reduce((n, f) => n + f.data.length, 0);
-    await this.request({ op: 'write', clip: clip.id, formats }, this.deadlineMs + Math.ceil(bytes / WRITE_BYTES_PER_MS));
+    const reply = await this.request({ op: 'write', clip: clip.id, formats }, this.deadlineMs + Math.ceil(bytes / WRITE_BYTES_PER_MS));
+    this.lastCount = reply.changeCount; // our write raised no event; a restart must not take it for a missed copy
     return 'written';
   }
 

@@ -13,7 +13,8 @@ import { AUTO_GENERATED_TYPE, CONCEALED_TYPE, MIME_BY_UTI, OWN_MARKER_TYPE, TRAN
  * notification and a 250 ms NSTimer both wake the run loop; the loop then does the work itself
  * (callbacks only set flags, so an exception never unwinds through Objective-C).
  * Protocol: see macos-protocol.ts. Run by hand to try it: paste the source into a file and
- * `osascript -l JavaScript file.js`, then type `{"id":1,"op":"types"}`.
+ * `osascript -l JavaScript file.js`, then type `{"id":1,"op":"types"}`. Off a Mac, its logic
+ * is tested under Node against a stand-in bridge (test/unit/_support/jxa-bridge.ts).
  */
 const source = String.raw`
 ObjC.import('AppKit');
@@ -25,13 +26,17 @@ var PNG_FILE_TYPE = 4; // NSBitmapImageFileTypePNG
 var pb = $.NSPasteboard.generalPasteboard;
 var stdin = $.NSFileHandle.fileHandleWithStandardInput;
 var stdout = $.NSFileHandle.fileHandleWithStandardOutput;
-var inputReady = false, pending = '', lastCount = pb.changeCount;
+var inputReady = false, pending = '', lastCount = count();
 // The last screenshot converted: its tiff and png, so the same tiff always gives the same png
 // bytes (the same clip id), and a re-read of the same copy does not convert again.
 var shot = null;
 
 function send(obj) {
   stdout.writeData($(JSON.stringify(obj) + '\n').dataUsingEncoding($.NSUTF8StringEncoding));
+}
+// Numbers from the bridge are passed through Number() so that !== compares values.
+function count() {
+  return Number(pb.changeCount);
 }
 function str(o) {
   return o && !o.isNil() ? o.js : null;
@@ -64,24 +69,24 @@ function listTypes() {
 }
 
 function screenshotPng() {
-  var count = pb.changeCount;
-  if (shot && shot.count === count) return shot.png;
+  var now = count();
+  if (shot && shot.count === now) return shot.png;
   var tiff = pb.dataForType('public.tiff');
   if (!tiff || tiff.isNil()) return null;
   if (shot && shot.tiff.isEqualToData(tiff)) {
-    shot.count = count;
+    shot.count = now;
     return shot.png;
   }
   var rep = $.NSBitmapImageRep.imageRepWithData(tiff);
   if (!rep || rep.isNil()) return null;
-  shot = { count: count, tiff: tiff, png: rep.representationUsingTypeProperties(PNG_FILE_TYPE, $.NSDictionary.dictionary) };
+  shot = { count: now, tiff: tiff, png: rep.representationUsingTypeProperties(PNG_FILE_TYPE, $.NSDictionary.dictionary) };
   return shot.png;
 }
 
 // Every item's URL (copying several files makes one item each), as a text/uri-list.
 function uriList() {
   var items = pb.pasteboardItems, urls = [];
-  for (var i = 0; i < items.count; i++) {
+  for (var i = 0; i < Number(items.count); i++) {
     var item = items.objectAtIndex(i);
     var url = str(item.stringForType('public.file-url')) || str(item.stringForType('public.url'));
     if (url) urls.push(url);
@@ -95,7 +100,8 @@ function readType(req) {
   else if (req.mime === 'image/png' && !has('public.png')) data = screenshotPng();
   else data = pb.dataForType(utiFor(req.mime));
   if (!data || data.isNil()) return { missing: true };
-  if (data.length > req.max) return { tooLarge: true, size: data.length };
+  var size = Number(data.length);
+  if (size > req.max) return { tooLarge: true, size: size };
   return { data: data.base64EncodedStringWithOptions(0).js };
 }
 
@@ -117,7 +123,7 @@ function writeTypes(req) {
   first.setStringForType(req.clip, OWN);
   pb.clearContents;
   if (!pb.writeObjects($(items))) throw new Error('the pasteboard refused the write');
-  lastCount = pb.changeCount; // our own write: no change event for it
+  lastCount = count(); // our own write: no change event for it
   return {};
 }
 
@@ -134,7 +140,7 @@ function answer(line) {
     var reply = handler(req);
     reply.id = req.id;
     reply.ok = true;
-    reply.changeCount = pb.changeCount;
+    reply.changeCount = count();
     send(reply);
   } catch (e) {
     send({ id: req.id, ok: false, error: String((e && e.message) || e) });
@@ -143,7 +149,7 @@ function answer(line) {
 
 function takeInput() {
   var data = stdin.availableData;
-  if (data.length === 0) $.exit(0); // the daemon closed our stdin: it stopped or died
+  if (Number(data.length) === 0) $.exit(0); // the daemon closed our stdin: it stopped or died
   var parts = (str($.NSString.alloc.initWithDataEncoding(data, $.NSUTF8StringEncoding)) || '').split('\n');
   pending += parts[0];
   for (var i = 1; i < parts.length; i++) {
@@ -173,10 +179,10 @@ for (;;) {
     inputReady = false;
     takeInput();
   }
-  var count = pb.changeCount;
-  if (count !== lastCount) {
-    lastCount = count;
-    send({ event: 'changed', changeCount: count });
+  var now = count();
+  if (now !== lastCount) {
+    lastCount = now;
+    send({ event: 'changed', changeCount: now });
   }
 }
 `;
