@@ -156,7 +156,8 @@ export class MacosBackend implements ClipboardBackend {
     for (const w of this.waiting.splice(0)) w.go(helper);
     if (first) return;
     this.log.info('pasteboard helper restarted');
-    this.events?.reconnected();
+    // No `reconnected`: the pasteboard belongs to the system and kept its contents while the
+    // helper was down, and putting the daemon's clip back could overwrite a copy made meanwhile.
     // A copy made while no helper watched would otherwise go unnoticed.
     if (missed) this.events?.changed('clipboard');
   }
