@@ -10,6 +10,7 @@ import { benchStream } from './stream.mjs';
 import { benchTransfer } from './transfer.mjs';
 import { benchSpoolWrite } from './spool-write.mjs';
 import { benchMdnsStartup, benchMesh } from './mesh.mjs';
+import { benchClipboard } from './clipboard.mjs';
 import { fmt, machine } from './lib.mjs';
 
 const gbps = (bytesPerSecond) => `${fmt(bytesPerSecond / 1e9, 2)} GB/s`;
@@ -189,6 +190,38 @@ if (startup.skipped !== undefined || mesh.skipped !== undefined) {
   out('| --- | --- | --- | --- |');
   out(`| one clip to one receiver (all pairs) | ${fmt(mesh.perReceiver.median, 0)} ms | ${fmt(mesh.perReceiver.p90, 0)} ms | ${fmt(mesh.perReceiver.p99, 0)} ms |`);
   out(`| one clip to all ${mesh.hosts - 1} others | ${fmt(mesh.toAll.median, 0)} ms | ${fmt(mesh.toAll.p90, 0)} ms | ${fmt(mesh.toAll.p99, 0)} ms |`);
+}
+out();
+
+out('## Desktop clipboard: copy to pasteable, and idle cost');
+out();
+const clip = await benchClipboard();
+if (clip.skipped !== undefined) {
+  out(`Not measured: ${clip.skipped}.`);
+} else {
+  out('Two desktops on one machine (two Xvfb displays, or two headless sway compositors), a daemon on each');
+  out('with `--clipboard system`, connected over loopback. Timed from the copy in an app on one desktop');
+  out('(`xclip -i` / `wl-copy` started) until the clip is pasteable in an app on the other (its clipboard');
+  out('owner changed and serves the same text; seen by a client with change events, the same for both');
+  out(`designs). ${clip.samples} copies each way per row. Baseline: the polling design this replaced`);
+  out(`(clipboardy read every 500 ms), commit ${clip.baseline}, built and run in the same run.`);
+  out();
+  out('| desktop | design | p50 | p90 | p99 | missed |');
+  out('| --- | --- | --- | --- | --- | --- |');
+  for (const r of clip.latency) out(`| ${r.desktop} | ${r.design} | ${fmt(r.both.median, 0)} ms | ${fmt(r.both.p90, 0)} ms | ${fmt(r.both.p99, 0)} ms | ${r.missed} |`);
+  out();
+  const p90s = clip.latency.filter((r) => r.design.startsWith('event'));
+  out(`Target: p90 < 250 ms both ways on loopback — ${p90s.every((r) => r.aToB.p90 < 250 && r.bToA.p90 < 250) ? 'met' : 'NOT met'} (${p90s.map((r) => `${r.desktop}: ${fmt(r.aToB.p90, 0)} ms A→B, ${fmt(r.bToA.p90, 0)} ms B→A`).join('; ')}).`);
+  out();
+  out(`Idle: one daemon per row, no peers, no mDNS, nothing copied, over ${clip.idleSeconds} s; CPU includes every process`);
+  out('the daemon spawned (running, or finished and reaped), RSS the daemon plus the children still running.');
+  out();
+  out('| backend | design | CPU (share of one core) | RSS |');
+  out('| --- | --- | --- | --- |');
+  for (const r of clip.idle) out(`| ${r.backend} | ${r.design} | ${fmt(r.cpuShare * 100, 2)}% | ${fmt(r.rss / 2 ** 20, 0)} MiB |`);
+  out();
+  const idleNew = clip.idle.filter((r) => r.design.startsWith('event') && r.backend !== 'memory');
+  out(`Target: idle CPU < 0.5% of one core on X11 and Wayland — ${idleNew.every((r) => r.cpuShare < 0.005) ? 'met' : 'NOT met'}.`);
 }
 out();
 
