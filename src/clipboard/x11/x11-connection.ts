@@ -147,7 +147,12 @@ export class XConnection {
       timeoutMs,
     );
     this.send((c) => c.ChangeProperty(PROP_MODE_APPEND, this.window, atom, XA_INTEGER, 32, Buffer.alloc(0)));
-    return (await notified).time ?? 0;
+    try {
+      return (await notified).time ?? 0;
+    } catch (err) {
+      if (!(err instanceof DeadlineError)) throw err;
+      throw fail('CLIPSYNC_ERR_CLIPBOARD', `the X server did not answer within ${err.ms} ms`, { hint: CLIPBOARD_HINT });
+    }
   }
 
   /**
@@ -282,7 +287,10 @@ export async function openConnection(display: string, timeoutMs: number, clock: 
       client.on('error', (err) => reject(unreachable(err.message, err)));
       (client as unknown as { once(e: 'connect', fn: (d: { max_request_length: number }) => void): void }).once(
         'connect',
-        (d) => (coreMaxWords = d.max_request_length),
+        (d) => {
+          coreMaxWords = d.max_request_length;
+          privateAtomCache(client);
+        },
       );
       socket.once('close', () => reject(unreachable('the server closed the connection')));
     });
@@ -306,6 +314,27 @@ export async function openConnection(display: string, timeoutMs: number, clock: 
   } finally {
     if (timer !== undefined) clock.clearTimeout(timer);
   }
+}
+
+/** Atoms 1–68 are predefined by the protocol and the same on every server. */
+const LAST_PREDEFINED_ATOM = 68;
+
+/**
+ * The `x11` package caches interned atoms in one object shared by every client in the process, so
+ * after the X server restarts (or with two servers) a connection would be handed atom numbers from
+ * another server. Give this client its own cache, seeded with only the predefined atoms.
+ */
+function privateAtomCache(client: XClient): void {
+  const c = client as unknown as { atoms: Record<string, number>; atom_names: Record<number, string> };
+  const atoms: Record<string, number> = {};
+  const names: Record<number, string> = {};
+  for (const [name, id] of Object.entries(c.atoms)) {
+    if (id > LAST_PREDEFINED_ATOM) continue;
+    atoms[name] = id;
+    names[id] = name;
+  }
+  c.atoms = atoms;
+  c.atom_names = names;
 }
 
 function connectSocket(host: string, displayNum: number, protocol: string): net.Socket {

@@ -142,9 +142,13 @@ export class SelectionOwner {
         }),
       );
     const own = this.owned.get(ev.selection ?? 0);
-    if (own === undefined || (ev.time !== 0 && (ev.time ?? 0) < own.time)) return notify(0);
+    if (own === undefined || (ev.time !== 0 && (ev.time ?? 0) < own.time)) {
+      this.log.debug({ time: ev.time, owned: own?.time }, 'selection request for a selection we do not own; refused');
+      return notify(0);
+    }
 
     const name = await conn.atomName(target).catch(() => '');
+    this.log.debug({ target: name, requestor, property }, 'selection request');
     if (name === 'TARGETS') {
       conn.send((c) => c.ChangeProperty(PROP_MODE_REPLACE, requestor, property, XA_ATOM, 32, own.targetAtoms));
       return notify(property);
