@@ -8,7 +8,6 @@ import {
   EV_PROPERTY_NOTIFY,
   EV_SELECTION_NOTIFY,
   PROPERTY_NEW_VALUE,
-  XA_ATOM,
   type XConnection,
 } from './x11-connection.js';
 import { EventCounter } from './x11-event-counter.js';
@@ -57,7 +56,8 @@ export class SelectionReader {
 
     const targets = await this.convert(selAtom, 'TARGETS', MAX_TARGETS_BYTES);
     let names: string[];
-    if (typeof targets === 'string' || targets.type !== XA_ATOM || targets.format !== 32) {
+    // Some owners type the list TARGETS instead of ATOM; the 32-bit format is what matters.
+    if (typeof targets === 'string' || targets.format !== 32) {
       // An owner that cannot list its targets (very old clients) still has text, if anything.
       names = ['UTF8_STRING'];
     } else {
