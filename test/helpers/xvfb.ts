@@ -7,9 +7,14 @@ export class Xvfb {
     readonly display: string,
   ) {}
 
-  static start(): Promise<Xvfb> {
+  /**
+   * Starts Xvfb on a free display number, or on `display` (`:N`) when given: a test that restarts
+   * the X server needs the same number back. Either way Xvfb reports readiness on fd 3.
+   */
+  static start(display?: string): Promise<Xvfb> {
     return new Promise((resolve, reject) => {
-      const proc = spawn('Xvfb', ['-displayfd', '3', '-nolisten', 'tcp', '-screen', '0', '640x480x24'], {
+      const fixed = display === undefined ? [] : [display];
+      const proc = spawn('Xvfb', [...fixed, '-displayfd', '3', '-nolisten', 'tcp', '-screen', '0', '640x480x24'], {
         stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
