@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,10 +15,17 @@ import { Xvfb } from '../helpers/xvfb.js';
 
 const skip = skipUnlessTools({ Xvfb: 'xvfb', xclip: 'xclip' });
 
-/** What an X11 app on `display` gets when it pastes `target` (xclip as the independent app). */
-function xPaste(display: string, target: string): Buffer | undefined {
-  const r = spawnSync('xclip', ['-selection', 'clipboard', '-o', '-t', target], { env: { ...process.env, DISPLAY: display }, timeout: 20_000, maxBuffer: 64 * 1024 * 1024 });
-  return r.status === 0 ? r.stdout : undefined;
+/**
+ * What an X11 app on `display` gets when it pastes `target` (xclip as the independent app).
+ * Never synchronous: the test process itself owns the selection in some tests, and must stay
+ * free to answer xclip.
+ */
+function xPaste(display: string, target: string): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    execFile('xclip', ['-selection', 'clipboard', '-o', '-t', target], { env: { ...process.env, DISPLAY: display }, timeout: 20_000, maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' }, (err, stdout) =>
+      resolve(err === null ? stdout : undefined),
+    );
+  });
 }
 
 /** Copies in an X11 app with xclip, which stays behind to own the selection as apps do. */
@@ -80,17 +87,17 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
 
   it('syncs text both ways', async () => {
     owners.push(xCopy(xa.display, 'UTF8_STRING', 'from A ✓'));
-    await waitFor(() => xPaste(xb.display, 'UTF8_STRING')?.toString() === 'from A ✓', { what: 'A’s copy pasteable on B' });
+    await waitFor(async () => (await xPaste(xb.display, 'UTF8_STRING'))?.toString() === 'from A ✓', { what: 'A’s copy pasteable on B' });
     owners.push(xCopy(xb.display, 'UTF8_STRING', 'and back from B'));
-    await waitFor(() => xPaste(xa.display, 'UTF8_STRING')?.toString() === 'and back from B', { what: 'B’s copy pasteable on A' });
+    await waitFor(async () => (await xPaste(xa.display, 'UTF8_STRING'))?.toString() === 'and back from B', { what: 'B’s copy pasteable on A' });
   });
 
   it('carries HTML and text offered together as both types', async () => {
     const html = Buffer.from('<b>bold</b> move');
     const text = Buffer.from('bold move');
     await offerAll(app, { 'text/html': html, 'text/plain;charset=utf-8': text });
-    await waitFor(() => xPaste(xb.display, 'text/html')?.equals(html) === true, { what: 'the HTML on B' });
-    expect(xPaste(xb.display, 'UTF8_STRING')?.toString()).toBe('bold move');
+    await waitFor(async () => (await xPaste(xb.display, 'text/html'))?.equals(html) === true, { what: 'the HTML on B' });
+    expect((await xPaste(xb.display, 'UTF8_STRING'))?.toString()).toBe('bold move');
     const list = JSON.parse((await b.cliOk(['paste', '--list', '--json'])).text) as { formats: { mime: string; size: number }[] };
     expect(list.formats).toEqual([
       { mime: 'text/html', size: html.length },
@@ -103,7 +110,7 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
   it('carries a PNG byte for byte', async () => {
     const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(5000)]);
     owners.push(xCopy(xb.display, 'image/png', png));
-    await waitFor(() => xPaste(xa.display, 'image/png')?.equals(png) === true, { what: 'the PNG on A' });
+    await waitFor(async () => (await xPaste(xa.display, 'image/png'))?.equals(png) === true, { what: 'the PNG on A' });
   });
 
   it('carries a 30 MiB image through INCR both ways', async () => {
@@ -111,15 +118,15 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     const file = join(dir, 'big.png');
     writeFileSync(file, big);
     owners.push(xCopy(xa.display, 'image/png', big));
-    await waitFor(() => xPaste(xb.display, 'image/png')?.equals(big) === true, { what: 'the 30 MiB image on B', timeoutMs: 120_000 });
+    await waitFor(async () => (await xPaste(xb.display, 'image/png'))?.equals(big) === true, { what: 'the 30 MiB image on B', timeoutMs: 120_000 });
     const other = Buffer.concat([big.subarray(0, 8), randomBytes(30 * 1024 * 1024)]);
     owners.push(xCopy(xb.display, 'image/png', other));
-    await waitFor(() => xPaste(xa.display, 'image/png')?.equals(other) === true, { what: 'the other 30 MiB image on A', timeoutMs: 120_000 });
+    await waitFor(async () => (await xPaste(xa.display, 'image/png'))?.equals(other) === true, { what: 'the other 30 MiB image on A', timeoutMs: 120_000 });
   }, 300_000);
 
   it('never sends a copy a password manager marked secret', async () => {
     owners.push(xCopy(xa.display, 'UTF8_STRING', 'before the password'));
-    await waitFor(() => xPaste(xb.display, 'UTF8_STRING')?.toString() === 'before the password', { what: 'the copy before the password on B' });
+    await waitFor(async () => (await xPaste(xb.display, 'UTF8_STRING'))?.toString() === 'before the password', { what: 'the copy before the password on B' });
     const receivedBefore = b.logs.filter((l) => l.msg === 'clip received').length;
     await offerAll(app, { 'text/plain;charset=utf-8': Buffer.from('hunter2-secret'), 'x-kde-passwordManagerHint': Buffer.from('secret') });
     await a.waitForLog((l) => l.msg.startsWith('a copy marked secret'), 'the daemon to skip the secret copy');
@@ -127,7 +134,7 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     expect(status.sensitiveSkipped).toBeGreaterThanOrEqual(1);
     // A later ordinary copy still syncs, and the secret never reached B on the way.
     owners.push(xCopy(xa.display, 'UTF8_STRING', 'after the password'));
-    await waitFor(() => xPaste(xb.display, 'UTF8_STRING')?.toString() === 'after the password', { what: 'the copy after the password on B' });
+    await waitFor(async () => (await xPaste(xb.display, 'UTF8_STRING'))?.toString() === 'after the password', { what: 'the copy after the password on B' });
     expect(b.logs.filter((l) => l.msg === 'clip received').length).toBe(receivedBefore + 1);
     expect(b.stderrText).not.toContain('hunter2');
     expect(a.stderrText).not.toContain('hunter2');
@@ -145,18 +152,18 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     await a.waitForLog((l) => l.msg === 'cannot read the clipboard; skipped this copy', 'the daemon to give up on the frozen owner');
     expect((await a.cliOk(['paste'])).text).not.toBe(''); // paste answers with the last clip
     await b.cliOk(['copy', '--wait'], { input: 'sent while an owner is frozen' });
-    await waitFor(() => xPaste(xa.display, 'UTF8_STRING')?.toString() === 'sent while an owner is frozen', { what: 'a copy from B to reach A' });
+    await waitFor(async () => (await xPaste(xa.display, 'UTF8_STRING'))?.toString() === 'sent while an owner is frozen', { what: 'a copy from B to reach A' });
     owners.push(xCopy(xa.display, 'UTF8_STRING', 'and A copies again'));
-    await waitFor(() => xPaste(xb.display, 'UTF8_STRING')?.toString() === 'and A copies again', { what: 'A’s next copy on B' });
+    await waitFor(async () => (await xPaste(xb.display, 'UTF8_STRING'))?.toString() === 'and A copies again', { what: 'A’s next copy on B' });
   });
 
   it('converges on the newer of two copies made a few ms apart on both desktops', async () => {
     owners.push(xCopy(xa.display, 'UTF8_STRING', 'race from A'));
     owners.push(xCopy(xb.display, 'UTF8_STRING', 'race from B'));
     const settled = await waitFor(
-      () => {
-        const onA = xPaste(xa.display, 'UTF8_STRING')?.toString();
-        const onB = xPaste(xb.display, 'UTF8_STRING')?.toString();
+      async () => {
+        const onA = (await xPaste(xa.display, 'UTF8_STRING'))?.toString();
+        const onB = (await xPaste(xb.display, 'UTF8_STRING'))?.toString();
         return onA !== undefined && onA === onB && onA.startsWith('race') ? onA : undefined;
       },
       { what: 'both desktops on the same copy' },
@@ -168,12 +175,12 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
 
   it('puts the current clip back after the X server restarts', async () => {
     owners.push(xCopy(xb.display, 'UTF8_STRING', 'survives a restart'));
-    await waitFor(() => xPaste(xa.display, 'UTF8_STRING')?.toString() === 'survives a restart', { what: 'the clip on A' });
+    await waitFor(async () => (await xPaste(xa.display, 'UTF8_STRING'))?.toString() === 'survives a restart', { what: 'the clip on A' });
     const display = xa.display;
     await app.stop();
     await xa.stop();
     xa = await Xvfb.start(display);
-    await waitFor(() => xPaste(display, 'UTF8_STRING')?.toString() === 'survives a restart', { what: 'the clip back on the restarted display', timeoutMs: 60_000 });
+    await waitFor(async () => (await xPaste(display, 'UTF8_STRING'))?.toString() === 'survives a restart', { what: 'the clip back on the restarted display', timeoutMs: 60_000 });
     app = await X11Backend.connect(xa.display, silent);
   }, 120_000);
 });
