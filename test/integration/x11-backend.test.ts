@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -468,6 +469,30 @@ describe.skipIf(skip)('X11Backend when the display goes away', () => {
   it('rejects quickly when nothing listens on the display', async () => {
     await expect(X11Backend.connect(':987', log)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_CLIPBOARD' });
     await expect(X11Backend.connect('not a display', log)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_CLIPBOARD' });
+  });
+
+  it('gives up on a display whose server accepts the connection but never answers', async () => {
+    const n = 900 + Math.floor(Math.random() * 90);
+    const path = `/tmp/.X11-unix/X${n}`;
+    const accepted: Socket[] = [];
+    let closed = 0;
+    const server = createServer((socket) => {
+      accepted.push(socket);
+      socket.resume(); // swallow the client's hello, and see its end
+      socket.once('close', () => closed++);
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+    try {
+      await expect(X11Backend.connect(`:${n}`, log, systemClock, { requestTimeoutMs: 500 })).rejects.toMatchObject({
+        code: 'CLIPSYNC_ERR_CLIPBOARD',
+        message: `cannot use X display :${n}: no answer within 500 ms`,
+      });
+      expect(accepted).toHaveLength(1);
+      await until(() => closed === 1, 'the abandoned socket to be closed');
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('reconnects after the X server restarts on the same display, and writes again', async () => {
