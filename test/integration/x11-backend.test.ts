@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,11 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutgoingFormat, ReadOptions, Selection } from '../../src/clipboard/backend.js';
 import { X11Backend } from '../../src/clipboard/x11/x11-backend.js';
 import {
+  EV_SELECTION_NOTIFY,
   EV_SELECTION_REQUEST,
   openConnection,
   PROP_MODE_REPLACE,
   XA_ATOM,
 } from '../../src/clipboard/x11/x11-connection.js';
+import { SelectionOwner } from '../../src/clipboard/x11/x11-owner.js';
 import { SelectionReader } from '../../src/clipboard/x11/x11-reader.js';
 import type { Representation } from '../../src/clipboard/backend.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -388,14 +391,114 @@ describe.skipIf(skip)('X11Backend against a real X server (Xvfb) with xclip as t
   });
 });
 
+describe.skipIf(skip)('X11 selection owner with several and misbehaving requestors', () => {
+  let xvfb: Xvfb;
+  beforeAll(async () => {
+    xvfb = await Xvfb.start();
+  });
+  afterAll(async () => {
+    await xvfb?.stop();
+  });
+
+  async function xclipRead(selection: string, target: string): Promise<Buffer> {
+    const child = spawn('xclip', ['-selection', selection, '-o', '-t', target], { env: { ...process.env, ...xvfb.env() } });
+    const [out] = await Promise.all([child.stdout.toArray(), new Promise((r) => child.once('exit', r))]);
+    expect(child.exitCode).toBe(0);
+    return Buffer.concat(out as Buffer[]);
+  }
+
+  it('serves several requestors at once by INCR, on PRIMARY too', async () => {
+    const backend = await X11Backend.connect(xvfb.display, log);
+    try {
+      const data = randomBytes(2 * MiB + 123);
+      let opened = 0;
+      await backend.write({
+        selection: 'primary',
+        id: 'many',
+        local: true,
+        formats: [{ mime: 'image/png', size: data.length, open: async () => (opened++, Readable.from([data])) }],
+      });
+      const outs = await Promise.all([1, 2, 3].map(() => xclipRead('primary', 'image/png')));
+      for (const out of outs) expect(sha(out)).toBe(sha(data));
+      expect(opened).toBe(3);
+    } finally {
+      await backend.stop();
+    }
+  });
+
+  it('drops an INCR requestor that stops deleting the property, and closes the format stream', async () => {
+    const ownerConn = await openConnection(xvfb.display, 2000, systemClock, log);
+    const requestor = await openConnection(xvfb.display, 2000, systemClock, log);
+    const owner = new SelectionOwner(ownerConn, systemClock, log, { transferTimeoutMs: 300, requestTimeoutMs: 2000 });
+    try {
+      const stream = generated(2 * MiB, 3);
+      let closed = false;
+      stream.once('close', () => (closed = true));
+      const format = { mime: 'image/png', size: 2 * MiB, open: async () => stream };
+      expect(await owner.own('CLIPBOARD', { selection: 'clipboard', id: 'stuck', local: true, formats: [format] })).toBe(true);
+      const [clipboard, png, prop, incr] = await Promise.all(
+        ['CLIPBOARD', 'image/png', 'STUCK_REQUESTOR', 'INCR'].map((n) => requestor.atom(n)),
+      );
+      const notified = requestor.waitFor((ev) => ev.type === EV_SELECTION_NOTIFY && ev.requestor === requestor.window, 10_000);
+      requestor.send((c) => c.ConvertSelection(requestor.window, clipboard!, png!, prop!, 0));
+      expect((await notified).property).toBe(prop);
+      const head = await requestor.request<{ type: number }>((cb) => requestor.client.GetProperty(0, requestor.window, prop!, 0, 0, 1, cb));
+      expect(head.type).toBe(incr);
+      // Never delete the INCR property: the owner must give up on us and release the stream.
+      await until(() => closed && owner.transfersInProgress === 0, 'the stuck transfer to be dropped');
+    } finally {
+      owner.stop();
+      ownerConn.close();
+      requestor.close();
+    }
+  });
+});
+
+async function startOnFreeHighDisplay(): Promise<Xvfb> {
+  for (let attempt = 0; ; attempt++) {
+    const n = 500 + Math.floor(Math.random() * 400);
+    try {
+      return await Xvfb.start(`:${n}`);
+    } catch (err) {
+      if (attempt >= 10) throw err; // Xvfb exits at once when the number is taken; try another
+    }
+  }
+}
+
 describe.skipIf(skip)('X11Backend when the display goes away', () => {
   it('rejects quickly when nothing listens on the display', async () => {
     await expect(X11Backend.connect(':987', log)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_CLIPBOARD' });
     await expect(X11Backend.connect('not a display', log)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_CLIPBOARD' });
   });
 
+  it('gives up on a display whose server accepts the connection but never answers', async () => {
+    const n = 900 + Math.floor(Math.random() * 90);
+    const path = `/tmp/.X11-unix/X${n}`;
+    const accepted: Socket[] = [];
+    let closed = 0;
+    const server = createServer((socket) => {
+      accepted.push(socket);
+      socket.resume(); // swallow the client's hello, and see its end
+      socket.once('close', () => closed++);
+    });
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve));
+    try {
+      await expect(X11Backend.connect(`:${n}`, log, systemClock, { requestTimeoutMs: 500 })).rejects.toMatchObject({
+        code: 'CLIPSYNC_ERR_CLIPBOARD',
+        message: `cannot use X display :${n}: no answer within 500 ms`,
+      });
+      expect(accepted).toHaveLength(1);
+      await until(() => closed === 1, 'the abandoned socket to be closed');
+    } finally {
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('reconnects after the X server restarts on the same display, and writes again', async () => {
-    let xvfb = await Xvfb.start();
+    // A high, explicit number: the X server comes back on it after the restart, and Xvfbs that
+    // other tests start meanwhile (-displayfd takes the lowest free number) do not take it.
+    let xvfb = await startOnFreeHighDisplay();
     const display = xvfb.display;
     let reconnects = 0;
     const backend = await X11Backend.connect(display, log, systemClock, { reconnectMinMs: 100, reconnectMaxMs: 1000 });

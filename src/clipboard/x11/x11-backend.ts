@@ -79,8 +79,10 @@ export class X11Backend implements ClipboardBackend {
   }
 
   async start(events: BackendEvents): Promise<void> {
+    const already = this.events !== undefined;
     this.events = events;
-    if (this.session !== undefined) await this.selectEvents(this.session.conn);
+    // A second start only swaps the listener: selecting twice would report every change twice.
+    if (!already && this.session !== undefined) await this.selectEvents(this.session.conn);
   }
 
   async read(selection: Selection, options: ReadOptions): Promise<ClipboardSnapshot | null> {
@@ -213,7 +215,8 @@ export class X11Backend implements ClipboardBackend {
       if (this.events !== undefined) await this.selectEvents(conn);
     } catch (err) {
       this.log.warn({ err: messageOf(err) }, 'X display reconnected but events could not be selected');
-      return; // the connection's close handler schedules the next attempt
+      conn.close(); // a connection without events is no use; its close handler schedules the next attempt
+      return;
     }
     this.log.info({ display: this.display }, 'X display reconnected');
     try {

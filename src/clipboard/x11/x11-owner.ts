@@ -99,11 +99,6 @@ export class SelectionOwner {
     return true;
   }
 
-  /** The ownership of `selection`, if we hold it (the clipboard manager hand-over needs it). */
-  ownership(selection: string): { time: number } | undefined {
-    return [...this.owned.values()].find((o) => o.selection === selection);
-  }
-
   stop(): void {
     this.unsubscribe();
     this.owned.clear();
@@ -167,6 +162,7 @@ export class SelectionOwner {
       this.log.info({ target: name, err: messageOf(err) }, 'clipboard format could not be opened; request refused');
       return notify(0);
     }
+    const opened = stream;
     if (entry.served.encoding === 'latin1') stream = stream.pipe(latin1Stream());
     const source = new ByteSource(stream);
     this.active++;
@@ -180,6 +176,8 @@ export class SelectionOwner {
     } finally {
       this.active--;
       source.destroy();
+      // A spool file or a peer fetch behind the STRING conversion must be released as well.
+      if (!opened.destroyed) opened.destroy();
     }
   }
 
