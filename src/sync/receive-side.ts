@@ -54,6 +54,7 @@ export class ReceiveSide {
       return state.ack(meta.id, 'rejected', 'clip timestamp is more than a day ahead of the receiver; check the sender clock');
     }
     clock.observe(meta.ts);
+    state.latestOffer = meta.id;
     if (sameContent(meta, current())) return state.ack(meta.id, 'have');
     if (state.incoming?.meta.id === meta.id) return; // already receiving it
     if (!isNewer(meta, current())) return state.ack(meta.id, 'stale');
@@ -76,8 +77,10 @@ export class ReceiveSide {
       log.warn({ peer: state.fingerprint, clip: meta.id.slice(0, 16), reason: messageOf(err) }, 'cannot receive a clip');
       return state.ack(meta.id, 'rejected', `receiver cannot store the clip: ${messageOf(err)}`);
     }
-    if (!state.isLive || state.incoming !== undefined) {
-      await sink.suspend(); // the session went away (or another offer won) while the sink opened
+    if (!state.isLive || state.incoming !== undefined || state.latestOffer !== meta.id) {
+      // The session went away, or a newer offer from this peer came in while the sink opened:
+      // the sender replaced this clip with that one, so only that one is asked for.
+      await sink.suspend();
       return;
     }
     const handle = this.options.transfers.start({

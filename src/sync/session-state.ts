@@ -13,6 +13,12 @@ import type { Outgoing } from './transfer/outgoing.js';
 export class SessionState {
   outgoing: Outgoing | undefined;
   incoming: Incoming | undefined;
+  /**
+   * The id of the last OFFER this peer sent. Offers are handled with awaits in them (a sink
+   * opens), and several can arrive in one read from the socket: only the latest may go on to
+   * ask for its bytes, whichever finishes opening first.
+   */
+  latestOffer: string | undefined;
   /** Set when the session was replaced by a newer one to the same key, or went away. */
   private ended = false;
 
