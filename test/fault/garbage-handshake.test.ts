@@ -8,7 +8,7 @@ import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
  * Fault test 6: broken and hostile handshakes from a raw WebSocket client straight at a
- * listener. Each gets its close code (4005, 4009, 4004), the listener logs who it was, and
+ * listener. Each gets its close code (4005, 4009, 4004, 4003), the listener logs who it was, and
  * the listener keeps serving its real peer.
  */
 
@@ -73,10 +73,17 @@ describe('garbage and broken handshakes from a raw client', () => {
     await expectRefused(4005, (raw) => raw.send(big));
   });
 
+  it('a HELLO of protocol version 1 (a daemon from before clips had formats) or 3 → 4003', async () => {
+    for (const version of [1, 3]) {
+      const { close } = await expectRefused(4003, (raw) => raw.send(helloFrame(blobB, { version })));
+      expect(close.reason).toContain(`version ${version}`);
+    }
+  });
+
   it('an OFFER as the first message → 4009', async () => {
     const offer = encodeFrame(Frame.offer, {
       id: randomBytes(32).toString('hex'),
-      mime: 'text/plain',
+      formats: [{ mime: 'text/plain', size: 5 }],
       size: 5,
       ts: Date.now(),
       origin: homeB.fingerprint,

@@ -47,7 +47,7 @@ describe('pairing connections under attack', () => {
   it('closes a pairing connection that sends a clip frame with 4005, applying nothing', async () => {
     const client = await dial(strangers[0]!);
     await client.frame(FrameType.pairCommit);
-    client.send(FrameType.offer, { id: 'a'.repeat(64), mime: 'text/plain', size: 5, ts: Date.now(), origin: strangers[0]!.publicKey.fingerprint });
+    client.send(FrameType.offer, { id: 'a'.repeat(64), formats: [{ mime: 'text/plain', size: 5 }], size: 5, ts: Date.now(), origin: strangers[0]!.publicKey.fingerprint });
     const closed = await client.closed();
     expect(closed.code).toBe(4005);
     expect(closed.reason).toContain('only pairing frames');

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Frame, encodeFrame, helloFrame, keyBlobOf } from '../helpers/clipsync-frames.js';
+import { Frame, PROTOCOL_VERSION, encodeFrame, helloFrame, keyBlobOf } from '../helpers/clipsync-frames.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { FaultWorld, expectAlive, expectSync, type HomeInfo } from '../helpers/fault-fixture.js';
 import { Prng, seedFrom } from '../helpers/prng.js';
@@ -46,9 +46,10 @@ function randomValue(rng: Prng, plausible: unknown): unknown {
 /** A clipsync-shaped message: a known (or random) type, a HELLO/AUTH/OFFER-like header, mutated. */
 function clipsyncMessage(rng: Prng, trustedBlob: string): Buffer {
   const type = rng.chance(0.9) ? rng.pick([Frame.hello, Frame.hello, Frame.auth, Frame.auth, Frame.offer, Frame.want, Frame.data, Frame.end, Frame.ack, Frame.cancel]) : rng.int(0, 255);
+  const size = rng.int(0, 1000);
   const header: Record<string, unknown> = {
     protocol: rng.chance(0.9) ? 'clipsync' : 'clipsink',
-    version: rng.chance(0.9) ? 1 : rng.int(0, 3),
+    version: rng.chance(0.9) ? PROTOCOL_VERSION : rng.int(0, 3),
     name: 'fuzz',
     key: rng.pick([trustedBlob, trustedBlob, b64(rng, 51), 'not base64!', '']),
     eph: b64(rng, rng.pick([32, 32, 32, 31, 33, 0])),
@@ -56,8 +57,8 @@ function clipsyncMessage(rng: Prng, trustedBlob: string): Buffer {
     alg: rng.pick(['ssh-ed25519', 'rsa-sha2-512', 'ssh-rsa', 'none']),
     sig: b64(rng, rng.pick([64, 64, 0, 300])),
     id: rng.bytes(32).toString('hex'),
-    mime: 'text/plain',
-    size: rng.int(0, 1000),
+    formats: [{ mime: 'text/plain', size }],
+    size,
     ts: Date.now(),
     offset: 0,
     status: 'applied',

@@ -15,6 +15,9 @@ export const Frame = {
   cancel: 0x15,
 } as const;
 
+/** The protocol version a HELLO carries: 2 since clips have formats (docs/PROTOCOL.md §8). */
+export const PROTOCOL_VERSION = 2;
+
 export function encodeFrame(type: number, header: object, body: Buffer = Buffer.alloc(0)): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(5);
@@ -55,7 +58,7 @@ export function keyBlobOf(publicKeyLine: string): string {
 export function helloFrame(keyBlob: string, overrides: Record<string, unknown> = {}): Buffer {
   return encodeFrame(Frame.hello, {
     protocol: 'clipsync',
-    version: 1,
+    version: PROTOCOL_VERSION,
     name: 'raw-client',
     key: keyBlob,
     eph: randomBytes(32).toString('base64'),

@@ -154,8 +154,11 @@ export interface StatusJson {
   publicKey: string;
   listen: string[];
   clipboard: string;
+  clipboardBackend: string;
+  clipboardReason: string;
+  sensitiveSkipped: number;
   peers: { connected: number; known: number };
-  clip: { id: string; mime: string; size: number } | null;
+  clip: { id: string; formats: { mime: string; size: number }[]; mime: string; size: number } | null;
 }
 
 export interface PeerJson {

@@ -28,6 +28,14 @@ describe('defaultConfig', () => {
     expect(defaults.peers).toEqual([]);
     expect(defaults.clipboard).toBe('auto');
   });
+
+  it('reads the clipboard with a 2 s deadline, sends the default formats up to 256 MiB each, and keeps secrets and PRIMARY local', () => {
+    expect(defaults.clipboardTimeoutMs).toBe(2000);
+    expect(defaults.formats).toEqual({ extra: [], maxBytes: 256 * 1024 * 1024 });
+    expect(defaults.sendSensitive).toBe(false);
+    expect(defaults.primary).toBe(false);
+    expect(defaults.eagerLimitBytes).toBe(32 * 1024 * 1024);
+  });
 });
 
 describe('validateConfig', () => {
@@ -52,6 +60,11 @@ describe('validateConfig', () => {
         mdnsInterfaces: ['eth0'],
         clipboard: 'memory',
         pollIntervalMs: 250,
+        clipboardTimeoutMs: 750,
+        formats: { extra: ['application/x-foo', 'image/bmp'], maxBytes: 4096 },
+        sendSensitive: true,
+        primary: true,
+        eagerLimitBytes: 65_536,
         maxClipBytes: 1024,
         handshakeTimeoutMs: 3000,
         heartbeatIntervalMs: 2000,
@@ -77,6 +90,11 @@ describe('validateConfig', () => {
       mdnsInterfaces: ['eth0'],
       clipboard: 'memory',
       pollIntervalMs: 250,
+      clipboardTimeoutMs: 750,
+      formats: { extra: ['application/x-foo', 'image/bmp'], maxBytes: 4096 },
+      sendSensitive: true,
+      primary: true,
+      eagerLimitBytes: 65_536,
       maxClipBytes: 1024,
       handshakeTimeoutMs: 3000,
       heartbeatIntervalMs: 2000,
@@ -88,6 +106,19 @@ describe('validateConfig', () => {
       backoffCapMs: 5000,
       pairingTimeoutMs: 30_000,
     });
+  });
+
+  it.each(['auto', 'system', 'memory', 'x11', 'wayland', 'macos', 'text'] as const)('takes clipboard = %s', (clipboard) => {
+    expect(validateConfig({ clipboard }, defaults, paths).clipboard).toBe(clipboard);
+  });
+
+  it('takes formats with either key alone, the other keeping its default', () => {
+    expect(validateConfig({ formats: { extra: ['application/vnd.oasis.opendocument.text'] } }, defaults, paths).formats).toEqual({
+      extra: ['application/vnd.oasis.opendocument.text'],
+      maxBytes: defaults.formats.maxBytes,
+    });
+    expect(validateConfig({ formats: { maxBytes: 1 } }, defaults, paths).formats).toEqual({ extra: [], maxBytes: 1 });
+    expect(validateConfig({ formats: {} }, defaults, paths).formats).toEqual(defaults.formats);
   });
 
   it('resolves a relative identity path against the config dir', () => {
@@ -154,8 +185,20 @@ describe('validateConfig', () => {
     ['trustFiles', '~/.ssh/authorized_keys'],
     ['trustFiles', [1]],
     ['trustFiles', ['ok', null]],
-    ['clipboard', 'wayland'],
+    ['clipboard', 'gtk'],
+    ['clipboard', 'X11'],
     ['clipboard', true],
+    ['clipboardTimeoutMs', 0],
+    ['clipboardTimeoutMs', '2000'],
+    ['sendSensitive', 'false'],
+    ['sendSensitive', 0],
+    ['primary', 'yes'],
+    ['primary', null],
+    ['eagerLimitBytes', -1],
+    ['eagerLimitBytes', 1.5],
+    ['formats', ['text/html']],
+    ['formats', 'text/html'],
+    ['formats', null],
     ['pollIntervalMs', 0],
     ['pollIntervalMs', -1],
     ['pollIntervalMs', 1.5],
@@ -168,6 +211,31 @@ describe('validateConfig', () => {
     const err = configError({ [key]: value });
     expect(err.message).toContain(`"${key}"`);
     expect(err.message).toContain(paths.configFile);
+  });
+
+  it.each<[string, unknown]>([
+    ['extra', 'application/x-foo'],
+    ['extra', [1]],
+    ['extra', ['text']],
+    ['extra', ['text/plain;charset=utf-8']],
+    ['extra', ['text/ html']],
+    ['extra', ['application/x-foo', '']],
+    ['maxBytes', 0],
+    ['maxBytes', 2.5],
+    ['maxBytes', '1024'],
+  ])('rejects formats.%s = %o, naming the key', (key, value) => {
+    const err = configError({ formats: { [key]: value } });
+    expect(err.message).toContain(`"formats.${key}"`);
+    expect(err.message).toContain(paths.configFile);
+  });
+
+  it('says formats.extra must be media types', () => {
+    expect(configError({ formats: { extra: ['png'] } }).message).toBe(`"formats.extra" in ${paths.configFile} must be an array of media types such as "application/x-foo"`);
+  });
+
+  it.each(['extras', 'maxbytes', 'types'])('rejects the unknown key formats.%s, naming it', (key) => {
+    const err = configError({ formats: { [key]: 1 } });
+    expect(err.message).toBe(`"formats.${key}" in ${paths.configFile} must be one of formats.extra, formats.maxBytes (unknown key)`);
   });
 });
 

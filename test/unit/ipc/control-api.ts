@@ -8,7 +8,7 @@ import { buildRoutes } from '../../../src/ipc/routes.js';
 import { IpcServer } from '../../../src/ipc/server.js';
 import type { PairCandidate, PairingInfo } from '../../../src/pairing/pairing-types.js';
 import type { PeerInfo } from '../../../src/peers/peer-types.js';
-import { contentId } from '../../../src/sync/clip.js';
+import { clipId, mainFormat, type ClipFormat } from '../../../src/sync/clip.js';
 import type { DeliveryResult } from '../../../src/sync/delivery.js';
 import { TransferBoard, type TransferInfo } from '../../../src/sync/transfer-board.js';
 import { makeTempDir, removeDir } from '../../helpers/tmp.js';
@@ -44,7 +44,7 @@ export function pendingDelivery(fingerprint: string, name: string): FakeDelivery
 /** The clip model: holds one clip, records each copy, hands out the deliveries the test set. */
 export class FakeSync implements ClipDesk {
   clip: Clip | undefined;
-  readonly copies: { body: CopyArgs[0]; mime: string; source: string }[] = [];
+  readonly copies: { body: CopyArgs[0]; formats: ClipFormat[]; source: string }[] = [];
   /** What the next copy returns as its per-peer deliveries. */
   deliveries: PendingDelivery[] = [];
   private ts = 1_000;
@@ -53,12 +53,13 @@ export class FakeSync implements ClipDesk {
     return this.clip;
   }
 
-  readonly copyLocal: ClipDesk['copyLocal'] = async (body, mime, source) => {
-    this.copies.push({ body, mime, source });
+  readonly copyLocal: ClipDesk['copyLocal'] = async (body, formats, source) => {
+    this.copies.push({ body, formats, source });
+    const mime = mainFormat(formats).mime;
     const clip: Clip =
       body.data !== undefined
-        ? { id: contentId(body.data), mime, size: body.data.length, ts: ++this.ts, origin: SELF, data: body.data }
-        : { id: body.id!, mime, size: body.size!, ts: ++this.ts, origin: SELF, file: body.file };
+        ? { id: clipId(formats, body.data), formats, mime, size: body.data.length, ts: ++this.ts, origin: SELF, data: body.data }
+        : { id: body.id!, formats, mime, size: body.size!, ts: ++this.ts, origin: SELF, file: body.file };
     this.clip = clip;
     return { clip, deliveries: this.deliveries };
   };
@@ -167,6 +168,9 @@ export const STATUS = {
   publicKey: 'ssh-ed25519 AAAA unit',
   listen: ['tcp://127.0.0.1:25470'],
   clipboard: 'memory',
+  clipboardBackend: 'memory',
+  clipboardReason: 'chosen with --clipboard memory',
+  sensitiveSkipped: 0,
   mdns: 'off',
   startedAt: '2026-01-01T00:00:00.000Z',
 } as const;

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fail } from '../../../src/core/errors.js';
 import type { CopyEvent, CopyResponse } from '../../../src/ipc/schema.js';
-import { BINARY_MIME, contentId, TEXT_MIME } from '../../../src/sync/clip.js';
+import { BINARY_MIME, clipId, TEXT_MIME, type ClipFormat } from '../../../src/sync/clip.js';
 import { FakeClock } from '../_support/fake-clock.js';
 import { waitFor } from '../../helpers/wait.js';
 import { errorBody, errorOf, fakeDaemon, pendingDelivery, startControlApi, transfer, type ControlApi } from './control-api.js';
@@ -15,6 +15,9 @@ afterEach(async () => {
   api = undefined;
 });
 
+/** The id of `data` copied as one format of `mime`. */
+const idOf = (data: Buffer, mime: string) => clipId([{ mime, size: data.length }], data);
+
 const copy = (query: Record<string, string> = {}, body: Buffer = Buffer.from('hello')) => ({ method: 'POST' as const, path: '/v1/copy', query, body });
 
 describe('POST /v1/copy', () => {
@@ -23,8 +26,8 @@ describe('POST /v1/copy', () => {
     fake.sync.deliveries = [pendingDelivery('SHA256:a', 'a')]; // never answers: not waited for
     api = await startControlApi(fake.view);
     const answer = await api.client.json<CopyResponse>(copy());
-    expect(answer).toEqual({ id: contentId(Buffer.from('hello')), mime: TEXT_MIME, size: 5, peers: [] });
-    expect(fake.sync.copies).toEqual([{ body: { data: Buffer.from('hello') }, mime: TEXT_MIME, source: 'cli' }]);
+    expect(answer).toEqual({ id: idOf(Buffer.from('hello'), TEXT_MIME), mime: TEXT_MIME, size: 5, peers: [] });
+    expect(fake.sync.copies).toEqual([{ body: { data: Buffer.from('hello') }, formats: [{ mime: TEXT_MIME, size: 5 }], source: 'cli' }]);
   });
 
   it('guesses octet-stream for bytes that are not UTF-8, and keeps an explicit type', async () => {
@@ -34,7 +37,7 @@ describe('POST /v1/copy', () => {
     expect((await api.client.json<CopyResponse>(copy({}, binary))).mime).toBe(BINARY_MIME);
     expect((await api.client.json<CopyResponse>(copy({ mime: 'application/x-test' }, binary))).mime).toBe('application/x-test');
     expect((await api.client.json<CopyResponse>(copy({}, Buffer.from([0xe2, 0x82])))).mime).toBe(BINARY_MIME); // cut short
-    expect(fake.sync.copies.map((c) => c.mime)).toEqual([BINARY_MIME, 'application/x-test', BINARY_MIME]);
+    expect(fake.sync.copies.map((c) => c.formats)).toEqual([[{ mime: BINARY_MIME, size: 4 }], [{ mime: 'application/x-test', size: 4 }], [{ mime: BINARY_MIME, size: 2 }]]);
   });
 
   it('refuses a malformed media type with CLIPSYNC_ERR_USAGE (400) before reading the body', async () => {
@@ -61,28 +64,49 @@ describe('POST /v1/copy', () => {
     expect(fake.sync.copies).toEqual([]);
   });
 
-  it('streams a body over the spool threshold into the store and copies the stored file', async () => {
-    const stored: { path: string }[] = [];
+  /** A daemon whose store writes into the test's directory, naming the file as the spool would (bytes, then the formats named once the size is known). */
+  function spooling() {
+    const stored: { path: string; formats: ClipFormat[] }[] = [];
     const fake = fakeDaemon({
       spoolThresholdBytes: 8,
       store: {
-        storeLocal: async (source: Readable) => {
+        storeLocal: async (source: Readable, formatsOf: (size: number) => ClipFormat[]) => {
           const chunks: Buffer[] = [];
           for await (const chunk of source) chunks.push(chunk as Buffer);
           const data = Buffer.concat(chunks);
-          const path = join(api!.dir, contentId(data));
+          const formats = formatsOf(data.length);
+          const id = clipId(formats, data);
+          const path = join(api!.dir, id);
           writeFileSync(path, data);
-          stored.push({ path });
-          return { id: contentId(data), size: data.length, path };
+          stored.push({ path, formats });
+          return { id, size: data.length, path };
         },
       },
     });
+    return { fake, stored };
+  }
+
+  it('streams a body over the spool threshold into the store and copies the stored file', async () => {
+    const { fake, stored } = spooling();
     api = await startControlApi(fake.view);
     const body = Buffer.from('a longer text than eight bytes');
     const answer = await api.client.json<CopyResponse>(copy({}, body));
-    expect(answer).toEqual({ id: contentId(body), mime: TEXT_MIME, size: body.length, peers: [] });
-    expect(fake.sync.copies[0]!.body).toEqual({ file: stored[0]!.path, id: contentId(body), size: body.length });
+    expect(answer).toEqual({ id: idOf(body, TEXT_MIME), mime: TEXT_MIME, size: body.length, peers: [] });
+    expect(stored.map((s) => s.formats)).toEqual([[{ mime: TEXT_MIME, size: body.length }]]);
+    expect(fake.sync.copies).toEqual([{ body: { file: stored[0]!.path, id: idOf(body, TEXT_MIME), size: body.length }, formats: [{ mime: TEXT_MIME, size: body.length }], source: 'cli' }]);
     expect(readFileSync(stored[0]!.path)).toEqual(body);
+  });
+
+  it('names a spooled body by the type guessed from all its bytes, or the one given', async () => {
+    const { fake, stored } = spooling();
+    api = await startControlApi(fake.view);
+    // Valid UTF-8 up to the last byte, which is not: octet-stream, known only at the end.
+    const body = Buffer.concat([Buffer.from('text for a while, then '), Buffer.from([0xff])]);
+    expect(await api.client.json<CopyResponse>(copy({}, body))).toMatchObject({ id: idOf(body, BINARY_MIME), mime: BINARY_MIME });
+    const png = Buffer.from('not really a png, but said to be');
+    expect(await api.client.json<CopyResponse>(copy({ mime: 'image/png' }, png))).toMatchObject({ id: idOf(png, 'image/png'), mime: 'image/png' });
+    expect(stored.map((s) => s.formats)).toEqual([[{ mime: BINARY_MIME, size: body.length }], [{ mime: 'image/png', size: png.length }]]);
+    expect(fake.sync.copies.map((c) => c.formats)).toEqual(stored.map((s) => s.formats));
   });
 
   it('with wait=1, answers once every peer has, with how each fared', async () => {
@@ -155,7 +179,7 @@ describe('POST /v1/copy', () => {
     const b = pendingDelivery('SHA256:b', 'b');
     fake.sync.deliveries = [a, b];
     api = await startControlApi(fake.view);
-    const id = contentId(Buffer.from('hello'));
+    const id = idOf(Buffer.from('hello'), TEXT_MIME);
     // A client that hangs up early: the route still lets go of the board once the peers answered.
     const res = await api.client.open(copy({ wait: '1', progress: '1' }));
     expect(res.headers['content-type']).toBe('application/x-ndjson');

@@ -17,18 +17,23 @@ describe('GET /v1/status', () => {
     api = await startControlApi(fake.view);
     const status = await api.client.json<StatusResponse>({ method: 'GET', path: '/v1/status' });
     expect(status).toEqual({ ...STATUS, peers: { connected: 1, known: 3 }, clip: null });
+    expect(status).toMatchObject({ clipboard: 'memory', clipboardBackend: 'memory', clipboardReason: 'chosen with --clipboard memory', sensitiveSkipped: 0 });
     const raw = await api.raw('GET', '/v1/status');
     expect(raw.status).toBe(200);
     expect(raw.headers['content-type']).toBe('application/json');
     expect(Number(raw.headers['content-length'])).toBe(raw.body.length);
   });
 
-  it("shows the current clip's metadata, never its bytes or file", async () => {
+  it("shows the current clip's metadata with its formats, never its bytes or file", async () => {
     const fake = fakeDaemon();
-    fake.sync.clip = { id: 'ab'.repeat(32), mime: 'image/png', size: 3, ts: 77, origin: 'SHA256:peer', data: Buffer.from('abc'), file: '/spool/x' };
+    const formats = [
+      { mime: 'image/png', size: 3 },
+      { mime: 'text/html', size: 2 },
+    ];
+    fake.sync.clip = { id: 'ab'.repeat(32), formats, mime: 'text/html', size: 5, ts: 77, origin: 'SHA256:peer', data: Buffer.from('abc<>'), file: '/spool/x' };
     api = await startControlApi(fake.view);
     const status = await api.client.json<StatusResponse>({ method: 'GET', path: '/v1/status' });
-    expect(status.clip).toEqual({ id: 'ab'.repeat(32), mime: 'image/png', size: 3, ts: 77, origin: 'SHA256:peer' });
+    expect(status.clip).toEqual({ id: 'ab'.repeat(32), formats, mime: 'text/html', size: 5, ts: 77, origin: 'SHA256:peer' });
     expect(status.fingerprint).toBe(SELF);
   });
 

@@ -87,6 +87,7 @@ describe('Handshake: success', () => {
     expect(frame.type).toBe(FrameType.hello);
     expect(frame.header['protocol']).toBe(PROTOCOL_NAME);
     expect(frame.header['version']).toBe(PROTOCOL_VERSION);
+    expect(PROTOCOL_VERSION).toBe(2); // clips with several formats (docs/PROTOCOL.md §8)
     expect(frame.header['name']).toBe('alpha');
     expect(Buffer.from(frame.header['key'] as string, 'base64').equals(ids.ed.publicKey.blob)).toBe(true);
     expect(Buffer.from(frame.header['eph'] as string, 'base64').length).toBe(32);
@@ -232,11 +233,20 @@ describe('Handshake: refusals', () => {
     await expectViolation(() => initiator.receive(auth), CloseCode.badSignature);
   });
 
-  it('refuses HELLO version 2 with 4003', async () => {
+  it('refuses HELLO version 3 with 4003', async () => {
     const { initiator, responder } = pair(ids.ed, ids.ec);
-    const v2 = editHello(initiator.hello(), (h) => (h['version'] = 2));
-    const err = await expectViolation(() => responder.receive(v2), CloseCode.unsupportedVersion);
-    expect(err.reason).toMatch(/version 2/);
+    const v3 = editHello(initiator.hello(), (h) => (h['version'] = 3));
+    const err = await expectViolation(() => responder.receive(v3), CloseCode.unsupportedVersion);
+    expect(err.reason).toMatch(/version 3/);
+  });
+
+  it('refuses HELLO version 1 (a daemon from before clips had formats) with 4003, from either side', async () => {
+    const { initiator, responder } = pair(ids.ed, ids.ec);
+    const v1 = editHello(initiator.hello(), (h) => (h['version'] = 1));
+    const err = await expectViolation(() => responder.receive(v1), CloseCode.unsupportedVersion);
+    expect(err.reason).toMatch(/version 1/);
+    const fromResponder = editHello(responder.hello(), (h) => (h['version'] = 1));
+    await expectViolation(() => pair(ids.ed, ids.ec).initiator.receive(fromResponder), CloseCode.unsupportedVersion);
   });
 
   it('refuses another protocol name with 4003', async () => {
@@ -351,7 +361,7 @@ describe('Handshake: refusals', () => {
     ['a garbage key', (h) => (h['key'] = Buffer.from('not a key blob').toString('base64'))],
     ['a name over MAX_NAME_LENGTH', (h) => (h['name'] = 'x'.repeat(MAX_NAME_LENGTH + 1))],
     ['a numeric name', (h) => (h['name'] = 7)],
-    ['a string version', (h) => (h['version'] = '1')],
+    ['a string version', (h) => (h['version'] = '2')],
   ])('refuses a HELLO with %s with 4005', async (_what, edit) => {
     const { initiator, responder } = pair(ids.ed, ids.ec);
     await expectViolation(() => responder.receive(editHello(initiator.hello(), edit)), CloseCode.malformedFrame);

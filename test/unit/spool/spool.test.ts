@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClipsyncError } from '../../../src/core/errors.js';
-import { StreamingHash } from '../../../src/content/content-hash.js';
-import { contentId } from '../../../src/sync/clip.js';
+import { StreamingHash, contentHash } from '../../../src/content/content-hash.js';
+import { clipId, formatsTrailer } from '../../../src/sync/clip.js';
 import { planCleanup, type SpoolEntry } from '../../../src/spool/spool-cleanup.js';
 import { spoolIoError } from '../../../src/spool/spool-errors.js';
 import { DEFAULT_SPOOL_CHUNK_BYTES, Spool, type IncomingMeta } from '../../../src/spool/spool.js';
@@ -31,8 +31,15 @@ function bytes(length: number, seed = 1): Buffer {
   return new Prng(seed).bytes(length);
 }
 
+/** What a peer's OFFER of `data` as one format of `mime` tells the spool. */
 function metaOf(data: Buffer, mime = 'application/octet-stream'): IncomingMeta {
-  return { id: contentId(data), size: data.length, mime };
+  const formats = [{ mime, size: data.length }];
+  return { id: clipId(formats, data), size: data.length, trailer: formatsTrailer(formats) };
+}
+
+/** The id of a local copy stored with no trailer: the hash of its bytes alone. */
+function bytesId(data: Buffer): string {
+  return contentHash(data).toString('hex');
 }
 
 /** `data` cut into pieces of `size` (views, no copies). */
@@ -94,7 +101,7 @@ describe('Spool: local clips', () => {
     const spool = await Spool.open(spoolDir);
     const data = bytes(3 * MiB + 17);
     const clip = await spool.storeLocal(Readable.from(pieces(data, 100 * KiB)));
-    expect(clip).toEqual({ id: contentId(data), size: data.length, file: join(spoolDir, contentId(data)) });
+    expect(clip).toEqual({ id: bytesId(data), size: data.length, file: join(spoolDir, bytesId(data)) });
     expect(mode(clip.file)).toBe(0o600);
     expect(readFileSync(clip.file).equals(data)).toBe(true);
     expect(listing()).toEqual([clip.id]);
@@ -117,7 +124,27 @@ describe('Spool: local clips', () => {
     expect(b.id).toBe(a.id);
     expect(listing()).toEqual([a.id]);
     const empty = await spool.storeLocal(Buffer.alloc(0));
-    expect(empty).toMatchObject({ id: contentId(Buffer.alloc(0)), size: 0 });
+    expect(empty).toMatchObject({ id: bytesId(Buffer.alloc(0)), size: 0 });
+  });
+
+  it('with a trailer, names the clip by its bytes and the trailer made from the size it counted', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(300 * KiB, 14);
+    const sizes: number[] = [];
+    const trailer = (size: number) => {
+      sizes.push(size);
+      return formatsTrailer([{ mime: 'image/png', size }]);
+    };
+    const clip = await spool.storeLocal(Readable.from(pieces(data, 64 * KiB)), { trailer });
+    expect(sizes).toEqual([data.length]);
+    expect(clip.id).toBe(clipId([{ mime: 'image/png', size: data.length }], data));
+    expect(clip.id).toBe(metaOf(data, 'image/png').id);
+    expect(clip.id).not.toBe(bytesId(data));
+    expect(readFileSync(clip.file).equals(data)).toBe(true);
+    // Another type for the same bytes is another clip.
+    const other = await spool.storeLocal(data, { trailer: (size) => formatsTrailer([{ mime: 'image/jpeg', size }]) });
+    expect(other.id).toBe(metaOf(data, 'image/jpeg').id);
+    expect(listing()).toEqual([clip.id, other.id].sort());
   });
 
   it('refuses a clip over maxBytes and keeps nothing of it', async () => {
@@ -161,9 +188,11 @@ describe('Spool: incoming clips', () => {
     expect(listing()).toEqual([`${meta.id}.part`, `${meta.id}.part.json`]);
     expect(mode(join(spoolDir, `${meta.id}.part`))).toBe(0o600);
     expect(mode(join(spoolDir, `${meta.id}.part.json`))).toBe(0o600);
+    // Sidecar version 2: the id's trailer (the clip's formats) as hex in place of version 1's mime.
+    expect(JSON.parse(readFileSync(join(spoolDir, `${meta.id}.part.json`), 'utf8'))).toMatchObject({ version: 2, id: meta.id, size: data.length, trailer: meta.trailer.toString('hex') });
 
     const clip = await incoming.finish();
-    expect(clip).toEqual({ id: meta.id, size: data.length, file: join(spoolDir, meta.id), mime: 'image/png' });
+    expect(clip).toEqual({ id: meta.id, size: data.length, file: join(spoolDir, meta.id) });
     expect(listing()).toEqual([meta.id]);
     expect(mode(clip.file)).toBe(0o600);
     expect(readFileSync(clip.file).equals(data)).toBe(true);
@@ -288,11 +317,17 @@ describe('Spool: incoming clips', () => {
     };
     expect(await resumeAfter(() => undefined)).toBe(150 * KiB);
     expect(await resumeAfter(() => truncateSync(sidecar, 0))).toBe(0);
-    expect(await resumeAfter(() => writeFileSync(sidecar, '{"version":1,'))).toBe(0);
-    expect(
-      await resumeAfter(() => writeFileSync(sidecar, JSON.stringify({ version: 1, id: meta.id, size: meta.size + 1, mime: meta.mime, offset: 150 * KiB }))),
-    ).toBe(0);
-    expect(await resumeAfter(() => writeFileSync(sidecar, JSON.stringify({ version: 1, id: meta.id, size: meta.size, mime: meta.mime, offset: -5 })))).toBe(0);
+    expect(await resumeAfter(() => writeFileSync(sidecar, '{"version":2,'))).toBe(0);
+    const trailer = meta.trailer.toString('hex');
+    const write = (sidecarFields: object) => () => writeFileSync(sidecar, JSON.stringify({ version: 2, id: meta.id, size: meta.size, trailer, offset: 150 * KiB, ...sidecarFields }));
+    // The sidecar as written, rewritten as it is: still a resume point.
+    expect(await resumeAfter(write({}))).toBe(150 * KiB);
+    expect(await resumeAfter(write({ size: meta.size + 1 }))).toBe(0);
+    expect(await resumeAfter(write({ offset: -5 }))).toBe(0);
+    // Other formats (the same id would be a forgery, but the sidecar must match all of it).
+    expect(await resumeAfter(write({ trailer: formatsTrailer([{ mime: 'text/plain', size: meta.size }]).toString('hex') }))).toBe(0);
+    // A part from protocol version 1 (mime, no trailer) starts over.
+    expect(await resumeAfter(() => writeFileSync(sidecar, JSON.stringify({ version: 1, id: meta.id, size: meta.size, mime: 'application/octet-stream', offset: 150 * KiB })))).toBe(0);
     // A part shorter than its checkpoint claims (lost on disk): resume from what is there.
     expect(await resumeAfter(() => truncateSync(part, 70 * KiB))).toBe(70 * KiB);
   });
@@ -307,7 +342,7 @@ describe('Spool: incoming clips', () => {
     expect(err.code).toBe('CLIPSYNC_ERR_HASH_MISMATCH');
     expect(err.message).toMatch(/discarded/);
     expect(listing()).toEqual([]);
-    expect(spool.isPinned(contentId(other))).toBe(false);
+    expect(spool.isPinned(metaOf(other).id)).toBe(false);
     // The id is free again for an honest sender.
     const again = await spool.beginIncoming(metaOf(other));
     expect(again.offset).toBe(0);
@@ -338,7 +373,7 @@ describe('Spool: incoming clips', () => {
     expect((await rejection(spool.beginIncoming(metaOf(data)))).code).toBe('CLIPSYNC_ERR_TRANSFER');
     await first.discard();
     for (const id of ['../../etc/passwd', 'A'.repeat(64), `${'a'.repeat(64)}.part`, '', 'a'.repeat(63)]) {
-      expect((await rejection(spool.beginIncoming({ id, size: 1, mime: 'text/plain' }))).code).toBe('CLIPSYNC_ERR_TRANSFER');
+      expect((await rejection(spool.beginIncoming({ id, size: 1, trailer: formatsTrailer([{ mime: 'text/plain', size: 1 }]) }))).code).toBe('CLIPSYNC_ERR_TRANSFER');
     }
     expect((await rejection(spool.beginIncoming({ ...metaOf(data), size: -1 }))).code).toBe('CLIPSYNC_ERR_TRANSFER');
     expect(listing()).toEqual([]);
@@ -348,11 +383,11 @@ describe('Spool: incoming clips', () => {
   it('treats a clip already complete in the spool as received', async () => {
     const spool = await Spool.open(spoolDir);
     const data = bytes(50 * KiB, 12);
-    const stored = await spool.storeLocal(data);
+    const stored = await spool.storeLocal(data, { trailer: (size) => formatsTrailer([{ mime: 'text/plain', size }]) });
     const incoming = await spool.beginIncoming(metaOf(data, 'text/plain'));
     expect(incoming.alreadyComplete).toBe(true);
     expect(incoming.offset).toBe(data.length);
-    expect(await incoming.finish()).toEqual({ ...stored, mime: 'text/plain' });
+    expect(await incoming.finish()).toEqual(stored);
     expect(listing()).toEqual([stored.id]);
   });
 
@@ -387,26 +422,26 @@ describe('Spool: clean-up', () => {
     const partial = await spool.beginIncoming(metaOf(partialData));
     await partial.write(partialData.subarray(0, 40 * KiB));
     await partial.suspend();
-    for (const suffix of ['.part', '.part.json']) age(join(spoolDir, contentId(partialData) + suffix), 8 * DAY);
+    for (const suffix of ['.part', '.part.json']) age(join(spoolDir, metaOf(partialData).id + suffix), 8 * DAY);
 
     const inFlightData = bytes(100 * KiB, 26);
     const inFlight = await spool.beginIncoming(metaOf(inFlightData));
     await inFlight.write(inFlightData.subarray(0, 10 * KiB));
-    for (const suffix of ['.part', '.part.json']) age(join(spoolDir, contentId(inFlightData) + suffix), 30 * DAY);
+    for (const suffix of ['.part', '.part.json']) age(join(spoolDir, metaOf(inFlightData).id + suffix), 30 * DAY);
 
     const reading = await spool.createReadStream(threeHours);
     const plan = await spool.cleanup();
     expect(plan.remove.map((r) => [r.id, r.reason]).sort()).toEqual(
       [
         [old, 'age'],
-        [contentId(partialData), 'age'],
+        [metaOf(partialData).id, 'age'],
         [twoHours, 'size'],
       ].sort(),
     );
     const left = listing();
     for (const id of [pinnedOld, threeHours, oneHour]) expect(left).toContain(id);
-    expect(left).toContain(`${contentId(inFlightData)}.part`);
-    expect(left.filter((n) => n.startsWith(contentId(partialData)))).toEqual([]);
+    expect(left).toContain(`${metaOf(inFlightData).id}.part`);
+    expect(left.filter((n) => n.startsWith(metaOf(partialData).id))).toEqual([]);
 
     // Once unpinned and done, they go too.
     unpin();
@@ -414,7 +449,7 @@ describe('Spool: clean-up', () => {
     await new Promise((resolve) => reading.once('close', resolve));
     await inFlight.suspend();
     const second = await spool.cleanup();
-    expect(second.remove.map((r) => r.id).sort()).toEqual([pinnedOld, contentId(inFlightData)].sort());
+    expect(second.remove.map((r) => r.id).sort()).toEqual([pinnedOld, metaOf(inFlightData).id].sort());
     expect(listing()).toEqual([threeHours, oneHour].sort());
     expect(second.keptBytes).toBe(200 * KiB);
   });
@@ -465,9 +500,11 @@ describe('Spool: bounded memory', () => {
     b.writeUInt32BE(i, 0);
     return b;
   };
+  const trailer = formatsTrailer([{ mime: 'application/octet-stream', size: total }]);
   const expectedId = (() => {
     const h = new StreamingHash();
     for (let i = 0; i < total / chunk; i++) h.update(chunkAt(i));
+    h.update(trailer);
     return h.digest().toString('hex');
   })();
 
@@ -493,7 +530,7 @@ describe('Spool: bounded memory', () => {
         this.push(chunkAt(index++));
       },
     });
-    const clip = await spool.storeLocal(source);
+    const clip = await spool.storeLocal(source, { trailer: () => trailer });
     expect(clip.id).toBe(expectedId);
     expect(clip.size).toBe(total);
     // The spool never pulled more than a few chunks ahead of what it hashed and wrote.
@@ -504,7 +541,7 @@ describe('Spool: bounded memory', () => {
 
   it('receives 64 MiB with every write on disk before it resolves, and sends it in chunks of the asked size', async () => {
     const spool = await Spool.open(spoolDir, { checkpointEveryBytes: 16 * MiB });
-    const meta: IncomingMeta = { id: expectedId, size: total, mime: 'application/octet-stream' };
+    const meta: IncomingMeta = { id: expectedId, size: total, trailer };
     const incoming = await spool.beginIncoming(meta);
     const part = join(spoolDir, `${meta.id}.part`);
     for (let i = 0; i < total / chunk; i++) {
@@ -529,6 +566,7 @@ describe('Spool: bounded memory', () => {
     }
     expect(read).toBe(total);
     expect(largest).toBe(DEFAULT_SPOOL_CHUNK_BYTES);
+    hasher.update(trailer);
     expect(hasher.digest().toString('hex')).toBe(clip.id);
     expect(spool.isPinned(clip.id)).toBe(false);
   });

@@ -4,6 +4,13 @@ import { CloseCode, ProtocolViolation } from '../../../src/wire/close-codes.js';
 import { FrameType, decodeFrame, encodeFrame, type Frame, type FrameTypeValue } from '../../../src/wire/frame.js';
 
 const ID = 'ab'.repeat(32);
+const TEXT = 'text/plain;charset=utf-8';
+
+/** An OFFER header with `formats` in place of the default one (the size follows their sum unless given). */
+function offer(formats: unknown, size?: number): object {
+  const sum = Array.isArray(formats) ? formats.reduce((n: number, f: { size?: unknown }) => n + (typeof f?.size === 'number' ? f.size : 0), 0) : 1;
+  return { id: ID, formats, size: size ?? sum, ts: 1, origin: 'o' };
+}
 
 /** Through the real codec, as on the wire. */
 function wire(type: FrameTypeValue, header: object, body?: Buffer): Frame {
@@ -17,7 +24,22 @@ function roundTrip(message: SyncMessage): SyncMessage {
 
 describe('sync messages', () => {
   it.each<SyncMessage>([
-    { type: 'offer', meta: { id: ID, mime: 'text/plain;charset=utf-8', size: 12, ts: 1_700_000_000_000, origin: 'SHA256:x' } },
+    { type: 'offer', meta: { id: ID, formats: [{ mime: TEXT, size: 12 }], mime: TEXT, size: 12, ts: 1_700_000_000_000, origin: 'SHA256:x' } },
+    {
+      type: 'offer',
+      meta: {
+        id: ID,
+        formats: [
+          { mime: 'image/png', size: 0 },
+          { mime: 'text/html', size: 30 },
+          { mime: TEXT, size: 12 },
+        ],
+        mime: TEXT,
+        size: 42,
+        ts: 5,
+        origin: 'SHA256:x',
+      },
+    },
     { type: 'want', id: ID, offset: 5, window: 8_388_608 },
     { type: 'end', id: ID },
     { type: 'ack', id: ID, status: 'applied', reason: undefined },
@@ -28,6 +50,20 @@ describe('sync messages', () => {
     expect(roundTrip(message)).toEqual(message);
   });
 
+  it('derives an OFFER\'s main type from its formats (it is not on the wire)', () => {
+    const decoded = decodeSyncMessage(wire(FrameType.offer, offer([{ mime: 'image/png', size: 3 }, { mime: 'text/html', size: 4 }])));
+    expect(decoded).toEqual({
+      type: 'offer',
+      meta: { id: ID, formats: [{ mime: 'image/png', size: 3 }, { mime: 'text/html', size: 4 }], mime: 'text/html', size: 7, ts: 1, origin: 'o' },
+    });
+  });
+
+  it('accepts exactly 32 formats', () => {
+    const formats = Array.from({ length: 32 }, (_, i) => ({ mime: `application/x-${String(i).padStart(2, '0')}`, size: i }));
+    const decoded = decodeSyncMessage(wire(FrameType.offer, offer(formats)));
+    expect(decoded.type === 'offer' && decoded.meta.formats).toEqual(formats);
+  });
+
   it('carries DATA bodies as they are', () => {
     const body = Buffer.from([0, 1, 2, 255]);
     const decoded = roundTrip({ type: 'data', id: ID, offset: 7, body });
@@ -36,8 +72,10 @@ describe('sync messages', () => {
   });
 
   it('lays headers out as docs/PROTOCOL.md shows them (key order included)', () => {
-    const meta = { id: ID, mime: 'text/plain', size: 1, ts: 2, origin: 'o' };
-    expect(JSON.stringify(encodeSyncMessage({ type: 'offer', meta: { ...meta, data: Buffer.from('x') } as never }).header)).toBe(JSON.stringify(meta));
+    const formats = [{ mime: 'text/plain', size: 1 }];
+    const meta = { id: ID, formats, mime: 'text/plain', size: 1, ts: 2, origin: 'o' };
+    const header = encodeSyncMessage({ type: 'offer', meta: { ...meta, formats: [{ ...formats[0]!, data: Buffer.from('x') }], data: Buffer.from('x') } as never }).header;
+    expect(JSON.stringify(header)).toBe(`{"id":"${ID}","formats":[{"mime":"text/plain","size":1}],"size":1,"ts":2,"origin":"o"}`);
     expect(encodeSyncMessage({ type: 'want', id: ID, offset: 0, window: 9 })).toEqual({ type: FrameType.want, header: { id: ID, offset: 0, window: 9 } });
     expect(JSON.stringify(encodeSyncMessage({ type: 'ack', id: ID, status: 'stale', reason: undefined }).header)).toBe(`{"id":"${ID}","status":"stale"}`);
   });
@@ -52,11 +90,27 @@ describe('sync messages', () => {
   });
 
   it.each<[string, FrameTypeValue, object, string]>([
-    ['an OFFER id that is not hex', FrameType.offer, { id: 'z'.repeat(64), mime: 'text/plain', size: 1, ts: 1, origin: 'o' }, 'clip id must be 64 hex digits'],
-    ['an OFFER id that is too long', FrameType.offer, { id: 'a'.repeat(65), mime: 'text/plain', size: 1, ts: 1, origin: 'o' }, 'field "id" must be a string'],
-    ['an OFFER mime that is not a media type', FrameType.offer, { id: ID, mime: 'plain', size: 1, ts: 1, origin: 'o' }, 'clip mime type is not a media type'],
-    ['an OFFER with a fractional size', FrameType.offer, { id: ID, mime: 'text/plain', size: 1.5, ts: 1, origin: 'o' }, 'field "size" must be a whole number'],
-    ['an OFFER origin over 128 characters', FrameType.offer, { id: ID, mime: 'text/plain', size: 1, ts: 1, origin: 'o'.repeat(129) }, 'field "origin" must be a string'],
+    ['an OFFER id that is not hex', FrameType.offer, { ...offer([{ mime: TEXT, size: 1 }]), id: 'z'.repeat(64) }, 'clip id must be 64 hex digits'],
+    ['an OFFER id that is too long', FrameType.offer, { ...offer([{ mime: TEXT, size: 1 }]), id: 'a'.repeat(65) }, 'field "id" must be a string'],
+    ['an OFFER with a mime and no formats (version 1)', FrameType.offer, { id: ID, mime: 'text/plain', size: 1, ts: 1, origin: 'o' }, 'clip formats must be a list of 1 to 32'],
+    ['an OFFER whose formats are not an array', FrameType.offer, offer({ mime: TEXT, size: 1 }, 1), 'clip formats must be a list of 1 to 32'],
+    ['an OFFER with no formats', FrameType.offer, offer([], 0), 'clip formats must be a list of 1 to 32'],
+    ['an OFFER with 33 formats', FrameType.offer, offer(Array.from({ length: 33 }, (_, i) => ({ mime: `application/x-${String(i).padStart(2, '0')}`, size: 1 }))), 'clip formats must be a list of 1 to 32'],
+    ['an OFFER format that is not an object', FrameType.offer, offer(['text/plain'], 0), 'each clip format must be an object'],
+    ['an OFFER format that is a list', FrameType.offer, offer([['text/plain', 1]], 1), 'each clip format must be an object'],
+    ['an OFFER format that is null', FrameType.offer, offer([null], 0), 'each clip format must be an object'],
+    ['an OFFER format with no mime', FrameType.offer, offer([{ size: 1 }]), 'field "mime" must be a string'],
+    ['an OFFER mime that is not a media type', FrameType.offer, offer([{ mime: 'plain', size: 1 }]), 'clip mime type is not a media type'],
+    ['an OFFER mime with a control character', FrameType.offer, offer([{ mime: 'text/plain;x=\u0007', size: 1 }]), 'clip mime type is not a media type'],
+    ['an OFFER mime with a newline', FrameType.offer, offer([{ mime: 'text/plain;\nx=y', size: 1 }]), 'clip mime type is not a media type'],
+    ['an OFFER mime over 255 characters', FrameType.offer, offer([{ mime: `text/${'x'.repeat(251)}`, size: 1 }]), 'field "mime" must be a string'],
+    ['an OFFER format with a negative size', FrameType.offer, offer([{ mime: TEXT, size: -1 }], 0), 'field "size" must be a whole number'],
+    ['an OFFER format with a size as text', FrameType.offer, offer([{ mime: TEXT, size: '1' }], 1), 'field "size" must be a whole number'],
+    ['an OFFER with formats out of order', FrameType.offer, offer([{ mime: 'text/plain', size: 1 }, { mime: 'text/html', size: 1 }]), 'clip formats must be distinct and sorted by type'],
+    ['an OFFER with a type twice', FrameType.offer, offer([{ mime: 'text/html', size: 1 }, { mime: 'text/html', size: 2 }]), 'clip formats must be distinct and sorted by type'],
+    ['an OFFER whose size is not the sum of its formats', FrameType.offer, offer([{ mime: 'text/html', size: 1 }, { mime: TEXT, size: 2 }], 4), 'clip size is not the sum of its formats'],
+    ['an OFFER with a fractional size', FrameType.offer, offer([{ mime: TEXT, size: 1 }], 1.5), 'field "size" must be a whole number'],
+    ['an OFFER origin over 128 characters', FrameType.offer, { ...offer([{ mime: TEXT, size: 1 }]), origin: 'o'.repeat(129) }, 'field "origin" must be a string'],
     ['a WANT with a negative offset', FrameType.want, { id: ID, offset: -1, window: 1 }, 'field "offset" must be a whole number'],
     ['a DATA with no offset', FrameType.data, { id: ID }, 'field "offset" must be a whole number'],
     ['an ACK status over 16 characters', FrameType.ack, { id: ID, status: 'x'.repeat(17) }, 'field "status" must be a string'],

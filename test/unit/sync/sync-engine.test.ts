@@ -1,117 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { fail } from '../../../src/core/errors.js';
 import { randomBytes } from '../../../src/secure/sodium.js';
-import { contentId, type Clip, type ClipMeta, type InMemoryClip } from '../../../src/sync/clip.js';
-import { MemorySink, type ClipBody, type IncomingSink } from '../../../src/sync/clip-body.js';
+import type { Clip } from '../../../src/sync/clip.js';
 import type { DeliveryResult } from '../../../src/sync/delivery.js';
-import type { ClipboardPort, SpoolPort } from '../../../src/sync/ports.js';
-import { SyncEngine, type PendingDelivery, type SyncOptions } from '../../../src/sync/sync-engine.js';
-import { TransferBoard } from '../../../src/sync/transfer-board.js';
+import type { PendingDelivery, SyncOptions } from '../../../src/sync/sync-engine.js';
 import { CloseCode } from '../../../src/wire/close-codes.js';
 import { FrameType } from '../../../src/wire/frame.js';
-import { FakeClock } from '../_support/fake-clock.js';
-import { captureLog } from '../_support/logger.js';
 import { turns, untilTrue } from '../_support/event-loop.js';
 import { channelPair, type MemoryChannel } from '../_support/memory-channel.js';
+import { SyncNodes, connect, delivered, holds, idOf, local, offerOf, sentOfType, type Node } from '../_support/sync-nodes.js';
 
-/** The clipboard port as a list of what was written. */
-class RecordingClipboard implements ClipboardPort {
-  readonly writes: InMemoryClip[] = [];
-  async write(clip: InMemoryClip): Promise<'written'> {
-    this.writes.push(clip);
-    return 'written';
-  }
-}
-
-/** A spool port in memory: sinks verify like the real ones; `failWrites` makes every write fail as a full disk would. */
-class MemorySpool implements SpoolPort {
-  readonly pinned = new Set<string>();
-  failWrites = false;
-  readonly stored = new Map<string, Buffer>();
-  async beginIncoming(meta: ClipMeta): Promise<IncomingSink> {
-    const inner = new MemorySink(meta);
-    const spool = this;
-    return {
-      get offset() {
-        return inner.offset;
-      },
-      async write(chunk) {
-        if (spool.failWrites) throw fail('CLIPSYNC_ERR_DISK_FULL', 'the disk holding the spool is full');
-        await inner.write(chunk);
-      },
-      async finish(): Promise<ClipBody> {
-        const body = await inner.finish();
-        spool.stored.set(meta.id, body.data!);
-        return { file: `/spool/${meta.id}` };
-      },
-      suspend: () => inner.suspend(),
-      discard: () => inner.discard(),
-    };
-  }
-  pin(id: string): void {
-    this.pinned.add(id);
-  }
-  unpin(id: string): void {
-    this.pinned.delete(id);
-  }
-  async storeLocal(): Promise<never> {
-    throw new Error('not used here');
-  }
-}
-
-interface Node {
-  name: string;
-  fingerprint: string;
-  engine: SyncEngine;
-  clipboard: RecordingClipboard;
-  spool: MemorySpool;
-  transfers: TransferBoard;
-  log: ReturnType<typeof captureLog>;
-}
-
-const clock = new FakeClock();
-const engines: SyncEngine[] = [];
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.shutdown()));
-});
-
-function node(name: string, options: Partial<SyncOptions> = {}): Node {
-  const clipboard = new RecordingClipboard();
-  const spool = new MemorySpool();
-  const transfers = new TransferBoard(() => clock.now());
-  const log = captureLog();
-  const fingerprint = `SHA256:${name}`;
-  const engine = new SyncEngine({
-    ownFingerprint: fingerprint,
-    clipboard,
-    maxClipBytes: 64 * 1024 * 1024,
-    windowBytes: 1024 * 1024,
-    spoolThresholdBytes: 8 * 1024 * 1024,
-    spool,
-    deliveryGraceMs: 30_000,
-    transfers,
-    log: log.log,
-    clock,
-    ...options,
-  });
-  engines.push(engine);
-  return { name, fingerprint, engine, clipboard, spool, transfers, log };
-}
-
-/** Joins two engines with an in-memory channel pair; returns [a's end, b's end]. */
-function connect(a: Node, b: Node, maxBodyBytes = 64 * 1024): [MemoryChannel, MemoryChannel] {
-  const [toB, toA] = channelPair(maxBodyBytes);
-  a.engine.attach({ fingerprint: b.fingerprint, name: b.name, channel: toB });
-  b.engine.attach({ fingerprint: a.fingerprint, name: a.name, channel: toA });
-  return [toB, toA];
-}
-
-const holds = (n: Node, data: Buffer): boolean => n.engine.currentClip()?.id === contentId(data);
-const sentOfType = (channel: MemoryChannel, type: number) => channel.sent.filter((f) => f.type === type);
-
-async function delivered(deliveries: { result: Promise<DeliveryResult> }[]): Promise<DeliveryResult[]> {
-  return Promise.all(deliveries.map((d) => d.result));
-}
+const nodes = new SyncNodes();
+const clock = nodes.clock;
+afterEach(() => nodes.shutdown());
+const node = (name: string, options: Partial<SyncOptions> = {}): Node => nodes.node(name, options);
+const TEXT = 'text/plain;charset=utf-8';
+const BINARY = 'application/octet-stream';
 
 /**
  * A clip stuck mid-transfer: beta grants one 4 KiB window and its CREDIT frames are dropped, so
@@ -122,7 +25,7 @@ async function stalledTransfer(): Promise<{ a: Node; b: Node; toB: MemoryChannel
   const b = node('beta', { windowBytes: 4096 });
   const [toB, toA] = connect(a, b, 1024);
   toA.tap = (frame) => (frame.type === FrameType.credit ? 'drop' : frame);
-  const { clip, deliveries } = await a.engine.copyLocal({ data: randomBytes(64 * 1024) }, 'application/octet-stream', 'cli');
+  const { clip, deliveries } = await a.engine.copyLocal(...local(randomBytes(64 * 1024), BINARY), 'cli');
   await untilTrue(() => sentOfType(toB, FrameType.data).length === 4, 'the first window sent');
   toA.tap = undefined;
   return { a, b, toB, toA, clip, deliveries };
@@ -134,10 +37,10 @@ describe('SyncEngine: OFFER → WANT → DATA → END → ACK', () => {
     const b = node('beta');
     const [toB] = connect(a, b);
     const text = Buffer.from('hello from alpha');
-    const { clip, deliveries } = await a.engine.copyLocal({ data: text }, 'text/plain;charset=utf-8', 'cli');
+    const { clip, deliveries } = await a.engine.copyLocal(...local(text, TEXT), 'cli');
     expect(await delivered(deliveries)).toEqual([{ fingerprint: b.fingerprint, name: 'beta', status: 'delivered' }]);
-    expect(b.engine.currentClip()).toMatchObject({ id: clip.id, mime: 'text/plain;charset=utf-8', origin: a.fingerprint, ts: clip.ts });
-    expect(b.clipboard.writes.map((w) => w.data.toString())).toEqual(['hello from alpha']);
+    expect(b.engine.currentClip()).toMatchObject({ id: clip.id, mime: TEXT, origin: a.fingerprint, ts: clip.ts });
+    expect(b.clipboard.writes.map((w) => w.data?.toString())).toEqual(['hello from alpha']);
     expect(a.clipboard.writes).toHaveLength(1); // `copy` from the CLI also sets the local clipboard
     expect(toB.sent.map((f) => f.type)).toEqual([FrameType.offer, FrameType.data, FrameType.end]);
   });
@@ -147,7 +50,7 @@ describe('SyncEngine: OFFER → WANT → DATA → END → ACK', () => {
     const b = node('beta', { windowBytes: 8 * 1024 });
     const [toB, toA] = connect(a, b, 1024);
     const data = randomBytes(100 * 1024 + 7);
-    const { deliveries } = await a.engine.copyLocal({ data }, 'application/octet-stream', 'cli');
+    const { deliveries } = await a.engine.copyLocal(...local(data, BINARY), 'cli');
     expect((await delivered(deliveries))[0]!.status).toBe('delivered');
     expect(b.engine.currentClip()?.data?.equals(data)).toBe(true);
     const dataFrames = sentOfType(toB, FrameType.data);
@@ -160,10 +63,10 @@ describe('SyncEngine: OFFER → WANT → DATA → END → ACK', () => {
   it('offers the current clip to a peer that connects later', async () => {
     const a = node('alpha');
     const data = Buffer.from('copied before beta came');
-    await a.engine.copyLocal({ data }, 'text/plain', 'cli');
+    await a.engine.copyLocal(...local(data, 'text/plain'), 'cli');
     const b = node('beta');
     connect(a, b);
-    await untilTrue(() => holds(b, data), 'beta holds the clip');
+    await untilTrue(() => holds(b, data, 'text/plain'), 'beta holds the clip');
   });
 
   it('answers "have" for a clip it already holds, which counts as delivered', async () => {
@@ -171,9 +74,9 @@ describe('SyncEngine: OFFER → WANT → DATA → END → ACK', () => {
     const b = node('beta');
     const data = Buffer.from('both have it');
     connect(a, b);
-    const first = await a.engine.copyLocal({ data }, 'text/plain', 'cli');
+    const first = await a.engine.copyLocal(...local(data, 'text/plain'), 'cli');
     await delivered(first.deliveries);
-    const again = await b.engine.copyLocal({ data }, 'text/plain', 'cli'); // same content on beta: the same clip
+    const again = await b.engine.copyLocal(...local(data, 'text/plain'), 'cli'); // same content on beta: the same clip
     expect(await delivered(again.deliveries)).toEqual([{ fingerprint: a.fingerprint, name: 'alpha', status: 'delivered' }]);
   });
 
@@ -182,13 +85,16 @@ describe('SyncEngine: OFFER → WANT → DATA → END → ACK', () => {
     const b = node('beta', { spoolThresholdBytes: 1000 });
     connect(a, b, 4096);
     const data = randomBytes(20_000);
-    const { clip, deliveries } = await a.engine.copyLocal({ data }, 'application/octet-stream', 'cli');
+    const { clip, deliveries } = await a.engine.copyLocal(...local(data, BINARY), 'cli');
     await delivered(deliveries);
     expect(b.engine.currentClip()).toMatchObject({ id: clip.id, file: `/spool/${clip.id}` });
     expect(b.spool.stored.get(clip.id)?.equals(data)).toBe(true);
     expect([...b.spool.pinned]).toEqual([clip.id]);
-    expect(b.clipboard.writes).toEqual([]); // too large for the desktop clipboard: `paste` serves it
-    const next = await a.engine.copyLocal({ data: Buffer.from('small') }, 'text/plain', 'cli');
+    // Put on the desktop clipboard too, its bytes in the spool file (the port streams them from there).
+    expect(b.clipboard.writes).toEqual([b.engine.currentClip()]);
+    expect(b.clipboard.writes[0]).toMatchObject({ id: clip.id, file: `/spool/${clip.id}`, formats: [{ mime: BINARY, size: 20_000 }] });
+    expect(b.clipboard.writes[0]!.data).toBeUndefined();
+    const next = await a.engine.copyLocal(...local(Buffer.from('small'), 'text/plain'), 'cli');
     await delivered(next.deliveries);
     expect([...b.spool.pinned]).toEqual([]);
   });
@@ -197,7 +103,7 @@ describe('SyncEngine: OFFER → WANT → DATA → END → ACK', () => {
 describe('SyncEngine: supersede', () => {
   it('a newer copy cancels the older clip on its way: the older delivery fails, the receiver ends with the newer', async () => {
     const { a, b, toB, ...first } = await stalledTransfer();
-    const second = await a.engine.copyLocal({ data: Buffer.from('newer') }, 'text/plain', 'cli');
+    const second = await a.engine.copyLocal(...local(Buffer.from('newer'), 'text/plain'), 'cli');
     expect(await delivered(first.deliveries)).toEqual([{ fingerprint: b.fingerprint, name: 'beta', status: 'failed', detail: 'superseded by a newer clip' }]);
     expect((await delivered(second.deliveries))[0]!.status).toBe('delivered');
     expect(b.engine.currentClip()?.data?.toString()).toBe('newer');
@@ -210,7 +116,7 @@ describe('SyncEngine: supersede', () => {
     toB.tap = (frame) => (frame.type === FrameType.cancel ? 'drop' : frame);
     const ended: string[] = [];
     b.transfers.on('end', (info, outcome) => ended.push(`${info.id}:${outcome}`));
-    const second = await a.engine.copyLocal({ data: Buffer.from('newer still') }, 'text/plain', 'cli');
+    const second = await a.engine.copyLocal(...local(Buffer.from('newer still'), 'text/plain'), 'cli');
     expect((await delivered(second.deliveries))[0]!.status).toBe('delivered');
     expect(b.engine.currentClip()?.data?.toString()).toBe('newer still');
     expect(ended).toContain(`${first.clip.id}:cancelled`);
@@ -222,7 +128,7 @@ describe('SyncEngine: refusals', () => {
     const a = node('alpha');
     const b = node('beta', { maxClipBytes: 1000 });
     connect(a, b);
-    const { deliveries } = await a.engine.copyLocal({ data: randomBytes(5000) }, 'application/octet-stream', 'cli');
+    const { deliveries } = await a.engine.copyLocal(...local(randomBytes(5000), BINARY), 'cli');
     expect(await delivered(deliveries)).toEqual([
       { fingerprint: b.fingerprint, name: 'beta', status: 'failed', detail: "clip of 5000 bytes is over 1000, the receiver's limit" },
     ]);
@@ -232,7 +138,7 @@ describe('SyncEngine: refusals', () => {
 
   it('refuses a local copy over its own limit with CLIPSYNC_ERR_CLIP_TOO_LARGE', async () => {
     const a = node('alpha', { maxClipBytes: 10 });
-    await expect(a.engine.copyLocal({ data: Buffer.alloc(11) }, 'text/plain', 'cli')).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_CLIP_TOO_LARGE' });
+    await expect(a.engine.copyLocal(...local(Buffer.alloc(11), 'text/plain'), 'cli')).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_CLIP_TOO_LARGE' });
   });
 
   it('refuses a clip stamped more than a day ahead, without moving its own clock', async () => {
@@ -241,10 +147,10 @@ describe('SyncEngine: refusals', () => {
     b.engine.attach({ fingerprint: 'SHA256:raw', name: 'raw', channel: toRaw });
     const data = Buffer.from('from the future');
     const ts = clock.now() + 2 * 24 * 60 * 60 * 1000;
-    await raw.send(FrameType.offer, { id: contentId(data), mime: 'text/plain', size: data.length, ts, origin: 'SHA256:raw' });
+    await raw.send(FrameType.offer, offerOf(data, 'text/plain', ts, 'SHA256:raw'));
     await untilTrue(() => sentOfType(toRaw, FrameType.ack).length === 1, 'an ACK');
     expect(sentOfType(toRaw, FrameType.ack)[0]!.header).toMatchObject({ status: 'rejected', reason: expect.stringContaining('more than a day ahead') });
-    const { clip } = await b.engine.copyLocal({ data: Buffer.from('local') }, 'text/plain', 'cli');
+    const { clip } = await b.engine.copyLocal(...local(Buffer.from('local'), 'text/plain'), 'cli');
     expect(clip.ts).toBeLessThan(ts);
   });
 
@@ -253,11 +159,11 @@ describe('SyncEngine: refusals', () => {
     const b = node('beta', { spoolThresholdBytes: 100 });
     connect(a, b, 1024);
     b.spool.failWrites = true;
-    const { deliveries } = await a.engine.copyLocal({ data: randomBytes(10_000) }, 'application/octet-stream', 'cli');
+    const { deliveries } = await a.engine.copyLocal(...local(randomBytes(10_000), BINARY), 'cli');
     const [result] = await delivered(deliveries);
     expect(result).toMatchObject({ status: 'failed', detail: 'receiver cannot store the clip: the disk holding the spool is full' });
     expect(b.engine.currentClip()).toBeUndefined();
-    const next = await a.engine.copyLocal({ data: Buffer.from('small clips still go') }, 'text/plain', 'cli');
+    const next = await a.engine.copyLocal(...local(Buffer.from('small clips still go'), 'text/plain'), 'cli');
     expect((await delivered(next.deliveries))[0]!.status).toBe('delivered');
   });
 
@@ -266,7 +172,7 @@ describe('SyncEngine: refusals', () => {
     const b = node('beta');
     const [toB] = connect(a, b);
     toB.tap = (frame) => (frame.type === FrameType.data ? { ...frame, body: Buffer.from(frame.body).fill(0x41) } : frame);
-    const { deliveries } = await a.engine.copyLocal({ data: Buffer.from('the real bytes') }, 'text/plain', 'cli');
+    const { deliveries } = await a.engine.copyLocal(...local(Buffer.from('the real bytes'), 'text/plain'), 'cli');
     const [result] = await delivered(deliveries);
     expect(result).toMatchObject({ status: 'failed', detail: expect.stringContaining('content hash mismatch') });
     expect(b.engine.currentClip()).toBeUndefined();
@@ -288,10 +194,10 @@ describe('SyncEngine: resume after a cut', () => {
       }
       return frame;
     };
-    const { deliveries } = await a.engine.copyLocal({ data }, 'application/octet-stream', 'cli');
+    const { deliveries } = await a.engine.copyLocal(...local(data, BINARY), 'cli');
     await untilTrue(() => !toB.isOpen, 'the cut');
     await turns(5);
-    expect(holds(b, data)).toBe(false);
+    expect(holds(b, data, BINARY)).toBe(false);
     const [again, againB] = connect(a, b, 1024);
     expect(await delivered(deliveries)).toEqual([{ fingerprint: b.fingerprint, name: 'beta', status: 'delivered' }]);
     expect(b.engine.currentClip()?.data?.equals(data)).toBe(true);
@@ -326,14 +232,14 @@ describe('SyncEngine: last writer wins', () => {
     const fromA = Buffer.from('copied on alpha');
     const fromB = Buffer.from('copied on beta');
     const [ca, cb] = await Promise.all([
-      a.engine.copyLocal({ data: fromA }, 'text/plain', 'cli'),
-      b.engine.copyLocal({ data: fromB }, 'text/plain', 'cli'),
+      a.engine.copyLocal(...local(fromA, 'text/plain'), 'cli'),
+      b.engine.copyLocal(...local(fromB, 'text/plain'), 'cli'),
     ]);
     const results = await Promise.all([delivered(ca.deliveries), delivered(cb.deliveries)]);
     // Same timestamp on the shared fake clock: the origin fingerprint breaks the tie, the same way on both.
     expect(ca.clip.ts).toBe(cb.clip.ts);
     const winner = b.fingerprint > a.fingerprint ? fromB : fromA;
-    expect(holds(a, winner) && holds(b, winner)).toBe(true);
+    expect(holds(a, winner, 'text/plain') && holds(b, winner, 'text/plain')).toBe(true);
     const loser = winner === fromA ? results[1] : results[0];
     expect(loser[0]).toMatchObject({ status: 'failed', detail: 'the peer holds a newer clip' });
   });
@@ -345,15 +251,15 @@ describe('SyncEngine: last writer wins', () => {
     const [raw, toRaw] = channelPair();
     b.engine.attach({ fingerprint: 'SHA256:ahead', name: 'ahead', channel: toRaw });
     const far = Buffer.from('from a peer whose clock is an hour ahead');
-    await raw.send(FrameType.offer, { id: contentId(far), mime: 'text/plain', size: far.length, ts: clock.now() + 3_600_000, origin: 'SHA256:ahead' });
+    await raw.send(FrameType.offer, offerOf(far, 'text/plain', clock.now() + 3_600_000, 'SHA256:ahead'));
     await untilTrue(() => sentOfType(toRaw, FrameType.want).length === 1, 'a WANT');
-    await raw.send(FrameType.data, { id: contentId(far), offset: 0 }, far);
-    await raw.send(FrameType.end, { id: contentId(far) });
-    await untilTrue(() => holds(b, far), 'beta applied it');
-    const local = await b.engine.copyLocal({ data: Buffer.from('copied after it') }, 'text/plain', 'cli');
-    expect(local.clip.ts).toBeGreaterThan(clock.now() + 3_600_000);
-    await delivered(local.deliveries.filter((d) => d.fingerprint === a.fingerprint)); // the raw peer never answers
-    expect(holds(a, Buffer.from('copied after it'))).toBe(true);
+    await raw.send(FrameType.data, { id: idOf(far, 'text/plain'), offset: 0 }, far);
+    await raw.send(FrameType.end, { id: idOf(far, 'text/plain') });
+    await untilTrue(() => holds(b, far, 'text/plain'), 'beta applied it');
+    const later = await b.engine.copyLocal(...local(Buffer.from('copied after it'), 'text/plain'), 'cli');
+    expect(later.clip.ts).toBeGreaterThan(clock.now() + 3_600_000);
+    await delivered(later.deliveries.filter((d) => d.fingerprint === a.fingerprint)); // the raw peer never answers
+    expect(holds(a, Buffer.from('copied after it'), 'text/plain')).toBe(true);
   });
 });
 
@@ -366,9 +272,12 @@ describe('SyncEngine: hostile frames', () => {
   }
 
   it.each([
-    ['an OFFER whose id is not a content id', FrameType.offer, { id: 'x'.repeat(64), mime: 'text/plain', size: 1, ts: 1, origin: 'o' }],
-    ['an OFFER whose type is not a media type', FrameType.offer, { id: 'a'.repeat(64), mime: 'not a type', size: 1, ts: 1, origin: 'o' }],
-    ['an OFFER with a negative size', FrameType.offer, { id: 'a'.repeat(64), mime: 'text/plain', size: -1, ts: 1, origin: 'o' }],
+    ['an OFFER whose id is not a content id', FrameType.offer, { id: 'x'.repeat(64), formats: [{ mime: 'text/plain', size: 1 }], size: 1, ts: 1, origin: 'o' }],
+    ['an OFFER whose type is not a media type', FrameType.offer, { id: 'a'.repeat(64), formats: [{ mime: 'not a type', size: 1 }], size: 1, ts: 1, origin: 'o' }],
+    ['an OFFER with a negative size', FrameType.offer, { id: 'a'.repeat(64), formats: [{ mime: 'text/plain', size: -1 }], size: -1, ts: 1, origin: 'o' }],
+    ['a version-1 OFFER (mime, no formats)', FrameType.offer, { id: 'a'.repeat(64), mime: 'text/plain', size: 1, ts: 1, origin: 'o' }],
+    ['an OFFER whose formats are out of order', FrameType.offer, { id: 'a'.repeat(64), formats: [{ mime: 'text/plain', size: 1 }, { mime: 'text/html', size: 1 }], size: 2, ts: 1, origin: 'o' }],
+    ['an OFFER whose size is not the sum of its formats', FrameType.offer, { id: 'a'.repeat(64), formats: [{ mime: 'text/plain', size: 1 }], size: 2, ts: 1, origin: 'o' }],
     ['a WANT with no window', FrameType.want, { id: 'a'.repeat(64), offset: 0 }],
     ['a handshake frame after the handshake', FrameType.hello, { v: 1 }],
   ])('closes the session with 4005 on %s', async (_what, type, header) => {
@@ -385,8 +294,8 @@ describe('SyncEngine: hostile frames', () => {
     ] as const) {
       const { b, raw, toRaw } = await rawPeer();
       const data = randomBytes(4000);
-      const id = contentId(data);
-      await raw.send(FrameType.offer, { id, mime: 'application/octet-stream', size: data.length, ts: clock.now(), origin: 'SHA256:raw' });
+      const id = idOf(data, BINARY);
+      await raw.send(FrameType.offer, offerOf(data, BINARY, clock.now(), 'SHA256:raw'));
       await untilTrue(() => sentOfType(toRaw, FrameType.want).length === 1, 'a WANT');
       await raw.send(FrameType.data, { id, offset }, data.subarray(offset, offset + size));
       await untilTrue(() => !raw.isOpen, 'the close');

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { PeerChannel } from '../../../src/sync/ports.js';
 import { FrameType } from '../../../src/wire/frame.js';
 import { randomBytes } from '../../../src/secure/sodium.js';
-import { contentId, type Clip, type ClipMeta } from '../../../src/sync/clip.js';
+import { assembleClip, type Clip, type ClipMeta } from '../../../src/sync/clip.js';
 import { ClipReader, MemorySink } from '../../../src/sync/clip-body.js';
 import { Incoming } from '../../../src/sync/transfer/incoming.js';
 import { Outgoing } from '../../../src/sync/transfer/outgoing.js';
@@ -32,7 +32,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cs-transfer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function clipOf(data: Buffer): Clip {
-  return { id: contentId(data), mime: 'application/octet-stream', size: data.length, ts: 1, origin: 'o', data };
+  return { ...assembleClip([{ mime: 'application/octet-stream', data }]), ts: 1, origin: 'o' };
 }
 
 /** Lets pending promise callbacks run. */
@@ -123,7 +123,8 @@ describe('Outgoing: the credit window', () => {
 
 describe('Incoming: ordered writes, credit, verification', () => {
   function setup(data: Buffer, window = 4096) {
-    const meta: ClipMeta = { id: contentId(data), mime: 'application/octet-stream', size: data.length, ts: 1, origin: 'o' };
+    const { id, formats, mime, size } = assembleClip([{ mime: 'application/octet-stream', data }]);
+    const meta: ClipMeta = { id, formats, mime, size, ts: 1, origin: 'o' };
     const conn = new RecordingConnection();
     const board = new TransferBoard(() => 0);
     const handle = board.start({ id: meta.id, direction: 'receive', peer: 'p', name: 'n', mime: meta.mime, total: meta.size, resumedFrom: 0 });
