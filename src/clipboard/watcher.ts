@@ -54,12 +54,15 @@ export class ClipboardWatcher {
         this.onReconnected();
       },
     });
-    for (const selection of this.selections) this.dirty.add(selection);
-    this.reading = this.drain(true).finally(() => {
+    // What each selection holds at start is read once as `initial`; a copy made while that
+    // read runs is a change like any later one, read after it.
+    this.reading = (async () => {
+      for (const selection of this.selections) await this.readOnce(selection, true);
+    })().finally(() => {
       this.reading = undefined;
     });
     await this.reading;
-    if (this.dirty.size > 0) this.reading = this.drainOnce(); // changed while the first read ran
+    if (this.dirty.size > 0) this.reading = this.drainOnce();
     if (!this.backend.hasEvents) this.schedulePoll();
   }
 
@@ -101,17 +104,17 @@ export class ClipboardWatcher {
   }
 
   private drainOnce(): Promise<void> {
-    return this.drain(false).finally(() => {
+    return this.drain().finally(() => {
       this.reading = undefined;
       if (this.dirty.size > 0 && !this.stopped) this.reading = this.drainOnce();
     });
   }
 
-  private async drain(initial: boolean): Promise<void> {
+  private async drain(): Promise<void> {
     while (this.dirty.size > 0 && !this.stopped) {
       const [selection] = this.dirty;
       this.dirty.delete(selection!);
-      await this.readOnce(selection!, initial);
+      await this.readOnce(selection!, false);
     }
   }
 

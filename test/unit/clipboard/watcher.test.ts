@@ -185,11 +185,9 @@ describe('ClipboardWatcher: events and reads', () => {
     await watcher.stop();
   });
 
-  // A bug in src/clipboard/watcher.ts: start() drains with `initial` true until nothing is dirty,
-  // so a change reported during the first read is read as "initial" too, and the daemon's
-  // adoptInitial ignores it (a clip is current already): that copy is never sent. Remove
-  // `.fails` once a change during the first read is reported with initial: false.
-  it.fails('reports a copy made while the first read runs as a new copy, not as the initial clip', async () => {
+  // The daemon's adoptInitial ignores an initial clip when one is current: a copy made while
+  // the first read runs must come as a change, or it would never be sent.
+  it('reports a copy made while the first read runs as a new copy, not as the initial clip', async () => {
     const { backend, seen, watcher } = setup();
     backend.copy([text('at start')], { announce: false });
     const release = backend.holdReads();
