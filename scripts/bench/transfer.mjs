@@ -31,7 +31,9 @@ function randomFile(path, size, salt) {
 }
 
 async function daemonPair(dir, transport, nodeFlags = DAEMON_NODE_FLAGS) {
-  const homes = trustedHomes(dir);
+  // Every clip moves eagerly: over eagerLimitBytes it would only be announced, and there
+  // would be no transfer to time.
+  const homes = trustedHomes(dir, { eagerLimitBytes: 2 ** 40 });
   const listen = transport === 'unix' ? `unix:${join(dir, 'r.sock')}` : 'tcp://127.0.0.1:0';
   const receiver = await startDaemon(homes.receiver, ['--listen', listen], nodeFlags);
   const address = transport === 'unix' ? listen : receiver.listen[0];

@@ -11,6 +11,8 @@ export const ExitCode = {
   usage: 2,
   daemonNotRunning: 3,
   nothingToPaste: 4,
+  /** A lazy clip's bytes could not be fetched from the peer that holds them. */
+  notFetched: 5,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -36,6 +38,7 @@ export type ErrorCode =
   | 'CLIPSYNC_ERR_DISK_FULL'
   | 'CLIPSYNC_ERR_TRANSFER'
   | 'CLIPSYNC_ERR_HASH_MISMATCH'
+  | 'CLIPSYNC_ERR_NOT_FETCHED'
   | 'CLIPSYNC_ERR_PAIRING'
   | 'CLIPSYNC_ERR_UNKNOWN_PEER'
   | 'CLIPSYNC_ERR_INTERNAL';
@@ -44,6 +47,7 @@ const exitCodeFor: Partial<Record<ErrorCode, ExitCodeValue>> = {
   CLIPSYNC_ERR_USAGE: ExitCode.usage,
   CLIPSYNC_ERR_NOT_RUNNING: ExitCode.daemonNotRunning,
   CLIPSYNC_ERR_NOTHING_TO_PASTE: ExitCode.nothingToPaste,
+  CLIPSYNC_ERR_NOT_FETCHED: ExitCode.notFetched,
 };
 
 export class ClipsyncError extends Error {

@@ -58,6 +58,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     maxClipBytes: config.maxClipBytes,
     windowBytes: config.transferWindowBytes,
     spoolThresholdBytes: config.spoolThresholdBytes,
+    eagerLimitBytes: config.eagerLimitBytes,
     spool: spool.port,
     deliveryGraceMs: DELIVERY_GRACE_MS,
     transfers,

@@ -2,12 +2,12 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../core/clock.js';
 import { fail, isClipsyncError } from '../core/errors.js';
-import { findFormat, formatOffsets, isValidMime, mainFormat, type Clip, type ClipFormat } from '../sync/clip.js';
+import { findFormat, formatOffsets, isLocal, isValidMime, mainFormat, type Clip, type ClipFormat } from '../sync/clip.js';
 import type { DeliveryResult } from '../sync/delivery.js';
 import { receiveCopyBody } from './copy-body.js';
 import type { ClipDesk, DaemonView } from './daemon-view.js';
 import { followTransfers, startNdjson, writeLine } from './ndjson.js';
-import { CLIP_HEADERS, type CopyEvent, type CopyResponse, type PasteListResponse } from './schema.js';
+import { CLIP_HEADERS, type CopyEvent, type CopyResponse, type ErrorBody, type FetchEvent, type PasteListResponse } from './schema.js';
 import type { RouteTable } from './server.js';
 
 /** One peer's pending answer to a copy, as the engine hands it out. */
@@ -15,7 +15,7 @@ type PendingDelivery = Awaited<ReturnType<ClipDesk['copyLocal']>>['deliveries'][
 
 type ClipView = Pick<DaemonView, 'sync' | 'watcher' | 'maxClipBytes' | 'spoolThresholdBytes' | 'store' | 'transfers'>;
 
-/** The clipboard: `copy` (with `--wait` and its progress stream) and `paste`. */
+/** The clipboard: `copy` (with `--wait` and its progress stream), `paste`, and `fetch` (an announced clip's bytes, with progress). */
 export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
   return {
     'POST /v1/copy': async ({ req, res, query }): Promise<CopyResponse | undefined> => {
@@ -40,8 +40,7 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
         const peers = await waitAll(deliveries, timeout, clock);
         writeLine(res, { event: 'result', result: { id: clip.id, mime: clip.mime, size: clip.size, peers } } satisfies CopyEvent);
       } catch (err) {
-        const error = isClipsyncError(err) ? err.toJSON() : { code: 'CLIPSYNC_ERR_INTERNAL', message: 'internal error in the daemon; see its log' };
-        writeLine(res, { event: 'error', error } satisfies CopyEvent);
+        writeLine(res, { event: 'error', error: errorBody(err) } satisfies CopyEvent);
       } finally {
         stop();
         res.end();
@@ -50,16 +49,14 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
     },
 
     'GET /v1/paste': async ({ res, query }): Promise<PasteListResponse | undefined> => {
-      await daemon.watcher?.settled(true); // a copy made a moment ago on this machine counts
-      const clip = daemon.sync.currentClip();
-      if (clip === undefined) {
-        throw fail('CLIPSYNC_ERR_NOTHING_TO_PASTE', 'there is nothing to paste yet', {
-          hint: 'copy something on this machine or on a connected peer first',
-        });
-      }
+      let clip = await currentOrFail(daemon);
       if (query.get('list') === '1') {
-        return { id: clip.id, origin: clip.origin, mime: clip.mime, size: clip.size, formats: clip.formats.map((f) => ({ mime: f.mime, size: f.size })) };
+        // Cheap for an announced clip too: its formats came with the announcement.
+        const formats = clip.formats.map((f) => ({ mime: f.mime, size: f.size }));
+        return { id: clip.id, origin: clip.origin, mime: clip.mime, size: clip.size, formats, local: isLocal(clip) };
       }
+      // An announced clip's bytes are still on the peer: this paste is what fetches them.
+      if (!isLocal(clip)) clip = await daemon.sync.fetch(clip.id);
       const wanted = query.get('mime');
       const format = wanted === null ? mainFormat(clip.formats) : findFormat(clip.formats, wanted);
       if (format === undefined) {
@@ -86,7 +83,42 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
       else await pipeline(source, res).catch(() => res.destroy());
       return undefined;
     },
+
+    // The bytes of an announced clip, with progress: `clipsync paste` on a terminal draws its
+    // bar from these lines, then pastes. `id` (optional) names the clip `paste --list` showed.
+    'POST /v1/fetch': async ({ res, query }): Promise<undefined> => {
+      const id = query.get('id') ?? (await currentOrFail(daemon)).id;
+      startNdjson(res);
+      const stop = followTransfers(daemon.transfers, res, (t) => t.id === id && t.direction === 'receive');
+      try {
+        const clip = await daemon.sync.fetch(id);
+        writeLine(res, { event: 'result', result: { id: clip.id, mime: clip.mime, size: clip.size } } satisfies FetchEvent);
+      } catch (err) {
+        writeLine(res, { event: 'error', error: errorBody(err) } satisfies FetchEvent);
+      } finally {
+        stop();
+        res.end();
+      }
+      return undefined;
+    },
   };
+}
+
+/** The clip `paste` gives: read fresh from the system clipboard first, so a copy made a moment ago here counts. */
+async function currentOrFail(daemon: ClipView): Promise<Clip> {
+  await daemon.watcher?.settled(true);
+  const clip = daemon.sync.currentClip();
+  if (clip === undefined) {
+    throw fail('CLIPSYNC_ERR_NOTHING_TO_PASTE', 'there is nothing to paste yet', {
+      hint: 'copy something on this machine or on a connected peer first',
+    });
+  }
+  return clip;
+}
+
+/** An error as a stream's last line: a ClipsyncError as it is, anything else without its internals. */
+function errorBody(err: unknown): ErrorBody['error'] {
+  return isClipsyncError(err) ? err.toJSON() : { code: 'CLIPSYNC_ERR_INTERNAL', message: 'internal error in the daemon; see its log' };
 }
 
 /** Where one format's bytes are in the clip's body. */

@@ -1,4 +1,4 @@
-import { metaOf } from '../sync/clip.js';
+import { isLocal, metaOf } from '../sync/clip.js';
 import type { DaemonView } from './daemon-view.js';
 import type { StatusResponse } from './schema.js';
 import type { RouteTable } from './server.js';
@@ -12,7 +12,7 @@ export function daemonRoutes(daemon: Pick<DaemonView, 'status' | 'peers' | 'sync
       return {
         ...daemon.status(),
         peers: { connected: daemon.peers.connectedCount(), known: peers.length },
-        clip: clip === undefined ? null : metaOf(clip),
+        clip: clip === undefined ? null : { ...metaOf(clip), local: isLocal(clip) },
       };
     },
 

@@ -27,8 +27,11 @@ export interface PairingDesk {
   wait(peer: string): Promise<PairingInfo>;
 }
 
-/** The clip model: the current clip, and a copy made here. Derived, so it follows the engine's signatures. */
-export type ClipDesk = Pick<SyncEngine, 'currentClip' | 'copyLocal'>;
+/**
+ * The clip model: the current clip, a copy made here, and the fetch of an announced clip's
+ * bytes. Derived, so it follows the engine's signatures.
+ */
+export type ClipDesk = Pick<SyncEngine, 'currentClip' | 'copyLocal' | 'fetch'>;
 
 /** The system clipboard's watcher: `settled` once every change it was told of has been read. */
 export interface ClipboardPoll {

@@ -23,7 +23,8 @@ export interface StatusResponse {
   /** mDNS discovery: `off` (--no-mdns), `running`, or `disabled` (no link can multicast; retried). */
   mdns: 'off' | 'running' | 'disabled';
   peers: { connected: number; known: number };
-  clip: ClipMeta | null;
+  /** `local` false: the clip is announced, its bytes still on the peer (fetched when pasted). */
+  clip: (ClipMeta & { local: boolean }) | null;
   startedAt: string;
 }
 
@@ -54,6 +55,18 @@ export interface PasteListResponse {
   mime: string;
   size: number;
   formats: { mime: string; size: number }[];
+  /** False for an announced clip: its bytes are still on the peer, and `paste` fetches them first. */
+  local: boolean;
+}
+
+/** Lines of `POST /v1/fetch`: progress of the clip's transfer in, then exactly one result or error. */
+export type FetchEvent = TransferEvent | { event: 'result'; result: FetchResponse } | { event: 'error'; error: ErrorBody['error'] };
+
+/** The clip `POST /v1/fetch` made local. */
+export interface FetchResponse {
+  id: string;
+  mime: string;
+  size: number;
 }
 
 export interface ErrorBody {

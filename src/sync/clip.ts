@@ -28,11 +28,23 @@ export interface ClipMeta {
 
 /**
  * A clip with its bytes: in memory (`data`) when small, else in a spool file (`file`, named
- * by the content id) so that a large clip is never held whole in memory.
+ * by the content id) so that a large clip is never held whole in memory. A clip with neither
+ * is *announced* (a lazy clip, over `eagerLimitBytes`): its bytes are still on peer `from`
+ * and move only when someone pastes it (`SyncEngine.fetch`). docs/PROTOCOL.md §5.4.
  */
 export interface Clip extends ClipMeta {
   data?: Buffer;
   file?: string;
+  /**
+   * Set on an announced clip only: the fingerprint of the peer that offered it, which holds
+   * its bytes and is asked for them (WANT) when the clip is pasted.
+   */
+  from?: string;
+}
+
+/** Whether this daemon holds the clip's bytes (in memory or the spool), rather than only its announcement. */
+export function isLocal(clip: Clip): boolean {
+  return clip.data !== undefined || clip.file !== undefined;
 }
 
 /** A clip whose bytes are in memory: what clipboard backends are given. */

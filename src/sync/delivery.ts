@@ -3,7 +3,10 @@ export interface DeliveryResult {
   fingerprint: string;
   name: string;
   status: 'delivered' | 'failed';
-  /** Why it failed, in words for the user. */
+  /**
+   * Why it failed, in words for the user; on a delivery, only when there is something to say
+   * (a lazy clip: "announced; the bytes move when it is pasted").
+   */
   detail?: string;
 }
 

@@ -9,8 +9,12 @@ import type { PeerChannel } from './ports.js';
  * document shows them.
  */
 
-/** How a receiver answers a clip: applied, already had it, holds a newer one, or refused. */
-export type AckStatus = 'applied' | 'have' | 'stale' | 'rejected';
+/**
+ * How a receiver answers a clip: applied, already had it, holds a newer one, refused, or
+ * `announced`: made current without its bytes (over the receiver's eager limit), which it
+ * fetches with a WANT only when the clip is pasted.
+ */
+export type AckStatus = 'applied' | 'have' | 'stale' | 'rejected' | 'announced';
 
 /** An ACK reason is for people; it is cut to this many characters on the way out. */
 export const MAX_REASON_LENGTH = 300;

@@ -56,6 +56,12 @@ export interface ClipboardPort {
    * spool), marked as clipsync's own write so that reading it back is not taken for a new
    * local copy. 'unsupported': the clipboard cannot hold any of its types. 'superseded':
    * `stillCurrent` turned false first (a copy made here meanwhile, seen by the watcher).
+   *
+   * The port must also take a clip with neither `data` nor `file` (`isLocal(clip)` false): an
+   * announced clip whose bytes are still on peer `clip.from`. A backend that serves lazily
+   * offers its formats and calls `SyncEngine.fetch(clip.id)` when an app asks for them; one
+   * that cannot answers 'unsupported' (`paste` fetches it). Once fetched, the engine writes
+   * the same clip (same id) again, now with its body.
    */
   write(clip: Clip, stillCurrent: () => boolean): Promise<'written' | 'unsupported' | 'superseded'>;
 }

@@ -1,6 +1,6 @@
-import { messageOf } from '../core/errors.js';
+import { fail, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { isNewer, sameContent, type Clip, type ClipMeta } from './clip.js';
+import { isNewer, metaOf, sameContent, type Clip, type ClipMeta } from './clip.js';
 import { MemorySink, clipFieldsOf, type ClipBody, type IncomingSink } from './clip-body.js';
 import type { HybridClock } from './hybrid-clock.js';
 import { PartialTransfers } from './partials.js';
@@ -18,6 +18,8 @@ export interface ReceiveOptions {
   windowBytes: number;
   /** Clips larger than this are received into the spool rather than memory. */
   spoolThresholdBytes: number;
+  /** Clips larger than this are announced (made current without their bytes) and fetched only when pasted. */
+  eagerLimitBytes: number;
   spool: SpoolPort | undefined;
   transfers: TransferBoard;
   log: Logger;
@@ -27,10 +29,16 @@ export interface ReceiveOptions {
   /** The clip this daemon holds now. */
   current: () => Clip | undefined;
   /**
-   * A verified clip that won: make it current, `acknowledge` it to the sender, then put it
-   * on the clipboard (the sender's `copy --wait` need not wait for the desktop).
+   * A verified clip that won, or an announced one: make it current, `acknowledge` it to the
+   * sender, then put it on the clipboard (the sender's `copy --wait` need not wait for the desktop).
    */
   apply: (clip: Clip, acknowledge: () => Promise<void>) => Promise<void>;
+}
+
+/** Someone waiting for a transfer to end: a fetch (a paste of an announced clip). */
+interface Waiter {
+  resolve: (clip: Clip) => void;
+  reject: (err: unknown) => void;
 }
 
 /**
@@ -40,6 +48,8 @@ export interface ReceiveOptions {
  */
 export class ReceiveSide {
   private readonly partials: PartialTransfers;
+  /** Fetches waiting on an incoming transfer: settled whichever way the transfer ends. */
+  private readonly waiters = new Map<Incoming, Waiter[]>();
 
   constructor(private readonly options: ReceiveOptions) {
     this.partials = new PartialTransfers(options.now);
@@ -63,41 +73,55 @@ export class ReceiveSide {
       log.warn({ peer: state.fingerprint, clip: meta.id.slice(0, 16), size: meta.size }, 'refused an oversized clip');
       return state.ack(meta.id, 'rejected', reason);
     }
-    const older = state.incoming;
-    if (older !== undefined) {
-      // One transfer per peer and direction: the peer's newer clip replaces its older one.
-      state.incoming = undefined;
-      older.handle.end('cancelled', 'superseded by a newer clip');
-      await older.discard();
-    }
-    let sink: IncomingSink;
+    const lazy = meta.size > this.options.eagerLimitBytes;
+    let sink: IncomingSink | undefined;
     try {
-      sink = await this.openSink(meta);
+      sink = await this.startSink(state, meta);
     } catch (err) {
-      log.warn({ peer: state.fingerprint, clip: meta.id.slice(0, 16), reason: messageOf(err) }, 'cannot receive a clip');
-      return state.ack(meta.id, 'rejected', `receiver cannot store the clip: ${messageOf(err)}`);
+      // An announcement needs no storage: a clip that cannot be stored now may be fetched later.
+      if (!lazy) {
+        log.warn({ peer: state.fingerprint, clip: meta.id.slice(0, 16), reason: messageOf(err) }, 'cannot receive a clip');
+        return state.ack(meta.id, 'rejected', `receiver cannot store the clip: ${messageOf(err)}`);
+      }
     }
-    if (!state.isLive || state.incoming !== undefined || state.latestOffer !== meta.id) {
-      // The session went away, or a newer offer from this peer came in while the sink opened:
-      // the sender replaced this clip with that one, so only that one is asked for.
-      await sink.suspend();
+    if (state.latestOffer !== meta.id) {
+      // A newer offer from this peer came in while the sink opened: the sender replaced this
+      // clip with that one, so only that one is asked for (or announced).
+      await sink?.suspend();
       return;
     }
-    const handle = this.options.transfers.start({
-      id: meta.id,
-      direction: 'receive',
-      peer: state.fingerprint,
-      name: state.name,
-      mime: meta.mime,
-      total: meta.size,
-      resumedFrom: sink.offset,
-    });
-    const incoming = new Incoming(meta, sink, state.session.channel, this.options.windowBytes, handle, (err) =>
-      void this.refuse(state, incoming, messageOf(err)),
-    );
-    state.incoming = incoming;
-    if (sink.offset > 0) log.info({ peer: state.fingerprint, clip: meta.id.slice(0, 16), offset: sink.offset }, 'resuming a transfer');
+    if (lazy && (sink === undefined || sink.offset === 0)) {
+      // Over the eager limit with nothing of it here yet: made current without its bytes,
+      // which cross the network only if someone pastes it (SyncEngine.fetch). A part left by
+      // an interrupted transfer is resumed instead, as any other clip would be.
+      await sink?.discard();
+      const clip: Clip = { ...metaOf(meta), from: state.fingerprint };
+      log.info({ peer: state.fingerprint, clip: meta.id.slice(0, 16), size: meta.size, formats: meta.formats.map((f) => f.mime), from: state.name }, 'clip announced');
+      return this.options.apply(clip, () => state.ack(meta.id, 'announced'));
+    }
+    if (sink === undefined) return;
+    const incoming = this.begin(state, meta, sink);
+    if (incoming === undefined) return sink.suspend(); // the session went away (or another offer won) while the sink opened
     await incoming.request().catch(() => undefined);
+  }
+
+  /**
+   * A paste of an announced clip: asks `state`'s peer for its bytes (WANT, without an OFFER on
+   * this connection) through the same sink, verification and progress as any transfer, and
+   * resolves with the clip once it is verified (and applied, if it is still the newest).
+   * Joins a transfer of the same clip already in progress on this connection.
+   */
+  async fetch(state: SessionState, meta: ClipMeta): Promise<Clip> {
+    if (state.incoming?.meta.id === meta.id) return this.waitFor(state.incoming);
+    const sink = await this.startSink(state, meta);
+    const incoming = this.begin(state, meta, sink);
+    if (incoming === undefined) {
+      await sink.suspend();
+      throw notFetched(state, 'it disconnected (or another transfer began) before the clip could be asked for');
+    }
+    const done = this.waitFor(incoming);
+    await incoming.request().catch(() => undefined); // a closed channel ends the transfer, and `done` with it
+    return done;
   }
 
   onData(state: SessionState, id: string, offset: number, body: Buffer): void {
@@ -110,6 +134,7 @@ export class ReceiveSide {
     if (incoming?.meta.id !== id) return;
     state.incoming = undefined;
     incoming.handle.end('cancelled', 'the sender cancelled it');
+    this.settle(incoming, notFetched(state, 'it cancelled the transfer (it no longer holds this clip, or cannot read it)'));
     void incoming.discard();
   }
 
@@ -125,16 +150,22 @@ export class ReceiveSide {
       if (state.stillReceiving(incoming)) state.incoming = undefined;
       log.warn({ reason: messageOf(err) }, 'clip not applied');
       incoming.handle.end('failed', messageOf(err));
+      this.settle(incoming, notFetched(state, `the bytes failed verification: ${messageOf(err)}`));
       return state.ack(id, 'rejected', messageOf(err));
     }
-    if (!state.stillReceiving(incoming)) return; // superseded or disconnected while verifying
+    if (!state.stillReceiving(incoming)) return; // superseded or disconnected while verifying (and its waiters told)
     state.incoming = undefined;
     incoming.handle.end('completed');
+    const clip: Clip = { ...metaOf(meta), ...clipFieldsOf(body) };
     const current = this.options.current();
-    if (!isNewer(meta, current) && !sameContent(meta, current)) return state.ack(id, 'stale');
-    const clip: Clip = { ...meta, ...clipFieldsOf(body) };
+    if (!isNewer(meta, current) && !sameContent(meta, current)) {
+      // Something newer became current meanwhile: a paste waiting for this clip still gets it.
+      this.settle(incoming, clip);
+      return state.ack(id, 'stale');
+    }
     log.info({ size: meta.size, mime: meta.mime, formats: meta.formats.map((f) => f.mime), origin: meta.origin, from: state.name }, 'clip received');
     await this.options.apply(clip, () => state.ack(id, 'applied'));
+    this.settle(incoming, clip);
   }
 
   /** The session ended: what arrived is kept for a resume (in the spool, or in memory here). */
@@ -143,8 +174,60 @@ export class ReceiveSide {
     state.incoming = undefined;
     if (incoming === undefined) return;
     incoming.handle.end('interrupted', 'disconnected');
+    this.settle(incoming, notFetched(state, 'it disconnected before the whole clip arrived; paste again once it is back to resume'));
     await incoming.suspend();
     if (incoming.sink instanceof MemorySink && incoming.sink.offset > 0) this.partials.keep(incoming.meta, incoming.sink);
+  }
+
+  /**
+   * Makes room for a transfer of `meta` on this connection (one per peer and direction: it
+   * replaces an older one) and opens its sink, which may already hold part of the clip.
+   */
+  private async startSink(state: SessionState, meta: ClipMeta): Promise<IncomingSink> {
+    const older = state.incoming;
+    if (older !== undefined) {
+      state.incoming = undefined;
+      older.handle.end('cancelled', 'superseded by a newer clip');
+      this.settle(older, notFetched(state, 'it offered a newer clip before this one arrived'));
+      await older.discard();
+    }
+    return this.openSink(meta);
+  }
+
+  /** The transfer itself, once its sink is open; undefined when the session went away (or another transfer began) meanwhile. */
+  private begin(state: SessionState, meta: ClipMeta, sink: IncomingSink): Incoming | undefined {
+    if (!state.isLive || state.incoming !== undefined) return undefined;
+    const handle = this.options.transfers.start({
+      id: meta.id,
+      direction: 'receive',
+      peer: state.fingerprint,
+      name: state.name,
+      mime: meta.mime,
+      total: meta.size,
+      resumedFrom: sink.offset,
+    });
+    const incoming = new Incoming(meta, sink, state.session.channel, this.options.windowBytes, handle, (err) =>
+      void this.refuse(state, incoming, messageOf(err)),
+    );
+    state.incoming = incoming;
+    if (sink.offset > 0) this.options.log.info({ peer: state.fingerprint, clip: meta.id.slice(0, 16), offset: sink.offset }, 'resuming a transfer');
+    return incoming;
+  }
+
+  private waitFor(incoming: Incoming): Promise<Clip> {
+    return new Promise((resolve, reject) => {
+      this.waiters.set(incoming, [...(this.waiters.get(incoming) ?? []), { resolve, reject }]);
+    });
+  }
+
+  /** The transfer ended: its waiters get the clip, or the error. Only the first outcome counts. */
+  private settle(incoming: Incoming, outcome: Clip | Error): void {
+    const waiting = this.waiters.get(incoming);
+    this.waiters.delete(incoming);
+    for (const waiter of waiting ?? []) {
+      if (outcome instanceof Error) waiter.reject(outcome);
+      else waiter.resolve(outcome);
+    }
   }
 
   private async openSink(meta: ClipMeta): Promise<IncomingSink> {
@@ -159,7 +242,13 @@ export class ReceiveSide {
     state.incoming = undefined;
     this.options.log.warn({ peer: state.fingerprint, clip: incoming.meta.id.slice(0, 16), reason }, 'cannot store an incoming clip; refused it');
     incoming.handle.end('failed', reason);
+    this.settle(incoming, notFetched(state, `storing it failed: ${reason}`));
     await incoming.discard();
     await state.ack(incoming.meta.id, 'rejected', `receiver cannot store the clip: ${reason}`);
   }
+}
+
+/** Why a fetch failed, naming the peer the clip was asked of. */
+function notFetched(state: SessionState, what: string): Error {
+  return fail('CLIPSYNC_ERR_NOT_FETCHED', `the clip was not fetched from ${state.name || state.fingerprint}: ${what}`);
 }

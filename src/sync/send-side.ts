@@ -1,12 +1,15 @@
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { malformed } from '../wire/frame.js';
-import type { Clip } from './clip.js';
+import { isLocal, type Clip } from './clip.js';
 import type { DeliveryTracker } from './delivery.js';
 import { MAX_REASON_LENGTH } from './messages.js';
 import type { SessionState } from './session-state.js';
 import type { TransferBoard } from './transfer-board.js';
 import { Outgoing } from './transfer/outgoing.js';
+
+/** What `copy --wait` is told when a receiver only announced the clip (docs/PROTOCOL.md §5.4). */
+export const ANNOUNCED_DETAIL = 'announced; the bytes move when it is pasted';
 
 /**
  * The sending half of every session: OFFER a clip, stream it on WANT within the credit the
@@ -17,10 +20,17 @@ export class SendSide {
     private readonly deliveries: DeliveryTracker,
     private readonly transfers: TransferBoard,
     private readonly log: Logger,
+    /** This daemon's current clip: a WANT for it is served even without an OFFER on that connection (a lazy fetch). */
+    private readonly current: () => Clip | undefined,
   ) {}
 
-  /** Offers `clip` on one session; a different clip still on its way there is cancelled first. */
+  /**
+   * Offers `clip` on one session; a different clip still on its way there is cancelled first.
+   * A clip held only as an announcement is never offered: this daemon has no bytes to send,
+   * and a third daemon gets the clip from its origin (connected to it in a mesh) or not at all.
+   */
   async offer(state: SessionState, clip: Clip): Promise<void> {
+    if (!isLocal(clip)) return;
     const previous = state.outgoing;
     if (previous !== undefined && previous.isLive && previous.clip.id === clip.id) return; // already on its way
     if (previous !== undefined && previous.clip.id !== clip.id) {
@@ -34,6 +44,13 @@ export class SendSide {
   }
 
   onWant(state: SessionState, id: string, offset: number, window: number): void {
+    const current = this.current();
+    if ((state.outgoing === undefined || !state.outgoing.isLive) && current?.id === id && isLocal(current)) {
+      // A receiver that was only announced this clip now fetches it (someone pasted it there):
+      // stream it as if it had just been offered on this connection, and settle on its ACK.
+      state.outgoing = new Outgoing(current, state.session.channel);
+      this.log.info({ peer: state.fingerprint, clip: id.slice(0, 16), offset }, 'a peer fetches the announced clip');
+    }
     const outgoing = state.outgoing;
     if (outgoing === undefined || outgoing.clip.id !== id || !outgoing.isLive) {
       void state.send({ type: 'cancel', id });
@@ -69,7 +86,7 @@ export class SendSide {
 
   onAck(state: SessionState, id: string, status: string, reason: string | undefined): void {
     const outgoing = state.outgoing;
-    const delivered = status === 'applied' || status === 'have';
+    const delivered = status === 'applied' || status === 'have' || status === 'announced';
     if (outgoing?.clip.id === id) {
       state.outgoing = undefined;
       outgoing.handle?.end(delivered ? 'completed' : 'failed', reason ?? status);
@@ -77,7 +94,7 @@ export class SendSide {
     }
     const { fingerprint, name } = state;
     if (delivered) {
-      this.deliveries.settle(id, { fingerprint, name, status: 'delivered' });
+      this.deliveries.settle(id, { fingerprint, name, status: 'delivered', ...(status === 'announced' ? { detail: ANNOUNCED_DETAIL } : {}) });
       return;
     }
     const detail = status === 'stale' ? 'the peer holds a newer clip' : reason !== undefined ? reason.slice(0, MAX_REASON_LENGTH) : `refused (${status})`;

@@ -3,7 +3,7 @@ import { fail, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { CloseCode } from '../wire/close-codes.js';
 import type { Frame } from '../wire/frame.js';
-import { assembleClip, clipId, mainFormat, sameContent, type Clip, type ClipFormat } from './clip.js';
+import { assembleClip, clipId, isLocal, mainFormat, metaOf, sameContent, type Clip, type ClipFormat } from './clip.js';
 import { clipFieldsOf, type ClipBody } from './clip-body.js';
 import { DeliveryTracker, type DeliveryResult } from './delivery.js';
 import { DeliveryGrace } from './delivery-grace.js';
@@ -24,6 +24,12 @@ export interface SyncOptions {
   windowBytes: number;
   /** Clips larger than this are received into the spool rather than memory. */
   spoolThresholdBytes: number;
+  /**
+   * Received clips larger than this are announced: made current without their bytes, which
+   * are fetched from the peer only when the clip is pasted (`fetch`). Without it, every clip
+   * moves eagerly (the daemon sets it from config `eagerLimitBytes`).
+   */
+  eagerLimitBytes?: number;
   spool?: SpoolPort;
   /** How long `copy --wait` keeps waiting for a peer that disconnected mid-transfer to return. */
   deliveryGraceMs: number;
@@ -59,17 +65,22 @@ export class SyncEngine {
   private readonly grace: DeliveryGrace;
   private readonly sending: SendSide;
   private readonly receiving: ReceiveSide;
+  /** Fetches of announced clips in progress, by clip id: a second paste shares the first's transfer. */
+  private readonly fetching = new Map<string, Promise<Clip>>();
+  /** The last name each peer had, for the message that a clip's holder is not connected. */
+  private readonly peerNames = new Map<string, string>();
 
   constructor(private readonly options: SyncOptions) {
     const clock = options.clock ?? systemClock;
     const now = (): number => clock.now();
     this.hlc = new HybridClock(now);
     this.grace = new DeliveryGrace(this.deliveries, options.deliveryGraceMs, (fp) => this.sessions.get(fp)?.outgoing?.isStreaming === true, clock);
-    this.sending = new SendSide(this.deliveries, options.transfers, options.log);
+    this.sending = new SendSide(this.deliveries, options.transfers, options.log, () => this.current);
     this.receiving = new ReceiveSide({
       maxClipBytes: options.maxClipBytes,
       windowBytes: options.windowBytes,
       spoolThresholdBytes: options.spoolThresholdBytes,
+      eagerLimitBytes: options.eagerLimitBytes ?? Infinity,
       spool: options.spool,
       transfers: options.transfers,
       log: options.log,
@@ -103,8 +114,13 @@ export class SyncEngine {
     const id = body.data !== undefined ? clipId(formats, body.data) : body.id!;
     const mime = mainFormat(formats).mime;
     let clip: Clip;
-    if (this.current !== undefined && sameContent({ id }, this.current)) {
+    if (this.current !== undefined && sameContent({ id }, this.current) && isLocal(this.current)) {
       clip = this.current; // the same content again: nothing new to order or store
+    } else if (this.current !== undefined && sameContent({ id }, this.current)) {
+      // The bytes of a clip only announced here, copied here too: the same clip, now with its body.
+      const { from: _from, ...announced } = this.current;
+      clip = { ...announced, ...clipFieldsOf(body) };
+      this.setCurrent(clip);
     } else {
       clip = { id, formats, mime, size, ts: this.hlc.now(), origin: this.options.ownFingerprint, ...clipFieldsOf(body) };
       this.setCurrent(clip);
@@ -133,6 +149,7 @@ export class SyncEngine {
   /** Starts syncing with a newly authenticated peer; replaces an older session with the same key. */
   attach(session: PeerSession): void {
     const state = new SessionState(session);
+    this.peerNames.set(session.fingerprint, session.name);
     const previous = this.sessions.get(session.fingerprint);
     if (previous !== undefined) void this.stopSession(previous);
     this.sessions.set(session.fingerprint, state);
@@ -145,7 +162,43 @@ export class SyncEngine {
       }
     });
     session.channel.once('close', (info) => this.detach(state, info.code));
-    if (this.current !== undefined) void this.sending.offer(state, this.current);
+    // Only a clip whose bytes are here: an announced one is the origin's to offer.
+    if (this.current !== undefined && isLocal(this.current)) void this.sending.offer(state, this.current);
+  }
+
+  /**
+   * The bytes of an announced clip (someone pastes it): asks the peer that announced it for
+   * them and resolves with the whole clip once it is verified. It then becomes current with
+   * its body, unless something newer became current meanwhile (the paste still gets it).
+   * A clip held here already resolves at once; concurrent fetches of one clip share one
+   * transfer. Rejects with CLIPSYNC_ERR_NOT_FETCHED when the peer is not connected, or with
+   * why the transfer failed; a partly received clip is never applied.
+   */
+  fetch(id: string): Promise<Clip> {
+    const current = this.current;
+    if (current?.id === id && isLocal(current)) return Promise.resolve(current);
+    const pending = this.fetching.get(id);
+    if (pending !== undefined) return pending;
+    if (current?.id !== id) {
+      return Promise.reject(
+        fail('CLIPSYNC_ERR_NOT_FETCHED', `clip ${id.slice(0, 16)}… is no longer the current clip`, { hint: 'paste again to get the current one' }),
+      );
+    }
+    const holder = current.from ?? current.origin;
+    const state = this.sessions.get(holder);
+    if (state === undefined || !state.isLive) {
+      const name = this.peerNames.get(holder);
+      const who = name === undefined || name === '' ? holder : `${name} (${holder})`;
+      return Promise.reject(
+        fail('CLIPSYNC_ERR_NOT_FETCHED', `the clip (${current.size} bytes) is still on ${who}, which is not connected`, {
+          hint: `connect ${name || 'that peer'} (clipsync peers shows its state), then paste again`,
+        }),
+      );
+    }
+    this.options.log.info({ peer: holder, clip: id.slice(0, 16), size: current.size }, 'fetching an announced clip');
+    const fetched = this.receiving.fetch(state, metaOf(current)).finally(() => this.fetching.delete(id));
+    this.fetching.set(id, fetched);
+    return fetched;
   }
 
   /** Stops every transfer, keeping partial ones for a resume after restart. */

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { ClipsyncError, fail, type ErrorCode } from '../../core/errors.js';
 import type { IpcRequest } from '../../ipc/client.js';
-import type { CopyEvent, CopyResponse, PasteListResponse } from '../../ipc/schema.js';
+import type { CopyEvent, CopyResponse, FetchEvent, PasteListResponse } from '../../ipc/schema.js';
 import { ProgressLine, formatBytes } from '../progress-bar.js';
 import { clientFrom, type GlobalArgs } from '../context.js';
 import { printJson, printLine, usageError } from '../output.js';
@@ -53,7 +53,14 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
           const list = await clientFrom(args).json<PasteListResponse>({ method: 'GET', path: '/v1/paste', query: { list: '1' } });
           if (args.json) printJson(list);
           else for (const f of list.formats) printLine(`${f.mime}\t${formatBytes(f.size)}${f.mime === list.mime ? '\t(default)' : ''}`);
+          if (!args.json && !list.local) process.stderr.write('not fetched yet: its bytes are still on the peer; paste fetches them\n');
           return;
+        }
+        // A large clip may be only announced here: on a terminal, fetch it first with a
+        // progress bar. Elsewhere the paste itself fetches it, silently.
+        if (process.stderr.isTTY) {
+          const list = await clientFrom(args).json<PasteListResponse>({ method: 'GET', path: '/v1/paste', query: { list: '1' } });
+          if (list.local === false) await fetchWithProgress(args, list.id);
         }
         const res = await clientFrom(args).open({ method: 'GET', path: '/v1/paste', query: { mime: args.mime } });
         await new Promise<void>((resolve, reject) => {
@@ -80,6 +87,22 @@ async function copyWithProgress(args: GlobalArgs, request: IpcRequest): Promise<
     bar.clear();
   }
   throw fail('CLIPSYNC_ERR_IPC', 'the daemon closed the connection before the copy finished; see its log');
+}
+
+/** `paste` of an announced clip on a terminal: follows `POST /v1/fetch`, drawing the bar. */
+async function fetchWithProgress(args: GlobalArgs, id: string): Promise<void> {
+  const bar = new ProgressLine();
+  try {
+    for await (const line of clientFrom(args).lines<FetchEvent>({ method: 'POST', path: '/v1/fetch', query: { id } })) {
+      if (line.event === 'progress') bar.update(line.transfer);
+      else if (line.event === 'end') bar.finish(line.transfer);
+      else if (line.event === 'result') return;
+      else throw new ClipsyncError(line.error.code as ErrorCode, line.error.message, line.error.hint === undefined ? {} : { hint: line.error.hint });
+    }
+  } finally {
+    bar.clear();
+  }
+  throw fail('CLIPSYNC_ERR_IPC', 'the daemon closed the connection before the clip was fetched; see its log');
 }
 
 async function openInput(file: string | undefined): Promise<NodeJS.ReadableStream & import('node:stream').Readable> {

@@ -63,6 +63,12 @@ export class FakeSync implements ClipDesk {
     this.clip = clip;
     return { clip, deliveries: this.deliveries };
   };
+
+  /** The current clip when its bytes are here; an announced one cannot be fetched from this fake. */
+  readonly fetch: ClipDesk['fetch'] = async (id) => {
+    if (this.clip?.id === id && (this.clip.data !== undefined || this.clip.file !== undefined)) return this.clip;
+    throw new ClipsyncError('CLIPSYNC_ERR_NOT_FETCHED', `clip ${id.slice(0, 16)}… cannot be fetched here`);
+  };
 }
 
 export class FakePeers implements PeerDirectory {

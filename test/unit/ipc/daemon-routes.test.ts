@@ -33,8 +33,17 @@ describe('GET /v1/status', () => {
     fake.sync.clip = { id: 'ab'.repeat(32), formats, mime: 'text/html', size: 5, ts: 77, origin: 'SHA256:peer', data: Buffer.from('abc<>'), file: '/spool/x' };
     api = await startControlApi(fake.view);
     const status = await api.client.json<StatusResponse>({ method: 'GET', path: '/v1/status' });
-    expect(status.clip).toEqual({ id: 'ab'.repeat(32), formats, mime: 'text/html', size: 5, ts: 77, origin: 'SHA256:peer' });
+    expect(status.clip).toEqual({ id: 'ab'.repeat(32), formats, mime: 'text/html', size: 5, ts: 77, origin: 'SHA256:peer', local: true });
     expect(status.fingerprint).toBe(SELF);
+  });
+
+  it('marks a clip only announced here (its bytes still on the peer) as not local', async () => {
+    const fake = fakeDaemon();
+    fake.sync.clip = { id: 'cd'.repeat(32), mime: 'image/png', size: 3, ts: 78, origin: 'SHA256:peer', from: 'SHA256:peer' } as typeof fake.sync.clip;
+    api = await startControlApi(fake.view);
+    const status = await api.client.json<StatusResponse>({ method: 'GET', path: '/v1/status' });
+    expect(status.clip).toMatchObject({ id: 'cd'.repeat(32), local: false });
+    expect(status.clip).not.toHaveProperty('from');
   });
 
   it('answers an unexpected failure with 500 CLIPSYNC_ERR_INTERNAL and logs it', async () => {
