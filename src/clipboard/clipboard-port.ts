@@ -7,17 +7,29 @@ import type { ClipboardBackend, ClipToWrite, Selection } from './backend.js';
 import { copyFingerprints } from './formats.js';
 import type { ClipboardWatcher } from './watcher.js';
 
+/** Fetches an announced clip's bytes from the peer that holds it (SyncEngine.fetch). */
+export type FetchClip = (id: string) => Promise<Clip>;
+
 /**
  * The clipboard as the sync engine uses it. A received clip is put on the desktop only after
  * every change the desktop reported has been read (a copy made here meanwhile is newer and
  * must not be overwritten), with all its formats at once, their bytes streamed from memory or
  * the spool; the watcher is told first, so reading it back is not taken for a new local copy.
+ *
+ * A clip only announced (its bytes still on the peer) goes on the desktop only where the
+ * backend can serve it lazily (X11: its bytes are fetched when an app asks for them);
+ * elsewhere the desktop keeps what it had until `clipsync paste` fetches the clip, which
+ * then puts it on the desktop.
  */
-export function clipboardPort(backend: ClipboardBackend, watcher: () => ClipboardWatcher | undefined, selection: Selection = 'clipboard'): ClipboardPort {
+export function clipboardPort(backend: ClipboardBackend, watcher: () => ClipboardWatcher | undefined, fetch: FetchClip, selection: Selection = 'clipboard'): ClipboardPort {
   return {
     async write(clip, stillCurrent) {
       await watcher()?.settled();
       if (!stillCurrent()) return 'superseded';
+      if (clip.data === undefined && clip.file === undefined) {
+        if (!backend.servesLazily) return 'unsupported';
+        return backend.write(lazyClipToWrite(clip, selection, fetch));
+      }
       const toWrite = clipToWrite(clip, selection);
       if (clip.data !== undefined) {
         const offsets = formatOffsets(clip.formats);
@@ -49,6 +61,28 @@ export function clipToWrite(clip: Clip, selection: Selection): ClipToWrite {
         },
       };
     }),
+  };
+}
+
+/** An announced clip as a backend takes it: opening a format fetches the clip first (once). */
+function lazyClipToWrite(clip: Clip, selection: Selection, fetch: FetchClip): ClipToWrite {
+  let fetched: Promise<ClipToWrite> | undefined;
+  const local = (): Promise<ClipToWrite> => {
+    if (fetched === undefined) {
+      fetched = fetch(clip.id).then((whole) => clipToWrite(whole, selection));
+      fetched.catch(() => (fetched = undefined)); // a failed fetch (peer away) is tried again by the next paste
+    }
+    return fetched;
+  };
+  return {
+    selection,
+    id: clip.id,
+    local: false,
+    formats: clip.formats.map((format, i) => ({
+      mime: format.mime,
+      size: format.size,
+      open: async () => (await local()).formats[i]!.open(),
+    })),
   };
 }
 

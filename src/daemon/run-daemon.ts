@@ -54,7 +54,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   let watcher: ClipboardWatcher | undefined;
   const sync = new SyncEngine({
     ownFingerprint: identity.publicKey.fingerprint,
-    clipboard: clipboardPort(backend, () => watcher),
+    clipboard: clipboardPort(backend, () => watcher, (id) => sync.fetch(id)),
     maxClipBytes: config.maxClipBytes,
     windowBytes: config.transferWindowBytes,
     spoolThresholdBytes: config.spoolThresholdBytes,

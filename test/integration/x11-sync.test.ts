@@ -7,7 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClipToWrite } from '../../src/clipboard/backend.js';
 import { X11Backend } from '../../src/clipboard/x11/x11-backend.js';
-import { TestDaemon, initHome, trust } from '../helpers/daemon.js';
+import { TestDaemon, initHome, mergeConfig, trust } from '../helpers/daemon.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { skipUnlessTools } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait.js';
@@ -64,6 +64,8 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     await Promise.all([initHome(homeA, 'desk-a'), initHome(homeB, 'desk-b')]);
     await trust(homeA, homeB);
     await trust(homeB, homeA);
+    // Clips over 4 MiB are announced and fetched when an app pastes them (the 30 MiB image).
+    for (const home of [homeA, homeB]) mergeConfig(home, { eagerLimitBytes: 4 * 1024 * 1024 });
     a = await TestDaemon.start({ home: homeA, clipboard: 'system', listen: ['tcp://127.0.0.1:0'], env: xa.env() });
     b = await TestDaemon.start({ home: homeB, clipboard: 'system', listen: [], peers: [await a.tcpAddress()], env: xb.env() });
     await Promise.all([a.waitConnected(1), b.waitConnected(1)]);
@@ -113,11 +115,16 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     await waitFor(async () => (await xPaste(xa.display, 'image/png'))?.equals(png) === true, { what: 'the PNG on A' });
   });
 
-  it('carries a 30 MiB image through INCR both ways', async () => {
+  it('carries a 30 MiB image through INCR both ways, fetched only when an app pastes it', async () => {
     const big = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(30 * 1024 * 1024)]);
     const file = join(dir, 'big.png');
     writeFileSync(file, big);
     owners.push(xCopy(xa.display, 'image/png', big));
+    // Announced on B, its bytes still on A, until an app on B asks for them.
+    await waitFor(async () => {
+      const clip = ((await b.status()) as unknown as { clip: { size: number; local: boolean } | null }).clip;
+      return clip?.size === big.length && clip.local === false;
+    }, { what: 'the image announced on B' });
     await waitFor(async () => (await xPaste(xb.display, 'image/png'))?.equals(big) === true, { what: 'the 30 MiB image on B', timeoutMs: 120_000 });
     const other = Buffer.concat([big.subarray(0, 8), randomBytes(30 * 1024 * 1024)]);
     owners.push(xCopy(xb.display, 'image/png', other));

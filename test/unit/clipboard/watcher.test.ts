@@ -13,10 +13,15 @@ import { captureLog } from '../_support/logger.js';
  * selection holds (and, with events, the backend says it changed); reads can be held open, or
  * made to fail. Like a real backend it returns only the formats `ReadOptions.accept` lets through.
  */
+/** A fetch for tests whose clips are all local. */
+const unfetchable = async (): Promise<never> => {
+  throw new Error('nothing to fetch in this test');
+};
+
 class FakeBackend implements ClipboardBackend {
   readonly kind = 'x11' as const;
   readonly reason = 'a test backend';
-  readonly servesLazily = false;
+  servesLazily = false;
   events: BackendEvents | undefined;
   readonly reads: Selection[] = [];
   readonly written: ClipToWrite[] = [];
@@ -236,10 +241,38 @@ describe('ClipboardWatcher: what is not a new copy', () => {
     await watcher.stop();
   });
 
+  it('puts an announced clip on a lazy backend, fetching it once when an app opens a format; a backend that cannot wait is left alone', async () => {
+    const { backend, watcher } = setup();
+    await watcher.start();
+    const whole = { ...assembleClip([text('big'), text('<i>big</i>', 'text/html')]), ts: 2, origin: 'SHA256:peer' };
+    const { data: _bytes, ...announced } = whole;
+    let fetches = 0;
+    const port = clipboardPort(backend, () => watcher, async (id) => {
+      fetches += 1;
+      expect(id).toBe(whole.id);
+      return whole;
+    });
+    expect(await port.write(announced, () => true)).toBe('unsupported'); // servesLazily false
+    expect(backend.written).toEqual([]);
+    backend.servesLazily = true;
+    expect(await port.write(announced, () => true)).toBe('written');
+    const offered = backend.written[0]!;
+    expect(offered.local).toBe(false);
+    expect(fetches).toBe(0); // nothing crosses until an app asks
+    const read = async (i: number): Promise<string> => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await offered.formats[i]!.open()) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString();
+    };
+    expect(await Promise.all([read(0), read(1)])).toEqual(['<i>big</i>', 'big']);
+    expect(fetches).toBe(1);
+    await watcher.stop();
+  });
+
   it('does not take a clip put on the clipboard through the port for a new copy, whatever order the app offers its formats in', async () => {
     const { backend, seen, watcher } = setup();
     await watcher.start();
-    const port = clipboardPort(backend, () => watcher);
+    const port = clipboardPort(backend, () => watcher, unfetchable);
     const clip = { ...assembleClip([text('hello'), text('<b>hello</b>', 'text/html')]), ts: 1, origin: 'SHA256:peer' };
     expect(await port.write(clip, () => true)).toBe('written');
     expect(backend.written.map((w) => w.formats.map((f) => f.mime))).toEqual([['text/html', TEXT_MIME]]);
