@@ -6,6 +6,7 @@ import { ClipboardWatcher } from '../clipboard/watcher.js';
 import { assembleClip } from '../sync/clip.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
 import type { DaemonSetup } from './daemon-setup.js';
+import type { SyncEngines } from './sync-service.js';
 
 /** Which types travel and their caps, from the config. */
 export function formatPolicy(setup: DaemonSetup): FormatPolicy {
@@ -18,20 +19,27 @@ export function formatPolicy(setup: DaemonSetup): FormatPolicy {
  * adopted as the current clip, older than any copy; each later change is a local copy. When
  * the display comes back after going away, the current clip is offered to it again.
  */
-export function clipboardWatcher(setup: DaemonSetup, backend: ClipboardBackend, sync: SyncEngine, log: Logger): ClipboardWatcher | undefined {
+export function clipboardWatcher(setup: DaemonSetup, backend: ClipboardBackend, engines: SyncEngines, log: Logger): ClipboardWatcher | undefined {
   if (backend.kind === 'memory' && !backend.hasEvents) return undefined;
-  // PRIMARY travels only where the engine keeps it apart; until then CLIPBOARD alone.
-  const selections: Selection[] = ['clipboard'];
+  const selections: Selection[] = engines.primary === undefined ? ['clipboard'] : ['clipboard', 'primary'];
+  const engineFor = (selection: Selection): SyncEngine => (selection === 'primary' ? engines.primary! : engines.clipboard);
   return new ClipboardWatcher(
     backend,
     formatPolicy(setup),
     selections,
     (copy) => {
+      const sync = engineFor(copy.selection);
       if (copy.initial) return sync.adoptInitial(copy.formats);
       const clip = assembleClip(copy.formats);
-      void sync.copyLocal({ data: clip.data }, clip.formats, 'clipboard').catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'clipboard change not synced'));
+      void sync.copyLocal({ data: clip.data }, clip.formats, 'clipboard').catch((err: unknown) => log.warn({ selection: copy.selection, reason: messageOf(err) }, 'clipboard change not synced'));
     },
-    () => void sync.restoreToClipboard().catch((err: unknown) => log.warn({ reason: messageOf(err) }, 'cannot offer the current clip again')),
+    () => {
+      for (const selection of selections) {
+        void engineFor(selection)
+          .restoreToClipboard()
+          .catch((err: unknown) => log.warn({ selection, reason: messageOf(err) }, 'cannot offer the current clip again'));
+      }
+    },
     componentLogger(setup.root, 'clipboard'),
     setup.config.pollIntervalMs,
   );

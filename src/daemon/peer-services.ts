@@ -26,7 +26,7 @@ export interface PeerServices {
  * survives authentication goes to sync, pairing connections to pairing and never to sync (no
  * clip may flow before trust), and a trust change takes effect at once.
  */
-export function buildPeerServices(setup: DaemonSetup, sync: SyncEngine): PeerServices {
+export function buildPeerServices(setup: DaemonSetup, sync: Pick<SyncEngine, 'attach'>): PeerServices {
   const { config, identity, trust, paths, root } = setup;
   const log = componentLogger(root, 'daemon');
   const isTrusted = async (fp: string): Promise<boolean> => (await trust.find(fp)) !== undefined;

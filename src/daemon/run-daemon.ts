@@ -1,6 +1,5 @@
 import { unlink, writeFile } from 'node:fs/promises';
 import { selectBackend } from '../clipboard/select-backend.js';
-import { clipboardPort } from '../clipboard/clipboard-port.js';
 import type { ClipboardWatcher } from '../clipboard/watcher.js';
 import { stopHashThread } from '../content/hash-thread.js';
 import type { Paths } from '../core/config/paths.js';
@@ -9,7 +8,6 @@ import { VERSION } from '../core/version.js';
 import { IpcServer } from '../ipc/server.js';
 import { buildRoutes } from '../ipc/routes.js';
 import { NetworkWatch } from '../peers/network-watch.js';
-import { SyncEngine } from '../sync/sync-engine.js';
 import { TransferBoard } from '../sync/transfer-board.js';
 import { formatAddress, parseAddress } from '../transport/address.js';
 import { listen, type Listener } from '../transport/listener.js';
@@ -19,14 +17,13 @@ import { startDiscovery, type DiscoveryService } from './discovery-service.js';
 import { buildPeerServices } from './peer-services.js';
 import { openSpool } from './spool-service.js';
 import { clipboardWatcher } from './clipboard-service.js';
+import { buildSyncEngines } from './sync-service.js';
 
 export type { DaemonFlags } from './daemon-setup.js';
 
 /** The network watch looks this often; a tick this much late means the machine slept. */
 const NETWORK_POLL_MS = 2000;
 const WAKE_GAP_MS = 10_000;
-/** How long `copy --wait` waits for a peer that dropped mid-transfer to come back and finish. */
-const DELIVERY_GRACE_MS = 30_000;
 
 /**
  * The composition root: builds every part, starts them in order (control socket first, so a
@@ -52,19 +49,9 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   const spool = await openSpool(setup, log);
   const transfers = new TransferBoard();
   let watcher: ClipboardWatcher | undefined;
-  const sync = new SyncEngine({
-    ownFingerprint: identity.publicKey.fingerprint,
-    clipboard: clipboardPort(backend, () => watcher, (id) => sync.fetch(id)),
-    maxClipBytes: config.maxClipBytes,
-    windowBytes: config.transferWindowBytes,
-    spoolThresholdBytes: config.spoolThresholdBytes,
-    eagerLimitBytes: config.eagerLimitBytes,
-    spool: spool.port,
-    deliveryGraceMs: DELIVERY_GRACE_MS,
-    transfers,
-    log: componentLogger(root, 'sync'),
-  });
-  const network = buildPeerServices(setup, sync);
+  const engines = buildSyncEngines(setup, backend, spool, transfers, () => watcher);
+  const sync = engines.clipboard;
+  const network = buildPeerServices(setup, engines);
   network.watchTrust();
   const listeners: Listener[] = [];
   let discovery: DiscoveryService | undefined;
@@ -76,7 +63,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   try {
     for (const address of config.listen.map(parseAddress)) listeners.push(await listen(address, (socket, remote) => network.peers.acceptInbound(socket, remote)));
     // Made before it starts, so a clip received meanwhile is already noted as our own write.
-    watcher = clipboardWatcher(setup, backend, sync, log);
+    watcher = clipboardWatcher(setup, backend, engines, log);
     await watcher?.start();
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
@@ -123,7 +110,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   if (watcher === undefined) await backend.stop();
   await discovery?.discovery.stop(); // goodbye packets: peers stop dialing us at once
   await network.stop();
-  await sync.shutdown();
+  await engines.shutdown();
   await stopHashThread(); // after the transfers were suspended: none is hashing any more
   await Promise.all(listeners.map((l) => l.close()));
   await ipc.close();

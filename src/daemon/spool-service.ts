@@ -11,6 +11,8 @@ const SPOOL_CLEANUP_MS = 10 * 60 * 1000;
 
 export interface SpoolService {
   port: SpoolPort;
+  /** Another port with pins of its own: for a second engine (PRIMARY) holding its own current clip. */
+  newPort(): SpoolPort;
   /** Cleans up now and every ten minutes after (age and size limits). */
   startCleanup(): void;
   stop(): void;
@@ -35,6 +37,7 @@ export async function openSpool({ paths, config }: DaemonSetup, log: Logger): Pr
   let timer: NodeJS.Timeout | undefined;
   return {
     port: spoolPort(spool),
+    newPort: () => spoolPort(spool),
     startCleanup: () => {
       timer = setInterval(clean, SPOOL_CLEANUP_MS);
       timer.unref();

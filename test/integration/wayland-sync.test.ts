@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestDaemon, initHome, trust } from '../helpers/daemon.js';
+import { TestDaemon, initHome, mergeConfig, trust } from '../helpers/daemon.js';
 import { Sway } from '../helpers/sway.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { skipUnlessTools } from '../helpers/tools.js';
@@ -39,6 +39,7 @@ describe.skipIf(skip)('two headless Wayland compositors (sway), a daemon on each
     await Promise.all([initHome(homeA, 'way-a'), initHome(homeB, 'way-b')]);
     await trust(homeA, homeB);
     await trust(homeB, homeA);
+    for (const home of [homeA, homeB]) mergeConfig(home, { primary: true });
     a = await TestDaemon.start({ home: homeA, clipboard: 'system', listen: ['tcp://127.0.0.1:0'], env: sa.env() });
     b = await TestDaemon.start({ home: homeB, clipboard: 'system', listen: [], peers: [await a.tcpAddress()], env: sb.env() });
     await Promise.all([a.waitConnected(1), b.waitConnected(1)]);
@@ -63,6 +64,20 @@ describe.skipIf(skip)('two headless Wayland compositors (sway), a daemon on each
     await waitFor(() => wlPaste(sb, 'text/plain')?.toString() === 'from Wayland A ✓', { what: 'A’s copy pasteable on B' });
     owners.push(wlCopy(sb, 'text/plain;charset=utf-8', 'and back from B'));
     await waitFor(() => wlPaste(sa, 'text/plain')?.toString() === 'and back from B', { what: 'B’s copy pasteable on A' });
+  });
+
+  it('syncs PRIMARY apart from CLIPBOARD', async () => {
+    owners.push(wlCopy(sa, 'text/plain;charset=utf-8', 'the clipboard stays'));
+    await waitFor(() => wlPaste(sb, 'text/plain')?.toString() === 'the clipboard stays', { what: 'the clipboard on B' });
+    const select = spawn('wl-copy', ['--foreground', '--primary'], { env: sa.env(), stdio: ['pipe', 'ignore', 'ignore'] });
+    owners.push(select);
+    select.stdin!.end('selected with the mouse');
+    const primaryOnB = (): string | undefined => {
+      const r = spawnSync('wl-paste', ['--primary', '--no-newline'], { env: sb.env(), timeout: 20_000 });
+      return r.status === 0 ? r.stdout.toString() : undefined;
+    };
+    await waitFor(() => primaryOnB() === 'selected with the mouse', { what: 'PRIMARY on B' });
+    expect(wlPaste(sb, 'text/plain')?.toString()).toBe('the clipboard stays');
   });
 
   it('carries a PNG byte for byte both ways', async () => {

@@ -28,6 +28,13 @@ function xPaste(display: string, target: string): Promise<Buffer | undefined> {
   });
 }
 
+/** The PRIMARY selection (the mouse selection) as an app on `display` pastes it with a middle click. */
+function xPastePrimary(display: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('xclip', ['-selection', 'primary', '-o'], { env: { ...process.env, DISPLAY: display }, timeout: 20_000 }, (err, stdout) => resolve(err === null ? stdout : undefined));
+  });
+}
+
 /** Copies in an X11 app with xclip, which stays behind to own the selection as apps do. */
 function xCopy(display: string, target: string, data: Buffer | string): ChildProcess {
   const proc = spawn('xclip', ['-selection', 'clipboard', '-i', '-t', target, '-quiet'], { env: { ...process.env, DISPLAY: display }, stdio: ['pipe', 'ignore', 'ignore'] });
@@ -65,7 +72,7 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     await trust(homeA, homeB);
     await trust(homeB, homeA);
     // Clips over 4 MiB are announced and fetched when an app pastes them (the 30 MiB image).
-    for (const home of [homeA, homeB]) mergeConfig(home, { eagerLimitBytes: 4 * 1024 * 1024 });
+    for (const home of [homeA, homeB]) mergeConfig(home, { eagerLimitBytes: 4 * 1024 * 1024, primary: true });
     a = await TestDaemon.start({ home: homeA, clipboard: 'system', listen: ['tcp://127.0.0.1:0'], env: xa.env() });
     b = await TestDaemon.start({ home: homeB, clipboard: 'system', listen: [], peers: [await a.tcpAddress()], env: xb.env() });
     await Promise.all([a.waitConnected(1), b.waitConnected(1)]);
@@ -92,6 +99,17 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     await waitFor(async () => (await xPaste(xb.display, 'UTF8_STRING'))?.toString() === 'from A ✓', { what: 'A’s copy pasteable on B' });
     owners.push(xCopy(xb.display, 'UTF8_STRING', 'and back from B'));
     await waitFor(async () => (await xPaste(xa.display, 'UTF8_STRING'))?.toString() === 'and back from B', { what: 'B’s copy pasteable on A' });
+  });
+
+  it('syncs PRIMARY apart from CLIPBOARD', async () => {
+    owners.push(xCopy(xa.display, 'UTF8_STRING', 'the clipboard stays'));
+    await waitFor(async () => (await xPaste(xb.display, 'UTF8_STRING'))?.toString() === 'the clipboard stays', { what: 'the clipboard on B' });
+    const select = spawn('xclip', ['-selection', 'primary', '-i', '-quiet'], { env: { ...process.env, DISPLAY: xa.display }, stdio: ['pipe', 'ignore', 'ignore'] });
+    owners.push(select);
+    select.stdin!.end('selected with the mouse');
+    await waitFor(async () => (await xPastePrimary(xb.display)) === 'selected with the mouse', { what: 'PRIMARY on B' });
+    expect((await xPaste(xb.display, 'UTF8_STRING'))?.toString()).toBe('the clipboard stays');
+    expect((await b.cliOk(['paste'])).text).toBe('the clipboard stays');
   });
 
   it('carries HTML and text offered together as both types', async () => {

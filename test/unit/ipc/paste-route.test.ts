@@ -127,6 +127,7 @@ describe('GET /v1/paste', () => {
       origin: 'SHA256:origin',
       mime: TEXT_MIME,
       size: 15,
+      local: true,
       formats: [
         { mime: 'image/png', size: 4 },
         { mime: 'text/html', size: 9 },
