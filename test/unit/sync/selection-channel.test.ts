@@ -44,7 +44,7 @@ describe('two selections over one connection', () => {
     const sending = (await clipA.engine.copyLocal(...local(big, 'application/octet-stream'), 'cli')).deliveries;
     for (let i = 0; i < 20; i++) await primA.engine.copyLocal(...local(Buffer.from(`selection ${i}`), 'text/plain;charset=utf-8'), 'clipboard');
     expect((await delivered(sending))[0]!.status).toBe('delivered');
-    await untilTrue(() => holds(clipB, big, 'application/octet-stream'));
+    await untilTrue(() => holds(clipB, big, 'application/octet-stream'), 'the large clip on B');
     expect(toB.sent.filter((f) => f.type === FrameType.cancel && f.header['sel'] === undefined)).toEqual([]);
   });
 });
