@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -69,6 +71,45 @@ describe.skipIf(skip)('the X11 clipboard under Xvfb', () => {
     const without = await TestDaemon.start({ home, clipboard: 'auto', env: { DISPLAY: '', WAYLAND_DISPLAY: '' } });
     expect((await without.status()).clipboard).toBe('memory');
     await without.stop();
+  });
+
+  it('picks up a display that appears after the daemon started, without a restart', async () => {
+    // A display number nobody uses, named before its server runs (a service started before the session).
+    let number = 0;
+    do number = 200 + Math.floor(Math.random() * 500);
+    while (existsSync(`/tmp/.X11-unix/X${number}`) || existsSync(`/tmp/.X${number}-lock`));
+    const runtime = join(dir, 'runtime-late');
+    mkdirSync(runtime, { mode: 0o700 });
+    const late = await TestDaemon.start({ home: join(dir, 'late'), clipboard: 'auto', env: { DISPLAY: `:${number}`, WAYLAND_DISPLAY: '', XDG_RUNTIME_DIR: runtime } });
+    let x2: Xvfb | undefined;
+    try {
+      expect((await late.status()).clipboard).toBe('memory');
+      x2 = await Xvfb.start(`:${number}`);
+      await late.waitForLog((l) => l.msg === 'a display appeared; now syncing the desktop clipboard', 'the daemon to find the new display');
+      expect(((await late.status()) as unknown as { clipboardBackend: string }).clipboardBackend).toBe('x11');
+      x2.setClipboard('copied on the late display');
+      expect((await late.cliOk(['paste'])).text).toBe('copied on the late display');
+    } finally {
+      await late.stop();
+      await x2?.stop();
+    }
+  }, 90_000);
+
+  it('skips a clipboard owner stopped with SIGSTOP: the daemon logs it, paste answers, copies keep syncing', async () => {
+    const owner = spawn('xclip', ['-selection', 'clipboard', '-i', '-quiet'], { env: { ...process.env, ...x.env() }, stdio: ['pipe', 'ignore', 'ignore'] });
+    owner.stdin!.end('owned by a process about to freeze');
+    try {
+      await waitFor(async () => (await headless.cli(['paste'])).text === 'owned by a process about to freeze', { what: 'the copy on the peer' });
+      owner.kill('SIGSTOP');
+      // paste reads the clipboard afresh: the frozen owner never answers, and paste still does.
+      const pasted = await desktop.cliOk(['paste']);
+      expect(pasted.text).toBe('owned by a process about to freeze');
+      await desktop.waitForLog((l) => l.msg === 'cannot read the clipboard; skipped this copy', 'the daemon to log the frozen owner');
+      await headless.cliOk(['copy', '--wait'], { input: 'sent while the owner is frozen' });
+      await waitFor(() => x.readClipboard() === 'sent while the owner is frozen', { what: 'the peer copy on the desktop' });
+    } finally {
+      owner.kill('SIGKILL');
+    }
   });
 
   it('refuses --clipboard system without a display, saying what is missing', async () => {

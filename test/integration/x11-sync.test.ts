@@ -157,6 +157,9 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     await a.waitForLog((l) => l.msg.startsWith('a copy marked secret'), 'the daemon to skip the secret copy');
     const status = (await a.status()) as unknown as { sensitiveSkipped: number };
     expect(status.sensitiveSkipped).toBeGreaterThanOrEqual(1);
+    // Not on B: neither its daemon's clip nor its desktop.
+    expect((await b.cliOk(['paste'])).text).toBe('before the password');
+    expect((await xPaste(xb.display, 'UTF8_STRING'))?.toString()).toBe('before the password');
     // A later ordinary copy still syncs, and the secret never reached B on the way.
     owners.push(xCopy(xa.display, 'UTF8_STRING', 'after the password'));
     await waitFor(async () => (await xPaste(xb.display, 'UTF8_STRING'))?.toString() === 'after the password', { what: 'the copy after the password on B' });
