@@ -1,17 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from '../../../src/secure/sodium.js';
 import { clipId, isLocal, type Clip, type ClipFormat, type ClipMeta } from '../../../src/sync/clip.js';
-import { MemorySink, type ClipBody, type IncomingSink } from '../../../src/sync/clip-body.js';
 import type { DeliveryResult } from '../../../src/sync/delivery.js';
-import type { ClipboardPort, SpoolPort } from '../../../src/sync/ports.js';
 import { ANNOUNCED_DETAIL } from '../../../src/sync/send-side.js';
-import { SyncEngine, type SyncOptions } from '../../../src/sync/sync-engine.js';
-import { TransferBoard, type TransferOutcome } from '../../../src/sync/transfer-board.js';
+import type { SyncOptions } from '../../../src/sync/sync-engine.js';
+import type { TransferOutcome } from '../../../src/sync/transfer-board.js';
 import { FrameType } from '../../../src/wire/frame.js';
-import { FakeClock } from '../_support/fake-clock.js';
-import { captureLog } from '../_support/logger.js';
 import { turns, untilTrue } from '../_support/event-loop.js';
 import { channelPair, type MemoryChannel } from '../_support/memory-channel.js';
+import { SyncNodes, connect as connectNodes, sentOfType, type Node } from '../_support/sync-nodes.js';
 
 /*
  * Lazy clips (issue 12, docs/PROTOCOL.md §5.4): a clip over the receiver's eagerLimitBytes is
@@ -19,98 +16,16 @@ import { channelPair, type MemoryChannel } from '../_support/memory-channel.js';
  * in-memory channels; the bytes that crossed are counted from the DATA frames each end sent.
  */
 
-/** The clipboard port as a list of what was written, announced clips included. */
-class RecordingClipboard implements ClipboardPort {
-  readonly writes: Clip[] = [];
-  async write(clip: Clip): Promise<'written'> {
-    this.writes.push(clip);
-    return 'written';
-  }
-}
-
-/** A spool port in memory whose sinks verify like the real ones. */
-class MemorySpool implements SpoolPort {
-  readonly pinned = new Set<string>();
-  readonly stored = new Map<string, Buffer>();
-  async beginIncoming(meta: ClipMeta): Promise<IncomingSink> {
-    const inner = new MemorySink(meta);
-    const spool = this;
-    return {
-      get offset() {
-        return inner.offset;
-      },
-      write: (chunk) => inner.write(chunk),
-      async finish(): Promise<ClipBody> {
-        const body = await inner.finish();
-        spool.stored.set(meta.id, body.data!);
-        return { file: `/spool/${meta.id}` };
-      },
-      suspend: () => inner.suspend(),
-      discard: () => inner.discard(),
-    };
-  }
-  pin(id: string): void {
-    this.pinned.add(id);
-  }
-  unpin(id: string): void {
-    this.pinned.delete(id);
-  }
-  async storeLocal(): Promise<never> {
-    throw new Error('not used here');
-  }
-}
-
-interface Node {
-  name: string;
-  fingerprint: string;
-  engine: SyncEngine;
-  clipboard: RecordingClipboard;
-  spool: MemorySpool;
-  transfers: TransferBoard;
-}
-
-const clock = new FakeClock();
-const engines: SyncEngine[] = [];
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.shutdown()));
-});
+const nodes = new SyncNodes();
+afterEach(() => nodes.shutdown());
 
 /** The receivers here fetch eagerly only up to 10 000 bytes. */
 const LIMIT = 10_000;
 
-function node(name: string, options: Partial<SyncOptions> = {}): Node {
-  const clipboard = new RecordingClipboard();
-  const spool = new MemorySpool();
-  const transfers = new TransferBoard(() => clock.now());
-  const fingerprint = `SHA256:${name}`;
-  const engine = new SyncEngine({
-    ownFingerprint: fingerprint,
-    clipboard,
-    maxClipBytes: 64 * 1024 * 1024,
-    windowBytes: 16 * 1024,
-    spoolThresholdBytes: 8 * 1024 * 1024,
-    eagerLimitBytes: LIMIT,
-    spool,
-    deliveryGraceMs: 30_000,
-    transfers,
-    log: captureLog().log,
-    clock,
-    ...options,
-  });
-  engines.push(engine);
-  return { name, fingerprint, engine, clipboard, spool, transfers };
-}
-
-/** Joins two engines; returns [a's end (what a sends), b's end (what b sends)]. */
-function connect(a: Node, b: Node, maxBodyBytes = 4096): [MemoryChannel, MemoryChannel] {
-  const [toB, toA] = channelPair(maxBodyBytes);
-  a.engine.attach({ fingerprint: b.fingerprint, name: b.name, channel: toB });
-  b.engine.attach({ fingerprint: a.fingerprint, name: a.name, channel: toA });
-  return [toB, toA];
-}
+const node = (name: string, options: Partial<SyncOptions> = {}): Node => nodes.node(name, { windowBytes: 16 * 1024, eagerLimitBytes: LIMIT, ...options });
+const connect = (a: Node, b: Node): [MemoryChannel, MemoryChannel] => connectNodes(a, b, 4096);
 
 const BINARY: (size: number) => ClipFormat[] = (size) => [{ mime: 'application/octet-stream', size }];
-const sentOfType = (channel: MemoryChannel, type: number) => channel.sent.filter((f) => f.type === type);
 /** Clip bytes that crossed from this end: what an eavesdropper would count as the transfer. */
 const dataBytes = (channel: MemoryChannel): number => sentOfType(channel, FrameType.data).reduce((n, f) => n + f.body.length, 0);
 const acks = (channel: MemoryChannel): string[] => sentOfType(channel, FrameType.ack).map((f) => String(f.header['status']));
