@@ -1,13 +1,13 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../core/clock.js';
-import { fail, isClipsyncError } from '../core/errors.js';
+import { fail } from '../core/errors.js';
 import { findFormat, formatOffsets, isLocal, isValidMime, mainFormat, type Clip, type ClipFormat } from '../sync/clip.js';
 import type { DeliveryResult } from '../sync/delivery.js';
 import { receiveCopyBody } from './copy-body.js';
 import type { ClipDesk, DaemonView } from './daemon-view.js';
-import { followTransfers, startNdjson, writeLine } from './ndjson.js';
-import { CLIP_HEADERS, type CopyEvent, type CopyResponse, type ErrorBody, type FetchEvent, type PasteListResponse } from './schema.js';
+import { streamProgress } from './ndjson.js';
+import { CLIP_HEADERS, type CopyResponse, type FetchResponse, type PasteListResponse } from './schema.js';
 import type { RouteTable } from './server.js';
 
 /** One peer's pending answer to a copy, as the engine hands it out. */
@@ -33,18 +33,13 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
         return { id: clip.id, mime: clip.mime, size: clip.size, peers };
       }
       // Progress: one line per progress event of this clip's sends, then the result.
-      startNdjson(res);
       const waiting = new Set(deliveries.map((d) => d.fingerprint));
-      const stop = followTransfers(daemon.transfers, res, (t) => t.id === clip.id && t.direction === 'send' && waiting.has(t.peer));
-      try {
-        const peers = await waitAll(deliveries, timeout, clock);
-        writeLine(res, { event: 'result', result: { id: clip.id, mime: clip.mime, size: clip.size, peers } } satisfies CopyEvent);
-      } catch (err) {
-        writeLine(res, { event: 'error', error: errorBody(err) } satisfies CopyEvent);
-      } finally {
-        stop();
-        res.end();
-      }
+      await streamProgress(
+        daemon.transfers,
+        res,
+        (t) => t.id === clip.id && t.direction === 'send' && waiting.has(t.peer),
+        async (): Promise<CopyResponse> => ({ id: clip.id, mime: clip.mime, size: clip.size, peers: await waitAll(deliveries, timeout, clock) }),
+      );
       return undefined;
     },
 
@@ -88,17 +83,10 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
     // bar from these lines, then pastes. `id` (optional) names the clip `paste --list` showed.
     'POST /v1/fetch': async ({ res, query }): Promise<undefined> => {
       const id = query.get('id') ?? (await currentOrFail(daemon)).id;
-      startNdjson(res);
-      const stop = followTransfers(daemon.transfers, res, (t) => t.id === id && t.direction === 'receive');
-      try {
+      await streamProgress(daemon.transfers, res, (t) => t.id === id && t.direction === 'receive', async (): Promise<FetchResponse> => {
         const clip = await daemon.sync.fetch(id);
-        writeLine(res, { event: 'result', result: { id: clip.id, mime: clip.mime, size: clip.size } } satisfies FetchEvent);
-      } catch (err) {
-        writeLine(res, { event: 'error', error: errorBody(err) } satisfies FetchEvent);
-      } finally {
-        stop();
-        res.end();
-      }
+        return { id: clip.id, mime: clip.mime, size: clip.size };
+      });
       return undefined;
     },
   };
@@ -114,11 +102,6 @@ async function currentOrFail(daemon: ClipView): Promise<Clip> {
     });
   }
   return clip;
-}
-
-/** An error as a stream's last line: a ClipsyncError as it is, anything else without its internals. */
-function errorBody(err: unknown): ErrorBody['error'] {
-  return isClipsyncError(err) ? err.toJSON() : { code: 'CLIPSYNC_ERR_INTERNAL', message: 'internal error in the daemon; see its log' };
 }
 
 /** Where one format's bytes are in the clip's body. */

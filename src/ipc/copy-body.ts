@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { fail } from '../core/errors.js';
 import { BINARY_MIME, TEXT_MIME } from '../sync/clip.js';
 import type { ClipBody } from '../sync/clip-body.js';

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { TransferInfo, TransferOutcome } from '../sync/transfer-board.js';
 import type { TransferFeed } from './daemon-view.js';
-import type { TransferEvent } from './schema.js';
+import { isClipsyncError } from '../core/errors.js';
+import type { ErrorBody, TransferEvent } from './schema.js';
 
 /** Answers 200 with a newline-delimited JSON stream, headers sent at once. */
 export function startNdjson(res: ServerResponse): void {
@@ -28,4 +29,26 @@ export function followTransfers(board: TransferFeed, res: ServerResponse, wanted
     board.off('progress', onProgress);
     board.off('end', onEnd);
   };
+}
+
+/**
+ * A stream of the transfers `wanted` selects while `work` runs, ended by exactly one line:
+ * `{event: 'result', result}` or `{event: 'error', error}` (`copy --wait` and `fetch`).
+ */
+export async function streamProgress<T>(board: TransferFeed, res: ServerResponse, wanted: (t: TransferInfo) => boolean, work: () => Promise<T>): Promise<void> {
+  startNdjson(res);
+  const stop = followTransfers(board, res, wanted);
+  try {
+    writeLine(res, { event: 'result', result: await work() });
+  } catch (err) {
+    writeLine(res, { event: 'error', error: errorBody(err) });
+  } finally {
+    stop();
+    res.end();
+  }
+}
+
+/** An error as a stream's last line: a ClipsyncError as it is, anything else without its internals. */
+function errorBody(err: unknown): ErrorBody['error'] {
+  return isClipsyncError(err) ? err.toJSON() : { code: 'CLIPSYNC_ERR_INTERNAL', message: 'internal error in the daemon; see its log' };
 }

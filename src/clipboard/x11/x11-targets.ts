@@ -49,9 +49,6 @@ const PLUMBING = new Set([
   '_NET_WM_PID',
 ]);
 
-/** Legacy text targets: dropped whenever a UTF-8 form is on offer, since they can only lose characters. */
-const LEGACY_TEXT = new Set(['STRING', 'TEXT', 'COMPOUND_TEXT', 'text/plain']);
-
 export function isPlumbingTarget(name: string): boolean {
   return PLUMBING.has(name);
 }
