@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClipToWrite } from '../../src/clipboard/backend.js';
 import { X11Backend } from '../../src/clipboard/x11/x11-backend.js';
 import { TestDaemon, initHome, mergeConfig, trust } from '../helpers/daemon.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { skipUnlessTools } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait.js';
@@ -60,6 +61,8 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
   let a: TestDaemon;
   let b: TestDaemon;
   let app: X11Backend;
+  /** B reaches A through it: every byte between them, as an eavesdropper sees it. */
+  let wire: TcpProxy;
   const owners: ChildProcess[] = [];
   const silent = pino({ level: 'silent' });
 
@@ -74,7 +77,8 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     // Clips over 4 MiB are announced and fetched when an app pastes them (the 30 MiB image).
     for (const home of [homeA, homeB]) mergeConfig(home, { eagerLimitBytes: 4 * 1024 * 1024, primary: true });
     a = await TestDaemon.start({ home: homeA, clipboard: 'system', listen: ['tcp://127.0.0.1:0'], env: xa.env() });
-    b = await TestDaemon.start({ home: homeB, clipboard: 'system', listen: [], peers: [await a.tcpAddress()], env: xb.env() });
+    wire = await TcpProxy.start(await a.tcpAddress());
+    b = await TestDaemon.start({ home: homeB, clipboard: 'system', listen: [], peers: [wire.address], env: xb.env() });
     await Promise.all([a.waitConnected(1), b.waitConnected(1)]);
     app = await X11Backend.connect(xa.display, silent);
   }, 60_000);
@@ -83,6 +87,7 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     for (const o of owners) o.kill('SIGKILL');
     await app?.stop();
     await Promise.all([a?.stop(), b?.stop()]);
+    await wire?.close();
     await Promise.all([xa?.stop(), xb?.stop()]);
     removeDir(dir);
   });
@@ -150,8 +155,12 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
   }, 300_000);
 
   it('never sends a copy a password manager marked secret', async () => {
+    const bytesToB = (): number => wire.captured('toClient').length;
+    const atStart = bytesToB();
     owners.push(xCopy(xa.display, 'UTF8_STRING', 'before the password'));
     await waitFor(async () => (await xPaste(xb.display, 'UTF8_STRING'))?.toString() === 'before the password', { what: 'the copy before the password on B' });
+    const oneClip = bytesToB() - atStart; // what one short clip costs on the wire (OFFER, DATA, END)
+    const beforeSecret = bytesToB();
     const receivedBefore = b.logs.filter((l) => l.msg === 'clip received').length;
     await offerAll(app, { 'text/plain;charset=utf-8': Buffer.from('hunter2-secret'), 'x-kde-passwordManagerHint': Buffer.from('secret') });
     await a.waitForLog((l) => l.msg.startsWith('a copy marked secret'), 'the daemon to skip the secret copy');
@@ -164,6 +173,8 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     owners.push(xCopy(xa.display, 'UTF8_STRING', 'after the password'));
     await waitFor(async () => (await xPaste(xb.display, 'UTF8_STRING'))?.toString() === 'after the password', { what: 'the copy after the password on B' });
     expect(b.logs.filter((l) => l.msg === 'clip received').length).toBe(receivedBefore + 1);
+    // On the wire, from the secret copy to the next one: one clip's worth (the next one), not two.
+    expect(bytesToB() - beforeSecret).toBeLessThan(oneClip * 1.5);
     expect(b.stderrText).not.toContain('hunter2');
     expect(a.stderrText).not.toContain('hunter2');
   });
