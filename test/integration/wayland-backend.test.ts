@@ -175,6 +175,20 @@ describe.skipIf(skip)('WaylandBackend against headless sway', () => {
     expect((await b.read('primary', ACCEPT_ALL))?.formats[0]?.data.toString()).toBe('selected');
   });
 
+  it('does not report its own write as a change, and reports the next copy by another client', async () => {
+    const b = backend();
+    const events = recorder();
+    await b.start(events);
+    copy('before our write');
+    await waitFor(() => events.changes.length > 0, { what: 'the first change' });
+    const before = events.changes.length;
+    expect(await b.write(clipOf(TEXT_MIME, Buffer.from('written by clipsync')))).toBe('written');
+    copy('copied by an app after it');
+    await waitFor(async () => (await b.read('clipboard', ACCEPT_ALL))?.formats[0]?.data.toString() === 'copied by an app after it', { what: 'the app copy' });
+    await waitFor(() => events.changes.length > before, { what: 'the app copy reported' });
+    expect(events.changes.length).toBe(before + 1); // the app's copy, not our write
+  });
+
   it('keeps a long text copied from argv alive (the watch drains what it is sent)', async () => {
     const b = backend();
     const events = recorder();

@@ -28,6 +28,9 @@ export interface WaylandBackendOptions {
   deadlineMs?: number;
 }
 
+/** How many clipboard deadlines a write's own change may take to be reported by the watch. */
+const OWN_WRITE_WINDOW_FACTOR = 3;
+
 export class WaylandBackend implements ClipboardBackend {
   readonly kind = 'wayland' as const;
   readonly reason: string;
@@ -46,6 +49,13 @@ export class WaylandBackend implements ClipboardBackend {
   /** Some watch died and not all are back: the next full recovery is a reconnect. */
   private outage = false;
   private readonly connected = new Set<Selection>();
+  /**
+   * Per selection, until when each of our own wl-copy runs may still be reported by the watch.
+   * The change our own write makes is not a copy: skipping it spares reading the clip straight
+   * back (a large one whole). Each entry expires, so a change the watch never reported cannot
+   * make us skip a real copy later.
+   */
+  private readonly ownWrites = new Map<Selection, { until: number }[]>();
 
   /** Whether this backend can run here; see probe.ts. Never throws. */
   static probe(env: NodeJS.ProcessEnv, log: Logger): Promise<WaylandDecision> {
@@ -73,6 +83,7 @@ export class WaylandBackend implements ClipboardBackend {
         drainMs: this.deadlineMs,
         onChange: (state) => {
           this.lastState.set(selection, state);
+          if (this.takeOwnWrite(selection)) return;
           events.changed(selection);
         },
         onConnected: () => {
@@ -87,6 +98,7 @@ export class WaylandBackend implements ClipboardBackend {
           this.connected.delete(selection);
           // What was known about the old compositor's clipboard no longer holds.
           this.lastState.delete(selection);
+          this.ownWrites.delete(selection);
           this.outage = true;
         },
       });
@@ -101,8 +113,37 @@ export class WaylandBackend implements ClipboardBackend {
     return readSelection(selection, options, { env: this.env, clock: this.clock, log: this.log, deadlineMs: this.deadlineMs });
   }
 
-  write(clip: ClipToWrite): Promise<'written' | 'unsupported'> {
-    return this.writer.write(clip);
+  async write(clip: ClipToWrite): Promise<'written' | 'unsupported'> {
+    // Noted before wl-copy runs: the watch may report the change before wl-copy exits.
+    const pending = this.ownWrites.get(clip.selection) ?? [];
+    const window = OWN_WRITE_WINDOW_FACTOR * this.deadlineMs;
+    const entry = { until: this.clock.now() + window };
+    pending.push(entry);
+    this.ownWrites.set(clip.selection, pending);
+    const forget = (): void => {
+      const now = this.ownWrites.get(clip.selection) ?? [];
+      const at = now.indexOf(entry);
+      if (at >= 0) now.splice(at, 1);
+    };
+    try {
+      const outcome = await this.writer.write(clip);
+      if (outcome !== 'written') forget();
+      else entry.until = this.clock.now() + window; // a large clip took a while: its change comes from now on
+      return outcome;
+    } catch (err) {
+      forget(); // the watcher reads that change, if there was one, and knows it by its fingerprints
+      throw err;
+    }
+  }
+
+  /** True when a change is the one our own wl-copy made (and is still expected). */
+  private takeOwnWrite(selection: Selection): boolean {
+    const now = this.clock.now();
+    const pending = (this.ownWrites.get(selection) ?? []).filter((entry) => entry.until >= now);
+    const own = pending.length > 0;
+    if (own) pending.shift();
+    this.ownWrites.set(selection, pending);
+    return own;
   }
 
   async stop(): Promise<void> {
