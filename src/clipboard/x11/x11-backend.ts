@@ -30,6 +30,8 @@ export interface X11BackendOptions {
   /** First and largest delay between reconnection attempts. */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** Why X11 rather than what was tried first (Wayland without data-control), for `status`. */
+  passedOver?: string;
 }
 
 const SELECTION_ATOMS: Record<Selection, string> = { clipboard: 'CLIPBOARD', primary: 'PRIMARY' };
@@ -50,7 +52,7 @@ export class X11Backend implements ClipboardBackend {
   private stopping: Promise<void> | undefined;
   private readonly retry: Timer;
   private retryDelay: number;
-  private readonly opts: Required<X11BackendOptions>;
+  private readonly opts: Required<Omit<X11BackendOptions, 'passedOver'>>;
 
   private constructor(
     private readonly display: string,
@@ -66,7 +68,7 @@ export class X11Backend implements ClipboardBackend {
       reconnectMinMs: options.reconnectMinMs ?? 250,
       reconnectMaxMs: options.reconnectMaxMs ?? 10_000,
     };
-    this.reason = `X11 display ${display} (XFixes)`;
+    this.reason = `X11 display ${display} (XFixes)${options.passedOver === undefined ? '' : `, since ${options.passedOver}`}`;
     this.retryDelay = this.opts.reconnectMinMs;
     this.retry = new Timer(clock, () => void this.reconnect());
     this.attach(conn);
