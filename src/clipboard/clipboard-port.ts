@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { formatOffsets, type Clip } from '../sync/clip.js';
 import type { ClipboardPort } from '../sync/ports.js';
 import type { ClipboardBackend, ClipToWrite, Selection } from './backend.js';
-import { copyFingerprints } from './formats.js';
+import { Fingerprint, copyFingerprints } from './formats.js';
 import type { ClipboardWatcher } from './watcher.js';
 
 /** Fetches an announced clip's bytes from the peer that holds it (SyncEngine.fetch). */
@@ -22,22 +21,32 @@ export type FetchClip = (id: string) => Promise<Clip>;
  * then puts it on the desktop.
  */
 export function clipboardPort(backend: ClipboardBackend, watcher: () => ClipboardWatcher | undefined, fetch: FetchClip, selection: Selection = 'clipboard'): ClipboardPort {
+  // One write at a time: two received clips close together must reach the desktop in order,
+  // or the older one could end up owning the selection.
+  let writing: Promise<unknown> = Promise.resolve();
+  const write = async (clip: Clip, stillCurrent: () => boolean): Promise<'written' | 'unsupported' | 'superseded'> => {
+    await watcher()?.settled();
+    if (!stillCurrent()) return 'superseded';
+    if (clip.data === undefined && clip.file === undefined) {
+      if (!backend.servesLazily) return 'unsupported';
+      return backend.write(lazyClipToWrite(clip, selection, fetch));
+    }
+    const toWrite = clipToWrite(clip, selection);
+    const prints =
+      clip.data !== undefined
+        ? copyFingerprints(clip.formats.map((f, i) => ({ mime: f.mime, data: clip.data!.subarray(formatOffsets(clip.formats)[i], formatOffsets(clip.formats)[i]! + f.size) })))
+        : await fingerprintsOf(toWrite);
+    // Hashing a spooled clip takes a while: a copy made meanwhile is newer and stays.
+    await watcher()?.settled();
+    if (!stillCurrent()) return 'superseded';
+    watcher()?.noteFingerprints(selection, prints);
+    return backend.write(toWrite);
+  };
   return {
-    async write(clip, stillCurrent) {
-      await watcher()?.settled();
-      if (!stillCurrent()) return 'superseded';
-      if (clip.data === undefined && clip.file === undefined) {
-        if (!backend.servesLazily) return 'unsupported';
-        return backend.write(lazyClipToWrite(clip, selection, fetch));
-      }
-      const toWrite = clipToWrite(clip, selection);
-      if (clip.data !== undefined) {
-        const offsets = formatOffsets(clip.formats);
-        watcher()?.noteWritten(selection, clip.formats.map((f, i) => ({ mime: f.mime, data: clip.data!.subarray(offsets[i], offsets[i]! + f.size) })));
-      } else if (watcher() !== undefined) {
-        watcher()!.noteFingerprints(selection, await fingerprintsOf(toWrite));
-      }
-      return backend.write(toWrite);
+    write(clip, stillCurrent) {
+      const run = writing.then(() => write(clip, stillCurrent));
+      writing = run.catch(() => undefined);
+      return run;
     },
   };
 }
@@ -86,9 +95,6 @@ function lazyClipToWrite(clip: Clip, selection: Selection, fetch: FetchClip): Cl
   };
 }
 
-/** Text this small is read whole, so its fingerprint can ignore line ends; larger formats are hashed as they stream. */
-const WHOLE_TEXT_BYTES = 16 * 1024 * 1024;
-
 /**
  * The watcher's fingerprints of a spooled clip, read back from the spool a piece at a time:
  * a large clip is never held whole in memory, not even to recognise it later.
@@ -96,16 +102,9 @@ const WHOLE_TEXT_BYTES = 16 * 1024 * 1024;
 async function fingerprintsOf(clip: ClipToWrite): Promise<string[]> {
   const prints: string[] = [];
   for (const format of clip.formats) {
-    const source = await format.open();
-    if (format.mime.startsWith('text/') && format.size <= WHOLE_TEXT_BYTES) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of source) chunks.push(chunk as Buffer);
-      prints.push(...copyFingerprints([{ mime: format.mime, data: Buffer.concat(chunks) }]));
-    } else {
-      const hash = createHash('sha256');
-      for await (const chunk of source) hash.update(chunk as Buffer);
-      prints.push(hash.digest('base64'));
-    }
+    const print = new Fingerprint(format.mime);
+    for await (const chunk of await format.open()) print.update(chunk as Buffer);
+    prints.push(print.digest());
   }
   return prints;
 }

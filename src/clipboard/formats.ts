@@ -110,15 +110,58 @@ export function isSensitive(snapshot: ClipboardSnapshot): boolean {
  */
 export function copyFingerprints(formats: readonly { mime: string; data: Buffer }[]): string[] {
   return formats.map((f) => {
-    const bytes = f.mime.startsWith('text/') ? normalizeText(f.data) : f.data;
-    return createHash('sha256').update(bytes).digest('base64');
+    const print = new Fingerprint(f.mime);
+    print.update(f.data);
+    return print.digest();
   });
 }
 
-function normalizeText(data: Buffer): Buffer {
-  let text = data.toString('latin1').replace(/\r\n/g, '\n');
-  while (text.endsWith('\0')) text = text.slice(0, -1);
-  return Buffer.from(text, 'latin1');
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * One format's fingerprint, fed in pieces (a spooled clip is hashed as it streams, never held
+ * whole): the same value `copyFingerprints` gives for the whole bytes. For text, a CR that may
+ * pair with an LF in the next piece, and NULs that may turn out to be trailing, are held back.
+ */
+export class Fingerprint {
+  private readonly hash = createHash('sha256');
+  private readonly text: boolean;
+  private held: Buffer = Buffer.alloc(0);
+
+  constructor(mime: string) {
+    this.text = mime.startsWith('text/');
+  }
+
+  update(chunk: Buffer): void {
+    if (!this.text) {
+      this.hash.update(chunk);
+      return;
+    }
+    const bytes = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
+    let keep = bytes.length;
+    while (keep > 0 && bytes[keep - 1] === 0) keep -= 1;
+    if (keep === bytes.length && keep > 0 && bytes[keep - 1] === CR) keep -= 1;
+    this.held = Buffer.from(bytes.subarray(keep));
+    this.hash.update(withoutCrBeforeLf(bytes.subarray(0, keep)));
+  }
+
+  digest(): string {
+    // Held at the end: trailing NULs, dropped; or a last CR with no LF after it, kept.
+    if (this.held.length > 0 && this.held[0] === CR) this.hash.update(this.held.subarray(0, 1));
+    return this.hash.digest('base64');
+  }
+}
+
+function withoutCrBeforeLf(bytes: Buffer): Buffer {
+  if (!bytes.includes(CR)) return bytes;
+  const out = Buffer.allocUnsafe(bytes.length);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === CR && bytes[i + 1] === LF) continue;
+    out[n++] = bytes[i]!;
+  }
+  return out.subarray(0, n);
 }
 
 function isUtf8(data: Buffer): boolean {

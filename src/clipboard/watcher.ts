@@ -130,6 +130,9 @@ export class ClipboardWatcher {
     }
     if (this.failing) this.log.info({ selection }, 'clipboard readable again');
     this.failing = false;
+    // Changed again while it was read: the type list and the bytes may come from two copies (a
+    // user name, then the password with its secret hint). Only the read after the last change counts.
+    if (this.dirty.has(selection)) return;
     if (snapshot === null) return;
     const judged = this.policy.judge(snapshot);
     if (judged.kind === 'sensitive') {

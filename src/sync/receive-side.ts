@@ -65,8 +65,12 @@ export class ReceiveSide {
     }
     clock.observe(meta.ts);
     state.latestOffer = meta.id;
-    if (sameContent(meta, current())) return state.ack(meta.id, 'have');
-    if (state.incoming?.meta.id === meta.id) return; // already receiving it
+    if (state.incoming?.meta.id === meta.id) return; // already receiving it (or fetching it)
+    if (sameContent(meta, current())) {
+      // Held only as an announcement (its bytes still on the peer): still announced, not had.
+      const held = current()!;
+      return state.ack(meta.id, held.data !== undefined || held.file !== undefined ? 'have' : 'announced');
+    }
     if (!isNewer(meta, current())) return state.ack(meta.id, 'stale');
     if (meta.size > this.options.maxClipBytes) {
       const reason = `clip of ${meta.size} bytes is over ${this.options.maxClipBytes}, the receiver's limit`;
@@ -100,8 +104,11 @@ export class ReceiveSide {
       return this.options.apply(clip, () => state.ack(meta.id, 'announced'));
     }
     if (sink === undefined) return;
+    // A fetch may have begun while the sink opened: this offer is newer, and the sender has
+    // replaced that clip with it, so it takes over.
+    await this.supersede(state);
     const incoming = this.begin(state, meta, sink);
-    if (incoming === undefined) return sink.suspend(); // the session went away (or another offer won) while the sink opened
+    if (incoming === undefined) return sink.suspend(); // the session went away while the sink opened
     await incoming.request().catch(() => undefined);
   }
 
@@ -113,7 +120,10 @@ export class ReceiveSide {
    */
   async fetch(state: SessionState, meta: ClipMeta): Promise<Clip> {
     if (state.incoming?.meta.id === meta.id) return this.waitFor(state.incoming);
-    const sink = await this.startSink(state, meta);
+    // Another clip is on its way from that peer (newer than this one): it must not be dropped
+    // for a paste of an older one; the paste fails now and can be tried again.
+    if (state.incoming !== undefined) throw notFetched(state, 'it is sending a newer clip right now; paste again when that has arrived');
+    const sink = await this.openSink(meta);
     const incoming = this.begin(state, meta, sink);
     if (incoming === undefined) {
       await sink.suspend();
@@ -184,14 +194,18 @@ export class ReceiveSide {
    * replaces an older one) and opens its sink, which may already hold part of the clip.
    */
   private async startSink(state: SessionState, meta: ClipMeta): Promise<IncomingSink> {
-    const older = state.incoming;
-    if (older !== undefined) {
-      state.incoming = undefined;
-      older.handle.end('cancelled', 'superseded by a newer clip');
-      this.settle(older, notFetched(state, 'it offered a newer clip before this one arrived'));
-      await older.discard();
-    }
+    await this.supersede(state);
     return this.openSink(meta);
+  }
+
+  /** Drops the transfer in progress from this peer, if any: a newer clip replaces it. */
+  private async supersede(state: SessionState): Promise<void> {
+    const older = state.incoming;
+    if (older === undefined) return;
+    state.incoming = undefined;
+    older.handle.end('cancelled', 'superseded by a newer clip');
+    this.settle(older, notFetched(state, 'it offered a newer clip before this one arrived'));
+    await older.discard();
   }
 
   /** The transfer itself, once its sink is open; undefined when the session went away (or another transfer began) meanwhile. */

@@ -90,7 +90,8 @@ export class SyncEngine {
       apply: async (clip, acknowledge) => {
         this.setCurrent(clip);
         await acknowledge();
-        await this.writeToClipboard(clip);
+        // Not waited for: a paste waiting on this clip (a fetch) has it now, whatever the desktop takes.
+        void this.writeToClipboard(clip);
       },
     });
   }

@@ -56,6 +56,8 @@ export class WaylandBackend implements ClipboardBackend {
    * make us skip a real copy later.
    */
   private readonly ownWrites = new Map<Selection, { until: number }[]>();
+  /** Selections our own wl-copy holds since its write: reading them back would copy the daemon's clip to itself. */
+  private readonly holding = new Set<Selection>();
 
   /** Whether this backend can run here; see probe.ts. Never throws. */
   static probe(env: NodeJS.ProcessEnv, log: Logger): Promise<WaylandDecision> {
@@ -84,6 +86,7 @@ export class WaylandBackend implements ClipboardBackend {
         onChange: (state) => {
           this.lastState.set(selection, state);
           if (this.takeOwnWrite(selection)) return;
+          this.holding.delete(selection); // another client's copy: the selection is no longer ours
           events.changed(selection);
         },
         onConnected: () => {
@@ -99,6 +102,7 @@ export class WaylandBackend implements ClipboardBackend {
           // What was known about the old compositor's clipboard no longer holds.
           this.lastState.delete(selection);
           this.ownWrites.delete(selection);
+          this.holding.delete(selection);
           this.outage = true;
         },
       });
@@ -110,6 +114,7 @@ export class WaylandBackend implements ClipboardBackend {
   async read(selection: Selection, options: ReadOptions): Promise<ClipboardSnapshot | null> {
     // Said sensitive by wl-paste: not even opened, so the secret never enters this process.
     if (this.lastState.get(selection) === 'sensitive') return { selection, formats: [], sensitive: true };
+    if (this.holding.has(selection)) return null;
     return readSelection(selection, options, { env: this.env, clock: this.clock, log: this.log, deadlineMs: this.deadlineMs });
   }
 
@@ -128,7 +133,10 @@ export class WaylandBackend implements ClipboardBackend {
     try {
       const outcome = await this.writer.write(clip);
       if (outcome !== 'written') forget();
-      else entry.until = this.clock.now() + window; // a large clip took a while: its change comes from now on
+      else {
+        entry.until = this.clock.now() + window; // a large clip took a while: its change comes from now on
+        this.holding.add(clip.selection);
+      }
       return outcome;
     } catch (err) {
       forget(); // the watcher reads that change, if there was one, and knows it by its fingerprints

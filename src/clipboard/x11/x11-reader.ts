@@ -52,7 +52,9 @@ export class SelectionReader {
     const conn = this.conn;
     const selAtom = await conn.atom(selection);
     const owner = await conn.request<number>((cb) => conn.client.GetSelectionOwner(selAtom, cb));
-    if (owner === 0) return null;
+    // Nobody, or clipsync itself: what we offer is a clip the daemon holds already, and reading it
+    // back would only copy it through the X server (and fetch a lazy one from its peer).
+    if (owner === 0 || owner === conn.window) return null;
 
     const targets = await this.convert(selAtom, 'TARGETS', MAX_TARGETS_BYTES);
     let names: string[];

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ClipboardSnapshot, Representation } from '../../../src/clipboard/backend.js';
-import { DEFAULT_FORMATS, FormatPolicy, copyFingerprints, isSensitive, type FormatPolicyOptions } from '../../../src/clipboard/formats.js';
+import { DEFAULT_FORMATS, Fingerprint, FormatPolicy, copyFingerprints, isSensitive, type FormatPolicyOptions } from '../../../src/clipboard/formats.js';
 import { TEXT_MIME } from '../../../src/sync/clip.js';
 
 const KDE_HINT = 'x-kde-passwordManagerHint';
@@ -166,5 +167,37 @@ describe('copyFingerprints', () => {
 
   it('leaves multi-byte UTF-8 text intact while normalizing it', () => {
     expect(copyFingerprints([rep(TEXT_MIME, 'café — 日本\r\n')])).toEqual([sha256(Buffer.from('café — 日本\n'))]);
+  });
+});
+
+describe('Fingerprint fed in pieces', () => {
+  it('equals the fingerprint of the whole bytes, wherever the pieces split (CR LF and trailing NULs across a split included)', () => {
+    const byte = fc.constantFrom(0x0d, 0x0a, 0x00, 0x41, 0xc3);
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 60 }), fc.array(fc.nat(60), { maxLength: 6 }), fc.constantFrom('text/plain;charset=utf-8', 'image/png'), (bytes, cuts, mime) => {
+        const data = Buffer.from(bytes);
+        const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
+        const print = new Fingerprint(mime);
+        let at = 0;
+        for (const p of [...points, data.length]) {
+          print.update(data.subarray(at, p));
+          at = p;
+        }
+        expect(print.digest()).toBe(copyFingerprints([{ mime, data }])[0]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('treats text with CRLF or trailing NULs as the same text, and other bytes as different', () => {
+    const [lf, crlf, nul, other] = copyFingerprints([
+      { mime: 'text/plain', data: Buffer.from('a\nb\n') },
+      { mime: 'text/plain', data: Buffer.from('a\r\nb\r\n') },
+      { mime: 'text/plain', data: Buffer.from('a\nb\n\0\0') },
+      { mime: 'text/plain', data: Buffer.from('a\rb\n') },
+    ]);
+    expect(crlf).toBe(lf);
+    expect(nul).toBe(lf);
+    expect(other).not.toBe(lf);
   });
 });

@@ -145,7 +145,7 @@ describe('ClipboardWatcher: events and reads', () => {
     await watcher.stop();
   });
 
-  it('reads one at a time; changes during a read are read again after it, so the last copy is never missed', async () => {
+  it('reads one at a time; a read the clipboard changed under is dropped and read again, so the last copy is never missed', async () => {
     const { backend, seen, watcher } = setup();
     await watcher.start();
     const release = backend.holdReads();
@@ -157,7 +157,9 @@ describe('ClipboardWatcher: events and reads', () => {
     expect(backend.reads).toHaveLength(2); // still the one read of "first"
     release();
     await watcher.settled();
-    expect(seen().map((c) => c.formats)).toEqual([[`${TEXT_MIME}:first`], [`${TEXT_MIME}:third`]]);
+    // The read of "first" ran while the clipboard changed: its types and bytes may come from two
+    // copies (a user name, then a password with its secret hint), so only the read after counts.
+    expect(seen().map((c) => c.formats)).toEqual([[`${TEXT_MIME}:third`]]);
     expect(backend.reads).toHaveLength(3); // two events during the read: one more read
     expect(backend.maxActive).toBe(1);
     await watcher.stop();
@@ -202,10 +204,8 @@ describe('ClipboardWatcher: events and reads', () => {
     release();
     await started;
     await watcher.settled();
-    expect(seen().map((c) => [c.initial, c.formats])).toEqual([
-      [true, [`${TEXT_MIME}:at start`]],
-      [false, [`${TEXT_MIME}:copied during start`]],
-    ]);
+    // The first read was overtaken by the copy (so it is dropped); the copy comes as a change.
+    expect(seen().map((c) => [c.initial, c.formats])).toEqual([[false, [`${TEXT_MIME}:copied during start`]]]);
     await watcher.stop();
   });
 });

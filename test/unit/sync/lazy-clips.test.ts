@@ -142,12 +142,24 @@ describe('lazy clips: fetch', () => {
     expect(isLocal(b.engine.currentClip()!)).toBe(false);
     const [again, againA] = connect(a, b);
     await untilTrue(() => acks(againA).length === 1, 'the re-offer answered');
-    expect(acks(againA)).toEqual(['have']); // still announced: nothing moves until pasted
+    expect(acks(againA)).toEqual(['announced']); // still only announced here: nothing moves until pasted
     const fetched = await b.engine.fetch(clip.id);
     expect(fetched.data?.equals(data)).toBe(true);
     const want = sentOfType(againA, FrameType.want)[0]!;
     expect(want.header['offset']).toBeGreaterThan(0);
     expect(dataBytes(again)).toBe(data.length - Number(want.header['offset']));
+  });
+
+  it('a paste of the announced clip never drops a newer clip on its way from the same peer', async () => {
+    const { a, b } = await announced();
+    const newer = Buffer.alloc(9_000, 3); // under the limit: it moves at once, in several frames
+    const sending = a.engine.copyLocal({ data: newer }, BINARY(newer.length), 'cli');
+    await untilTrue(() => b.transfers.list().some((t) => t.direction === 'receive'), 'the newer clip on its way');
+    const announcedId = b.engine.currentClip()!.id;
+    await expect(b.engine.fetch(announcedId)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_NOT_FETCHED', message: expect.stringContaining('newer clip') });
+    const [result] = await Promise.all((await sending).deliveries.map((d) => d.result));
+    expect(result!.status).toBe('delivered');
+    await untilTrue(() => b.engine.currentClip()?.data?.equals(newer) === true, 'the newer clip applied');
   });
 
   it('still gives a paste the fetched clip when something newer became current meanwhile, without applying it', async () => {
