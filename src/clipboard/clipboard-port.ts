@@ -25,7 +25,7 @@ export function clipboardPort(backend: ClipboardBackend, watcher: () => Clipboar
   // or the older one could end up owning the selection.
   let writing: Promise<unknown> = Promise.resolve();
   const write = async (clip: Clip, stillCurrent: () => boolean): Promise<'written' | 'unsupported' | 'superseded'> => {
-    await watcher()?.settled();
+    await watcher()?.settled(false, selection);
     if (!stillCurrent()) return 'superseded';
     if (clip.data === undefined && clip.file === undefined) {
       if (!backend.servesLazily) return 'unsupported';
@@ -37,7 +37,7 @@ export function clipboardPort(backend: ClipboardBackend, watcher: () => Clipboar
         ? copyFingerprints(clip.formats.map((f, i) => ({ mime: f.mime, data: clip.data!.subarray(formatOffsets(clip.formats)[i], formatOffsets(clip.formats)[i]! + f.size) })))
         : await fingerprintsOf(toWrite);
     // Hashing a spooled clip takes a while: a copy made meanwhile is newer and stays.
-    await watcher()?.settled();
+    await watcher()?.settled(false, selection);
     if (!stillCurrent()) return 'superseded';
     watcher()?.noteFingerprints(selection, prints);
     return backend.write(toWrite);

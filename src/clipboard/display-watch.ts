@@ -83,12 +83,16 @@ export class DisplayWatch implements ClipboardBackend {
         return this.schedule();
       }
       await found.start(this.events!);
+      if (this.stopped) {
+        await found.stop(); // stopped while it started: it must not outlive the daemon
+        return;
+      }
       const previous = this.inner;
       this.inner = found;
       await previous.stop();
       this.log.info({ backend: found.kind, reason: found.reason }, 'a display appeared; now syncing the desktop clipboard');
       this.events!.reconnected();
-      this.events!.changed('clipboard');
+      for (const selection of ['clipboard', 'primary'] as const) this.events!.changed(selection);
     } catch (err) {
       this.log.debug({ reason: messageOf(err) }, 'display not usable yet');
       this.schedule();

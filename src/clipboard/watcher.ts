@@ -28,6 +28,8 @@ export interface WatcherStats {
 export class ClipboardWatcher {
   private readonly dirty = new Set<Selection>();
   private reading: Promise<void> | undefined;
+  /** The selection being read right now, if any. */
+  private readingNow: Selection | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
   private failing = false;
@@ -89,9 +91,12 @@ export class ClipboardWatcher {
    * the clipboard (a copy made meanwhile must win). `fresh` reads the clipboard now as well,
    * for `paste`: a copy made a moment ago counts even if its event is still on its way.
    */
-  async settled(fresh = false): Promise<void> {
-    if (fresh || !this.backend.hasEvents) for (const selection of this.selections) this.dirty.add(selection);
-    while (this.reading !== undefined || this.dirty.size > 0) {
+  async settled(fresh = false, only?: Selection): Promise<void> {
+    const mine = only === undefined ? this.selections : this.selections.filter((s) => s === only);
+    if (fresh || !this.backend.hasEvents) for (const selection of mine) this.dirty.add(selection);
+    // Only the selection asked about: a CLIPBOARD write must not wait out a stream of PRIMARY changes.
+    const pending = (): boolean => mine.some((s) => this.dirty.has(s) || this.readingNow === s);
+    while (pending()) {
       if (this.reading === undefined) this.reading = this.drainOnce();
       await this.reading;
     }
@@ -119,6 +124,15 @@ export class ClipboardWatcher {
   }
 
   private async readOnce(selection: Selection, initial: boolean): Promise<void> {
+    this.readingNow = selection;
+    try {
+      await this.readAndJudge(selection, initial);
+    } finally {
+      this.readingNow = undefined;
+    }
+  }
+
+  private async readAndJudge(selection: Selection, initial: boolean): Promise<void> {
     let snapshot;
     try {
       snapshot = await this.backend.read(selection, this.policy.readOptions());

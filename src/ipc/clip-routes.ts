@@ -94,7 +94,7 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
 
 /** The clip `paste` gives: read fresh from the system clipboard first, so a copy made a moment ago here counts. */
 async function currentOrFail(daemon: ClipView): Promise<Clip> {
-  await daemon.watcher?.settled(true);
+  await daemon.watcher?.settled(true, 'clipboard');
   const clip = daemon.sync.currentClip();
   if (clip === undefined) {
     throw fail('CLIPSYNC_ERR_NOTHING_TO_PASTE', 'there is nothing to paste yet', {

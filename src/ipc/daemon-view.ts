@@ -35,7 +35,7 @@ export type ClipDesk = Pick<SyncEngine, 'currentClip' | 'copyLocal' | 'fetch'>;
 
 /** The system clipboard's watcher: `settled` once every change it was told of has been read. */
 export interface ClipboardPoll {
-  settled(fresh?: boolean): Promise<void>;
+  settled(fresh?: boolean, only?: 'clipboard' | 'primary'): Promise<void>;
 }
 
 /** Transfers in flight, listed and followed. */

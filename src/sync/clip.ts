@@ -53,8 +53,9 @@ export interface InMemoryClip extends ClipMeta {
 }
 
 export const MAX_MIME_LENGTH = 255;
-// No control characters anywhere: a type is shown to people and written into X11 atom names.
-const MIME_PATTERN = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+( *;[^\x00-\x1f\x7f]*)?$/;
+// Printable ASCII only, as RFC 2045 has it: a type is shown to people, written into X11 atom
+// names, and sorted (byte order and string order agree on ASCII).
+const MIME_PATTERN = /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+( *;[\x20-\x7e]*)?$/;
 
 /** A media type such as `text/plain` or `image/png;foo=bar`: the one check, used on every path a type enters. */
 export function isValidMime(mime: string): boolean {
