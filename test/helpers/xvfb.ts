@@ -53,6 +53,11 @@ export class Xvfb {
     return result.status === 0 ? result.stdout : undefined;
   }
 
+  /** Stops (SIGSTOP) or resumes (SIGCONT) the X server itself: a wedged display. */
+  signal(sig: 'SIGSTOP' | 'SIGCONT'): void {
+    this.proc.kill(sig);
+  }
+
   async stop(): Promise<void> {
     if (this.proc.exitCode !== null) return;
     const exited = new Promise((resolve) => this.proc.once('exit', resolve));

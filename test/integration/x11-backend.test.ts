@@ -331,6 +331,18 @@ describe.skipIf(skip)('X11Backend against a real X server (Xvfb) with xclip as t
     expect(next!.formats[0]!.data.toString()).toBe('next owner');
   });
 
+  it('does not hang on a stopped X server: a read rejects within the deadline, and works once it runs again', async () => {
+    await xclipOwner([], 'before the server froze');
+    xvfb.signal('SIGSTOP');
+    try {
+      await expect(backend.read('clipboard', acceptAll)).rejects.toMatchObject({ message: expect.stringMatching(/within 2000 ms/) });
+    } finally {
+      xvfb.signal('SIGCONT');
+    }
+    const snap = await backend.read('clipboard', acceptAll);
+    expect(snap!.formats[0]!.data.toString()).toBe('before the server froze');
+  });
+
   it('hands its clipboard to a clipboard manager (SAVE_TARGETS) when it stops', async () => {
     // A minimal freedesktop ClipboardManager: owns CLIPBOARD_MANAGER, and on SAVE_TARGETS reads
     // every target of CLIPBOARD before answering the requestor.

@@ -54,6 +54,8 @@ export class XConnection {
     coreMaxRequestWords: number,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** How long the server itself may take to answer a request: a stopped or wedged X server must not hold the daemon. */
+    private readonly requestDeadlineMs: number,
   ) {
     this.root = client.display.screen[0]!.root;
     this.window = window;
@@ -88,17 +90,26 @@ export class XConnection {
   request<T>(issue: (cb: (err: XError | null | undefined, value: T) => boolean) => void): Promise<T> {
     if (this.closedReason !== undefined) return Promise.reject(this.closedError());
     return new Promise<T>((resolve, reject) => {
-      const onClose = (err: Error): void => reject(err);
+      const timer = this.clock.setTimeout(() => {
+        this.pending.delete(onClose);
+        reject(new DeadlineError(this.requestDeadlineMs)); // a late reply later finds nobody waiting
+      }, this.requestDeadlineMs);
+      const onClose = (err: Error): void => {
+        this.clock.clearTimeout(timer);
+        reject(err);
+      };
       this.pending.add(onClose);
       try {
         issue((err, value) => {
           this.pending.delete(onClose);
+          this.clock.clearTimeout(timer);
           if (err) reject(new Error(describeXError(err)));
           else resolve(value);
           return true; // handled: the package must not re-emit it as 'error'
         });
       } catch (err) {
         this.pending.delete(onClose);
+        this.clock.clearTimeout(timer);
         reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
@@ -302,7 +313,7 @@ export async function openConnection(display: string, timeoutMs: number, clock: 
     const root = client.display.screen[0]!.root;
     // InputOnly, never mapped: it exists to own selections and receive properties.
     client.CreateWindow(window, root, -10, -10, 1, 1, 0, 0, INPUT_ONLY, 0, { eventMask: x11.eventMask.PropertyChange });
-    const conn = new XConnection(display, client, socket, fixes, window, coreMaxWords, clock, log);
+    const conn = new XConnection(display, client, socket, fixes, window, coreMaxWords, clock, log, timeoutMs);
     await conn.request((cb) => client.GetInputFocus(cb)); // the window exists once this answers
     return conn;
   })();
