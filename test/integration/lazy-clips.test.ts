@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IpcClient } from '../../src/ipc/client.js';
 import type { FetchEvent, PasteListResponse } from '../../src/ipc/schema.js';
+import { CLI_ENTRY } from '../helpers/cli.js';
 import { TestDaemon, trustedHomePair } from '../helpers/daemon.js';
 import { randomClipFile, sha256 } from '../helpers/proxied-pair.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
@@ -35,6 +39,19 @@ describe('lazy clips between daemons', () => {
   });
 
   const wireBytes = (): number => proxy.captured().length;
+
+  it('on a terminal, paste fetches an announced clip with a progress bar, then writes it out', async () => {
+    const clip = randomClipFile(dir, 'tty.bin', 40 * MiB);
+    await b.cliOk(['copy', clip.path, '--wait']);
+    await a.waitForLog((l) => l.msg === 'clip announced', 'the announcement on alpha');
+    const out = join(dir, 'pasted.bin');
+    // script(1) gives the CLI a pseudo-terminal for stderr, as a person at a shell has; the
+    // bytes go to a file, as `clipsync paste > file` would.
+    const command = `${process.execPath} ${CLI_ENTRY} paste --home ${a.home} > ${out}`;
+    const { stdout } = await promisify(execFile)('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' } });
+    expect(stdout).toMatch(/\[#+\.*\] +\d+%/);
+    expect(sha256(readFileSync(out))).toBe(clip.sha256);
+  });
 
   it('a 64 MiB clip is not transferred until pasted (bytes counted on the wire), then arrives intact', async () => {
     const clip = randomClipFile(dir, 'big.bin', 64 * MiB);
