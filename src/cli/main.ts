@@ -1,22 +1,47 @@
 #!/usr/bin/env node
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { ExitCode } from '../core/errors.js';
-import { VERSION } from '../core/version.js';
-import { clipCommands } from './commands/clip-commands.js';
-import { daemonCommand } from './commands/daemon-command.js';
-import { identityCommands } from './commands/identity-commands.js';
-import { pairCommand } from './commands/pair-command.js';
-import { statusCommands } from './commands/status-commands.js';
-import { stopCommand } from './commands/stop-command.js';
-import { trustCommands } from './commands/trust-commands.js';
 import type { GlobalArgs } from './context.js';
+import { parseFastCommand } from './fast-path.js';
 import { reportError, usageError } from './output.js';
 
 /** Thrown from yargs' fail hook so usage problems leave through the same exit path. */
 class UsageProblem extends Error {}
 
+/** `paste` and `status` in their plain forms, without loading yargs or any other command. */
+async function fastMain(argv: string[]): Promise<number | undefined> {
+  const fast = parseFastCommand(argv);
+  if (fast === undefined) return undefined;
+  try {
+    if (fast.command === 'paste') await (await import('./commands/clip-commands.js')).paste(fast.args);
+    else await (await import('./commands/status-commands.js')).status(fast.args);
+    return ExitCode.ok;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  const fast = await fastMain(argv);
+  if (fast !== undefined) return fast;
+  // Everything else: the full command line, loaded only now.
+  const [{ default: yargs }, { VERSION }, clip, daemon, identity, pair, statusCmds, stop, trust] = await Promise.all([
+    import('yargs'),
+    import('../core/version.js'),
+    import('./commands/clip-commands.js'),
+    import('./commands/daemon-command.js'),
+    import('./commands/identity-commands.js'),
+    import('./commands/pair-command.js'),
+    import('./commands/status-commands.js'),
+    import('./commands/stop-command.js'),
+    import('./commands/trust-commands.js'),
+  ]);
+  const { clipCommands } = clip;
+  const { daemonCommand } = daemon;
+  const { identityCommands } = identity;
+  const { pairCommand } = pair;
+  const { statusCommands } = statusCmds;
+  const { stopCommand } = stop;
+  const { trustCommands } = trust;
   let cli = yargs(argv)
     .scriptName('clipsync')
     .version(VERSION)
@@ -52,6 +77,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-const code = await main(hideBin(process.argv));
+// What yargs' hideBin does: drop `node` and the script path.
+const code = await main(process.argv.slice(2));
 // Let stdout drain (a paste into a pipe) before leaving with the status.
 process.exitCode = code;

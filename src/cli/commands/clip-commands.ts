@@ -48,29 +48,38 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
         y
           .option('mime', { type: 'string', describe: 'Paste this format of the clip (see --list); fails when it has none' })
           .option('list', { type: 'boolean', default: false, describe: 'List the formats of the current clip with their sizes' }),
-      async (args) => {
-        if (args.list) {
-          const list = await clientFrom(args).json<PasteListResponse>({ method: 'GET', path: '/v1/paste', query: { list: '1' } });
-          if (args.json) printJson(list);
-          else for (const f of list.formats) printLine(`${f.mime}\t${formatBytes(f.size)}${f.mime === list.mime ? '\t(default)' : ''}`);
-          if (!args.json && !list.local) process.stderr.write('not fetched yet: its bytes are still on the peer; paste fetches them\n');
-          return;
-        }
-        // A large clip may be only announced here: on a terminal, fetch it first with a
-        // progress bar. Elsewhere the paste itself fetches it, silently.
-        if (process.stderr.isTTY) {
-          const list = await clientFrom(args).json<PasteListResponse>({ method: 'GET', path: '/v1/paste', query: { list: '1' } });
-          if (list.local === false) await fetchWithProgress(args, list.id);
-        }
-        const res = await clientFrom(args).open({ method: 'GET', path: '/v1/paste', query: { mime: args.mime } });
-        await new Promise<void>((resolve, reject) => {
-          res.on('error', reject);
-          process.stdout.on('error', reject);
-          res.pipe(process.stdout, { end: false });
-          res.on('end', () => resolve());
-        });
-      },
+      (args) => paste(args),
     );
+}
+
+/** The options of `clipsync paste`. */
+export interface PasteArgs extends GlobalArgs {
+  mime?: string | undefined;
+  list?: boolean | undefined;
+}
+
+/** `clipsync paste`: also run without yargs by the fast path (fast-path.ts), editors call it on every paste. */
+export async function paste(args: PasteArgs): Promise<void> {
+  if (args.list === true) {
+    const list = await clientFrom(args).json<PasteListResponse>({ method: 'GET', path: '/v1/paste', query: { list: '1' } });
+    if (args.json === true) printJson(list);
+    else for (const f of list.formats) printLine(`${f.mime}\t${formatBytes(f.size)}${f.mime === list.mime ? '\t(default)' : ''}`);
+    if (args.json !== true && !list.local) process.stderr.write('not fetched yet: its bytes are still on the peer; paste fetches them\n');
+    return;
+  }
+  // A large clip may be only announced here: on a terminal, fetch it first with a
+  // progress bar. Elsewhere the paste itself fetches it, silently.
+  if (process.stderr.isTTY) {
+    const list = await clientFrom(args).json<PasteListResponse>({ method: 'GET', path: '/v1/paste', query: { list: '1' } });
+    if (list.local === false) await fetchWithProgress(args, list.id);
+  }
+  const res = await clientFrom(args).open({ method: 'GET', path: '/v1/paste', query: { mime: args.mime } });
+  await new Promise<void>((resolve, reject) => {
+    res.on('error', reject);
+    process.stdout.on('error', reject);
+    res.pipe(process.stdout, { end: false });
+    res.on('end', () => resolve());
+  });
 }
 
 /** `copy --wait`: follows the daemon's progress lines, drawing a bar on a terminal. */

@@ -5,6 +5,24 @@ import { formatBytes, formatDuration } from '../progress-bar.js';
 import { clientFrom, type GlobalArgs } from '../context.js';
 import { printJson, printLine, printList } from '../output.js';
 
+/** `clipsync status`: also run without yargs by the fast path (fast-path.ts), as status bars poll it. */
+export async function status(args: GlobalArgs): Promise<void> {
+  const status = await clientFrom(args).json<StatusResponse>({ method: 'GET', path: '/v1/status' });
+  if (args.json === true) {
+    printJson(status);
+    return;
+  }
+  printLine(`clipsync daemon running (pid ${status.pid}, version ${status.version})`);
+  printLine(`name:        ${status.name}`);
+  printLine(`fingerprint: ${status.fingerprint}`);
+  printLine(`listening:   ${status.listen.length > 0 ? status.listen.join(', ') : 'nowhere (dial-out only)'}`);
+  printLine(`clipboard:   ${status.clipboardBackend}: ${status.clipboardReason}`);
+  if (status.sensitiveSkipped > 0) printLine(`             ${status.sensitiveSkipped} cop${status.sensitiveSkipped === 1 ? 'y' : 'ies'} marked secret by a password manager skipped`);
+  printLine(`mdns:        ${status.mdns === 'disabled' ? 'disabled (no multicast; static peers only, retrying)' : status.mdns}`);
+  printLine(`peers:       ${status.peers.connected} connected, ${status.peers.known} known`);
+  printLine(`clip:        ${status.clip === null ? 'none yet' : `${status.clip.formats.map((f) => `${f.mime} (${formatBytes(f.size)})`).join(', ')}`}`);
+}
+
 /** `clipsync status` and `clipsync peers`: what the running daemon sees. */
 export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
   return cli
@@ -12,22 +30,7 @@ export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
       'status',
       'Show whether the daemon runs, its identity, addresses and peer counts',
       (y) => y,
-      async (args) => {
-        const status = await clientFrom(args).json<StatusResponse>({ method: 'GET', path: '/v1/status' });
-        if (args.json) {
-          printJson(status);
-          return;
-        }
-        printLine(`clipsync daemon running (pid ${status.pid}, version ${status.version})`);
-        printLine(`name:        ${status.name}`);
-        printLine(`fingerprint: ${status.fingerprint}`);
-        printLine(`listening:   ${status.listen.length > 0 ? status.listen.join(', ') : 'nowhere (dial-out only)'}`);
-        printLine(`clipboard:   ${status.clipboardBackend}: ${status.clipboardReason}`);
-        if (status.sensitiveSkipped > 0) printLine(`             ${status.sensitiveSkipped} cop${status.sensitiveSkipped === 1 ? 'y' : 'ies'} marked secret by a password manager skipped`);
-        printLine(`mdns:        ${status.mdns === 'disabled' ? 'disabled (no multicast; static peers only, retrying)' : status.mdns}`);
-        printLine(`peers:       ${status.peers.connected} connected, ${status.peers.known} known`);
-        printLine(`clip:        ${status.clip === null ? 'none yet' : `${status.clip.formats.map((f) => `${f.mime} (${formatBytes(f.size)})`).join(', ')}`}`);
-      },
+      (args) => status(args),
     )
     .command(
       'peers',

@@ -1,0 +1,32 @@
+/**
+ * The commands editors and status bars run on every yank, paste and tick (`paste`, `status`),
+ * parsed without yargs: loading yargs and every command module costs more than the rest of
+ * such a run. Only the plain forms are taken here; anything else (help, a typo, an unknown or
+ * repeated option, `--opt=value` forms yargs treats specially) returns undefined and goes
+ * through yargs, so help and errors stay exactly as they are.
+ */
+export type FastCommand =
+  | { command: 'paste'; args: { home?: string; json?: boolean; mime?: string; list?: boolean } }
+  | { command: 'status'; args: { home?: string; json?: boolean } };
+
+const VALUE_OPTIONS: Record<FastCommand['command'], readonly string[]> = { paste: ['home', 'mime'], status: ['home'] };
+const FLAG_OPTIONS: Record<FastCommand['command'], readonly string[]> = { paste: ['json', 'list'], status: ['json'] };
+
+export function parseFastCommand(argv: readonly string[]): FastCommand | undefined {
+  const [command, ...rest] = argv;
+  if (command !== 'paste' && command !== 'status') return undefined;
+  const args: Record<string, string | boolean> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const token = rest[i]!;
+    if (!token.startsWith('--') || token.includes('=')) return undefined;
+    const name = token.slice(2);
+    if (name in args) return undefined; // repeated: yargs decides what that means
+    if (FLAG_OPTIONS[command].includes(name)) args[name] = true;
+    else if (VALUE_OPTIONS[command].includes(name)) {
+      const value = rest[++i];
+      if (value === undefined || value.startsWith('-')) return undefined;
+      args[name] = value;
+    } else return undefined;
+  }
+  return { command, args } as FastCommand;
+}

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { parseFastCommand } from '../../../src/cli/fast-path.js';
+
+/*
+ * The fast path takes only the plain forms of `paste` and `status`; everything else goes to
+ * yargs, so help, errors and every other command behave exactly as before.
+ */
+describe('parseFastCommand', () => {
+  it('takes paste and status in their plain forms', () => {
+    expect(parseFastCommand(['paste'])).toEqual({ command: 'paste', args: {} });
+    expect(parseFastCommand(['paste', '--mime', 'text/html', '--home', '/h'])).toEqual({ command: 'paste', args: { mime: 'text/html', home: '/h' } });
+    expect(parseFastCommand(['paste', '--list', '--json'])).toEqual({ command: 'paste', args: { list: true, json: true } });
+    expect(parseFastCommand(['status', '--json', '--home', '/h'])).toEqual({ command: 'status', args: { json: true, home: '/h' } });
+  });
+
+  it('leaves everything else to yargs', () => {
+    for (const argv of [
+      [],
+      ['copy'],
+      ['paste', '--help'],
+      ['paste', '-h'],
+      ['paste', '--mime=text/html'],
+      ['paste', '--mime'],
+      ['paste', '--mime', '--json'],
+      ['paste', '--json', '--json'],
+      ['paste', 'extra'],
+      ['paste', '--bogus'],
+      ['status', '--list'],
+      ['status', '--mime', 'x/y'],
+      ['--version'],
+      ['peers'],
+    ]) {
+      expect(parseFastCommand(argv), argv.join(' ')).toBeUndefined();
+    }
+  });
+});
