@@ -1,5 +1,5 @@
 /**
- * The commands editors and status bars run on every yank, paste and tick (`paste`, `status`),
+ * The commands editors and status bars run on every yank, paste and tick (`copy`, `paste`, `status`),
  * parsed without yargs: loading yargs and every command module costs more than the rest of
  * such a run. Only the plain forms are taken here; anything else (help, a typo, an unknown or
  * repeated option, `--opt=value` forms yargs treats specially) returns undefined and goes
@@ -7,17 +7,23 @@
  */
 export type FastCommand =
   | { command: 'paste'; args: { home?: string; json?: boolean; mime?: string; list?: boolean } }
-  | { command: 'status'; args: { home?: string; json?: boolean } };
+  | { command: 'status'; args: { home?: string; json?: boolean } }
+  | { command: 'copy'; args: { home?: string; json?: boolean; mime?: string; wait?: boolean; timeout?: number; file?: string } };
 
-const VALUE_OPTIONS: Record<FastCommand['command'], readonly string[]> = { paste: ['home', 'mime'], status: ['home'] };
-const FLAG_OPTIONS: Record<FastCommand['command'], readonly string[]> = { paste: ['json', 'list'], status: ['json'] };
+const VALUE_OPTIONS: Record<FastCommand['command'], readonly string[]> = { paste: ['home', 'mime'], status: ['home'], copy: ['home', 'mime', 'timeout'] };
+const FLAG_OPTIONS: Record<FastCommand['command'], readonly string[]> = { paste: ['json', 'list'], status: ['json'], copy: ['json', 'wait'] };
 
 export function parseFastCommand(argv: readonly string[]): FastCommand | undefined {
   const [command, ...rest] = argv;
-  if (command !== 'paste' && command !== 'status') return undefined;
-  const args: Record<string, string | boolean> = {};
+  if (command !== 'paste' && command !== 'status' && command !== 'copy') return undefined;
+  const args: Record<string, string | boolean | number> = {};
   for (let i = 0; i < rest.length; i++) {
     const token = rest[i]!;
+    // copy's one positional, FILE (`-` is standard input, as yargs has it)
+    if (command === 'copy' && (token === '-' || !token.startsWith('-')) && !('file' in args)) {
+      args['file'] = token;
+      continue;
+    }
     if (!token.startsWith('--') || token.includes('=')) return undefined;
     const name = token.slice(2);
     if (name in args) return undefined; // repeated: yargs decides what that means
@@ -25,7 +31,10 @@ export function parseFastCommand(argv: readonly string[]): FastCommand | undefin
     else if (VALUE_OPTIONS[command].includes(name)) {
       const value = rest[++i];
       if (value === undefined || value.startsWith('-')) return undefined;
-      args[name] = value;
+      if (name === 'timeout') {
+        if (!/^\d+(\.\d+)?$/.test(value)) return undefined; // yargs says what is wrong with it
+        args[name] = Number(value);
+      } else args[name] = value;
     } else return undefined;
   }
   return { command, args } as FastCommand;

@@ -7,12 +7,13 @@ import { reportError, usageError } from './output.js';
 /** Thrown from yargs' fail hook so usage problems leave through the same exit path. */
 class UsageProblem extends Error {}
 
-/** `paste` and `status` in their plain forms, without loading yargs or any other command. */
+/** `copy`, `paste` and `status` in their plain forms, without loading yargs or any other command. */
 async function fastMain(argv: string[]): Promise<number | undefined> {
   const fast = parseFastCommand(argv);
   if (fast === undefined) return undefined;
   try {
     if (fast.command === 'paste') await (await import('./commands/clip-commands.js')).paste(fast.args);
+    else if (fast.command === 'copy') await (await import('./commands/clip-commands.js')).copy(fast.args);
     else await (await import('./commands/status-commands.js')).status(fast.args);
     return ExitCode.ok;
   } catch (err) {

@@ -20,26 +20,7 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
           .option('mime', { type: 'string', describe: 'Media type (default: text/plain for UTF-8 text, else application/octet-stream)' })
           .option('wait', { type: 'boolean', default: false, describe: 'Return only once every connected peer has the clip' })
           .option('timeout', { type: 'number', describe: 'With --wait: give up on peers silent for this many seconds' }),
-      async (args) => {
-        const body = await openInput(args.file);
-        const request = {
-          method: 'POST' as const,
-          path: '/v1/copy',
-          query: { mime: args.mime, wait: args.wait ? '1' : undefined, timeout: args.timeout?.toString() },
-          body,
-        };
-        const result = args.wait ? await copyWithProgress(args, request) : await clientFrom(args).json<CopyResponse>(request);
-        const failed = result.peers.filter((p) => p.status === 'failed');
-        if (args.json) printJson(result);
-        else if (args.wait) {
-          const delivered = result.peers.length - failed.length;
-          process.stderr.write(`copied ${result.size} bytes; ${delivered} of ${result.peers.length} peers have it\n`);
-        }
-        if (failed.length > 0) {
-          const names = failed.map((p) => `${p.name || p.fingerprint} (${p.detail ?? 'failed'})`).join(', ');
-          throw fail('CLIPSYNC_ERR_DELIVERY', `not delivered to ${names}`);
-        }
-      },
+      (args) => copy(args),
     )
     .command(
       'paste',
@@ -50,6 +31,36 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
           .option('list', { type: 'boolean', default: false, describe: 'List the formats of the current clip with their sizes' }),
       (args) => paste(args),
     );
+}
+
+/** The options of `clipsync copy`. */
+export interface CopyArgs extends GlobalArgs {
+  file?: string | undefined;
+  mime?: string | undefined;
+  wait?: boolean | undefined;
+  timeout?: number | undefined;
+}
+
+/** `clipsync copy`: also run without yargs by the fast path (fast-path.ts), editors call it on every yank. */
+export async function copy(args: CopyArgs): Promise<void> {
+  const body = await openInput(args.file);
+  const request = {
+    method: 'POST' as const,
+    path: '/v1/copy',
+    query: { mime: args.mime, wait: args.wait === true ? '1' : undefined, timeout: args.timeout?.toString() },
+    body,
+  };
+  const result = args.wait === true ? await copyWithProgress(args, request) : await clientFrom(args).json<CopyResponse>(request);
+  const failed = result.peers.filter((p) => p.status === 'failed');
+  if (args.json === true) printJson(result);
+  else if (args.wait === true) {
+    const delivered = result.peers.length - failed.length;
+    process.stderr.write(`copied ${result.size} bytes; ${delivered} of ${result.peers.length} peers have it\n`);
+  }
+  if (failed.length > 0) {
+    const names = failed.map((p) => `${p.name || p.fingerprint} (${p.detail ?? 'failed'})`).join(', ');
+    throw fail('CLIPSYNC_ERR_DELIVERY', `not delivered to ${names}`);
+  }
 }
 
 /** The options of `clipsync paste`. */

@@ -6,6 +6,12 @@ import { parseFastCommand } from '../../../src/cli/fast-path.js';
  * yargs, so help, errors and every other command behave exactly as before.
  */
 describe('parseFastCommand', () => {
+  it('takes copy in its plain forms: one FILE (or - for stdin), --mime, --wait, --timeout, --json, --home', () => {
+    expect(parseFastCommand(['copy'])).toEqual({ command: 'copy', args: {} });
+    expect(parseFastCommand(['copy', 'a.txt', '--wait', '--timeout', '5'])).toEqual({ command: 'copy', args: { file: 'a.txt', wait: true, timeout: 5 } });
+    expect(parseFastCommand(['copy', '--mime', 'image/png', '-', '--json'])).toEqual({ command: 'copy', args: { mime: 'image/png', file: '-', json: true } });
+  });
+
   it('takes paste and status in their plain forms', () => {
     expect(parseFastCommand(['paste'])).toEqual({ command: 'paste', args: {} });
     expect(parseFastCommand(['paste', '--mime', 'text/html', '--home', '/h'])).toEqual({ command: 'paste', args: { mime: 'text/html', home: '/h' } });
@@ -16,7 +22,10 @@ describe('parseFastCommand', () => {
   it('leaves everything else to yargs', () => {
     for (const argv of [
       [],
-      ['copy'],
+      ['copy', 'a', 'b'],
+      ['copy', '--timeout', 'soon'],
+      ['copy', '-w'],
+      ['copy', '--wait=true'],
       ['paste', '--help'],
       ['paste', '-h'],
       ['paste', '--mime=text/html'],
