@@ -36,13 +36,6 @@ async function main(argv: string[]): Promise<number> {
     import('./commands/stop-command.js'),
     import('./commands/trust-commands.js'),
   ]);
-  const { clipCommands } = clip;
-  const { daemonCommand } = daemon;
-  const { identityCommands } = identity;
-  const { pairCommand } = pair;
-  const { statusCommands } = statusCmds;
-  const { stopCommand } = stop;
-  const { trustCommands } = trust;
   let cli = yargs(argv)
     .scriptName('clipsync')
     .version(VERSION)
@@ -56,13 +49,13 @@ async function main(argv: string[]): Promise<number> {
     })
     .help()
     .alias('help', 'h') as unknown as import('yargs').Argv<GlobalArgs>;
-  cli = identityCommands(cli);
-  cli = trustCommands(cli);
-  cli = pairCommand(cli);
-  cli = daemonCommand(cli);
-  cli = statusCommands(cli);
-  cli = clipCommands(cli);
-  cli = stopCommand(cli);
+  cli = identity.identityCommands(cli);
+  cli = trust.trustCommands(cli);
+  cli = pair.pairCommand(cli);
+  cli = daemon.daemonCommand(cli);
+  cli = statusCmds.statusCommands(cli);
+  cli = clip.clipCommands(cli);
+  cli = stop.stopCommand(cli);
   try {
     await cli.parseAsync();
     return ExitCode.ok;

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { formatOffsets, type Clip } from '../sync/clip.js';
 import type { ClipboardPort } from '../sync/ports.js';
 import type { ClipboardBackend, ClipToWrite, Selection } from './backend.js';
-import { Fingerprint, copyFingerprints } from './formats.js';
+import { Fingerprint } from './formats.js';
 import type { ClipboardWatcher } from './watcher.js';
 
 /** Fetches an announced clip's bytes from the peer that holds it (SyncEngine.fetch). */
@@ -32,10 +32,8 @@ export function clipboardPort(backend: ClipboardBackend, watcher: () => Clipboar
       return backend.write(lazyClipToWrite(clip, selection, fetch));
     }
     const toWrite = clipToWrite(clip, selection);
-    const prints =
-      clip.data !== undefined
-        ? copyFingerprints(clip.formats.map((f, i) => ({ mime: f.mime, data: clip.data!.subarray(formatOffsets(clip.formats)[i], formatOffsets(clip.formats)[i]! + f.size) })))
-        : await fingerprintsOf(toWrite);
+    // The same streams the backend will read, from memory or the spool, one format at a time.
+    const prints = await fingerprintsOf(toWrite);
     // Hashing a spooled clip takes a while: a copy made meanwhile is newer and stays.
     await watcher()?.settled(false, selection);
     if (!stillCurrent()) return 'superseded';
@@ -96,8 +94,8 @@ function lazyClipToWrite(clip: Clip, selection: Selection, fetch: FetchClip): Cl
 }
 
 /**
- * The watcher's fingerprints of a spooled clip, read back from the spool a piece at a time:
- * a large clip is never held whole in memory, not even to recognise it later.
+ * The watcher's fingerprints of a clip, read a piece at a time: a large spooled clip is never
+ * held whole in memory, not even to recognise it later.
  */
 async function fingerprintsOf(clip: ClipToWrite): Promise<string[]> {
   const prints: string[] = [];
