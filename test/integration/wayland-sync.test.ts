@@ -1,8 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestDaemon, initHome, mergeConfig, trust } from '../helpers/daemon.js';
+import { TestDaemon, trustedHomePair } from '../helpers/daemon.js';
 import { Sway } from '../helpers/sway.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { skipUnlessTools } from '../helpers/tools.js';
@@ -34,12 +33,8 @@ describe.skipIf(skip)('two headless Wayland compositors (sway), a daemon on each
   beforeAll(async () => {
     dir = makeTempDir();
     [sa, sb] = await Promise.all([Sway.start(), Sway.start()]);
-    const homeA = join(dir, 'a');
-    const homeB = join(dir, 'b');
-    await Promise.all([initHome(homeA, 'way-a'), initHome(homeB, 'way-b')]);
-    await trust(homeA, homeB);
-    await trust(homeB, homeA);
-    for (const home of [homeA, homeB]) mergeConfig(home, { primary: true });
+    const config = { primary: true };
+    const { homeA, homeB } = await trustedHomePair(dir, config, config);
     a = await TestDaemon.start({ home: homeA, clipboard: 'system', listen: ['tcp://127.0.0.1:0'], env: sa.env() });
     b = await TestDaemon.start({ home: homeB, clipboard: 'system', listen: [], peers: [await a.tcpAddress()], env: sb.env() });
     await Promise.all([a.waitConnected(1), b.waitConnected(1)]);

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClipToWrite } from '../../src/clipboard/backend.js';
 import { X11Backend } from '../../src/clipboard/x11/x11-backend.js';
-import { TestDaemon, initHome, mergeConfig, trust } from '../helpers/daemon.js';
+import { TestDaemon, trustedHomePair } from '../helpers/daemon.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { skipUnlessTools } from '../helpers/tools.js';
@@ -69,13 +69,9 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
   beforeAll(async () => {
     dir = makeTempDir();
     [xa, xb] = await Promise.all([Xvfb.start(), Xvfb.start()]);
-    const homeA = join(dir, 'a');
-    const homeB = join(dir, 'b');
-    await Promise.all([initHome(homeA, 'desk-a'), initHome(homeB, 'desk-b')]);
-    await trust(homeA, homeB);
-    await trust(homeB, homeA);
     // Clips over 4 MiB are announced and fetched when an app pastes them (the 30 MiB image).
-    for (const home of [homeA, homeB]) mergeConfig(home, { eagerLimitBytes: 4 * 1024 * 1024, primary: true });
+    const config = { eagerLimitBytes: 4 * 1024 * 1024, primary: true };
+    const { homeA, homeB } = await trustedHomePair(dir, config, config);
     a = await TestDaemon.start({ home: homeA, clipboard: 'system', listen: ['tcp://127.0.0.1:0'], env: xa.env() });
     wire = await TcpProxy.start(await a.tcpAddress());
     b = await TestDaemon.start({ home: homeB, clipboard: 'system', listen: [], peers: [wire.address], env: xb.env() });

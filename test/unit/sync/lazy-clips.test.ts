@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from '../../../src/secure/sodium.js';
-import { clipId, isLocal, type Clip, type ClipFormat, type ClipMeta } from '../../../src/sync/clip.js';
+import { clipId, isLocal, type Clip, type ClipFormat } from '../../../src/sync/clip.js';
 import type { DeliveryResult } from '../../../src/sync/delivery.js';
 import { ANNOUNCED_DETAIL } from '../../../src/sync/send-side.js';
 import type { SyncOptions } from '../../../src/sync/sync-engine.js';
