@@ -48,6 +48,8 @@ interface Waiter {
  */
 export class ReceiveSide {
   private readonly partials: PartialTransfers;
+  /** Incoming transfers being suspended after a disconnect, by clip id. */
+  private readonly suspending = new Map<string, Promise<void>>();
   /** Fetches waiting on an incoming transfer: settled whichever way the transfer ends. */
   private readonly waiters = new Map<Incoming, Waiter[]>();
 
@@ -78,6 +80,18 @@ export class ReceiveSide {
       return state.ack(meta.id, 'rejected', reason);
     }
     const lazy = meta.size > this.options.eagerLimitBytes;
+    if (state.openingOffer === meta.id) return; // the same OFFER again while its sink opens
+    state.openingOffer = meta.id;
+    try {
+      await this.receive(state, meta, lazy);
+    } finally {
+      if (state.openingOffer === meta.id) state.openingOffer = undefined;
+    }
+  }
+
+  /** An OFFER that passed the checks: receive it, or make it current as an announcement. */
+  private async receive(state: SessionState, meta: ClipMeta, lazy: boolean): Promise<void> {
+    const { log } = this.options;
     let sink: IncomingSink | undefined;
     try {
       sink = await this.startSink(state, meta);
@@ -185,7 +199,13 @@ export class ReceiveSide {
     if (incoming === undefined) return;
     incoming.handle.end('interrupted', 'disconnected');
     this.settle(incoming, notFetched(state, 'it disconnected before the whole clip arrived; paste again once it is back to resume'));
-    await incoming.suspend();
+    // The peer's next connection may offer the clip again at once: its sink opens only after
+    // this one has let go of the clip (the spool takes one transfer of an id at a time).
+    const suspending = incoming.suspend();
+    this.suspending.set(incoming.meta.id, suspending);
+    await suspending.finally(() => {
+      if (this.suspending.get(incoming.meta.id) === suspending) this.suspending.delete(incoming.meta.id);
+    });
     if (incoming.sink instanceof MemorySink && incoming.sink.offset > 0) this.partials.keep(incoming.meta, incoming.sink);
   }
 
@@ -245,6 +265,7 @@ export class ReceiveSide {
   }
 
   private async openSink(meta: ClipMeta): Promise<IncomingSink> {
+    await this.suspending.get(meta.id)?.catch(() => undefined);
     const { spool, spoolThresholdBytes } = this.options;
     if (spool !== undefined && meta.size > spoolThresholdBytes) return spool.beginIncoming(meta);
     return this.partials.take(meta.id) ?? new MemorySink(meta);

@@ -19,6 +19,8 @@ export class SessionState {
    * ask for its bytes, whichever finishes opening first.
    */
   latestOffer: string | undefined;
+  /** The OFFER whose sink is opening now: the same OFFER again meanwhile is not a second transfer. */
+  openingOffer: string | undefined;
   /** Set when the session was replaced by a newer one to the same key, or went away. */
   private ended = false;
 
