@@ -102,8 +102,14 @@ export class TestDaemon {
     return runCli([...args, '--home', this.home], options);
   }
 
-  cliOk(args: string[], options: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-    return runCliOk([...args, '--home', this.home], options);
+  /** Like runCliOk; an internal error in the daemon brings the daemon's log into the failure. */
+  async cliOk(args: string[], options: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    try {
+      return await runCliOk([...args, '--home', this.home], options);
+    } catch (err) {
+      if ((err as Error).message.includes('internal error')) (err as Error).message += `\ndaemon log:\n${this.stderrText}`;
+      throw err;
+    }
   }
 
   async status(): Promise<StatusJson> {
