@@ -1,7 +1,6 @@
 import { unlink, writeFile } from 'node:fs/promises';
 import { selectBackend } from '../clipboard/select-backend.js';
 import type { ClipboardWatcher } from '../clipboard/watcher.js';
-import { stopHashThread } from '../content/hash-thread.js';
 import type { Paths } from '../core/config/paths.js';
 import { componentLogger, type Logger } from '../core/log.js';
 import { VERSION } from '../core/version.js';
@@ -111,7 +110,6 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   await discovery?.discovery.stop(); // goodbye packets: peers stop dialing us at once
   await network.stop();
   await engines.shutdown();
-  await stopHashThread(); // after the transfers were suspended: none is hashing any more
   await Promise.all(listeners.map((l) => l.close()));
   await ipc.close();
   await unlink(paths.pidFile).catch(() => undefined);

@@ -2,14 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { fail } from '../core/errors.js';
 import { BINARY_MIME, TEXT_MIME } from '../sync/clip.js';
-import type { ClipBody } from '../sync/clip-body.js';
+import type { LocalBody } from '../sync/sync-engine.js';
 import type { SpoolPort } from '../sync/ports.js';
 
 /** What the copy route needs from the spool: store a stream under its content id. */
 export type LocalStore = Pick<SpoolPort, 'storeLocal'>;
 
 export interface ReceivedCopy {
-  body: ClipBody & { id?: string; size?: number };
+  body: LocalBody;
   /** The type given with --mime, else text/plain when every byte was valid UTF-8, else octet-stream. */
   mime: string;
 }
@@ -75,7 +75,7 @@ async function readCopyBody(iterator: AsyncIterator<Buffer>, mime: string | null
   pump.catch((err: unknown) => rest.destroy(err as Error));
   // The id covers the type, known once the last byte is in (the UTF-8 guess).
   const [stored] = await Promise.all([store.storeLocal(rest, (size) => [{ mime: typeOf(), size }]), pump]);
-  return { body: { file: stored.path, id: stored.id, size: stored.size }, mime: typeOf() };
+  return { body: { file: stored.path, id: stored.id, size: stored.size, leaves: stored.leaves }, mime: typeOf() };
 }
 
 const SLICE_BYTES = 1024 * 1024;

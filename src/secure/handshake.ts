@@ -7,7 +7,7 @@ import { Opener, Sealer } from './channel.js';
 import { KX_PUBLIC_KEY_BYTES, hash, kxKeyPair, kxSessionKeys, randomBytes, wipe, type KxKeyPair, type SessionKeys } from './sodium.js';
 
 export const PROTOCOL_NAME = 'clipsync';
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 const TRANSCRIPT_LABEL = Buffer.from('clipsync handshake v1');
 const NONCE_BYTES = 32;
 export const MAX_NAME_LENGTH = 64;

@@ -8,7 +8,6 @@ import { tempFile } from './spool-names.js';
 
 export const FILE_MODE = 0o600;
 export const DIR_MODE = 0o700;
-const HASH_READ_BYTES = 1024 * 1024;
 
 /** Creates the spool directory private to the user, and refuses one that is not a real directory. */
 export async function ensurePrivateDir(dir: string): Promise<void> {
@@ -70,17 +69,6 @@ export async function replaceFileDurably(path: string, body: string): Promise<vo
     throw err;
   }
   await syncDir(dir);
-}
-
-/** Feeds the first `length` bytes of a file to `hasher`, a buffer at a time (rebuilding a resumed part's hash). */
-export async function hashPrefix(handle: FileHandle, length: number, hasher: { update(chunk: Buffer): Promise<void> }): Promise<void> {
-  const buffer = Buffer.allocUnsafe(Math.min(HASH_READ_BYTES, Math.max(length, 1)));
-  for (let at = 0; at < length; ) {
-    const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - at), at);
-    if (bytesRead === 0) throw new Error(`file ends at ${at} bytes, short of ${length}`);
-    await hasher.update(buffer.subarray(0, bytesRead)); // resolves once copied: the buffer may be reused
-    at += bytesRead;
-  }
 }
 
 /** The file's stats, or undefined when it does not exist or is not a regular file. */

@@ -1,18 +1,18 @@
 import { constants } from 'node:fs';
 import { open, readFile, rename, utimes, type FileHandle } from 'node:fs/promises';
 import { fail, isClipsyncError } from '../core/errors.js';
-import { ThreadedHash } from '../content/hash-thread.js';
+import { LEAF_BYTES, LeafMismatch, LeafVerifier, leafRange, blake3Hash, CONTENT_HASH_BYTES } from '../content/content-hash.js';
 import { PartAppender } from './part-appender.js';
-import { hashMismatchError, sizeMismatchError } from '../sync/clip-errors.js';
+import { hashMismatchError, leafMismatchError, sizeMismatchError } from '../sync/clip-errors.js';
 import { closedError, spoolIoError } from './spool-errors.js';
-import { FILE_MODE, hashPrefix, removeQuietly, replaceFileDurably, statFile, syncDir } from './spool-files.js';
+import { FILE_MODE, removeQuietly, replaceFileDurably, statFile, syncDir } from './spool-files.js';
 import { spoolFiles, type SpoolFileNames } from './spool-names.js';
 
 export interface IncomingMeta {
   id: string;
   size: number;
-  /** What the content id covers after the body (the clip's formats, sync/clip.ts `formatsTrailer`). */
-  trailer: Buffer;
+  /** The clip's leaf hashes (content/content-hash.ts), proven by the id: every leaf is checked against them. */
+  leaves: Buffer;
 }
 
 /** A complete, verified clip in the spool. `file` makes it usable wherever a clip body is a file. */
@@ -35,24 +35,23 @@ export interface IncomingContext {
 
 /** The sidecar: how far the part file is known to be on disk, and which clip it is. */
 interface Sidecar {
-  /** 2 since clips have formats; a part with an older sidecar starts over. */
-  version: 2;
+  /** 3 since ids are roots of leaf hashes (protocol 3); a part with an older sidecar starts over. */
+  version: 3;
   id: string;
   size: number;
-  /** The id's trailer, hex: the clip's formats. */
-  trailer: string;
   offset: number;
 }
 
 /**
- * One clip arriving into the spool as `<id>.part`. The bytes are written in order (with direct
- * I/O where the file system has it, src/spool/part-appender.ts) and hashed as they come, on the
- * hashing thread (src/content/hash-thread.ts) while the file is written. A checkpoint syncs the
- * part to disk and then records its length in the sidecar (replaced atomically), so after a
- * crash — even kill -9 in the middle of a write — the part is cut back to the last checkpoint,
- * the hash is rebuilt by reading that prefix, and the transfer resumes from there. Only
- * `finish()` makes a complete `<id>`, after the size and hash match; any failure deletes the
- * part, so a partial or corrupt clip can never be taken for a whole one.
+ * One clip arriving into the spool as `<id>.part`. Each leaf of the clip is checked against
+ * its hash as soon as its last byte arrives, before it is written; the bytes are written in
+ * order (with direct I/O where the file system has it, src/spool/part-appender.ts). A
+ * checkpoint syncs the part to disk and then records its length in the sidecar (replaced
+ * atomically). On a resume — after a disconnect, a crash, even kill -9 in the middle of a
+ * write — the part is cut back to the checkpoint, and what it kept is proven again leaf by
+ * leaf: a leaf damaged on disk meanwhile is cut off with everything after it and received
+ * again. Only `finish()` makes a complete `<id>`, after the size and the last leaf match; any
+ * failure deletes the part, so a partial or corrupt clip can never be taken for a whole one.
  *
  * Calls are queued in order; `write` resolves once the chunk is in the file (all but a partial
  * block, with direct I/O), which is the backpressure a receiver needs (grant the sender more
@@ -71,7 +70,7 @@ export class IncomingSpool {
     private readonly files: SpoolFileNames,
     /** undefined when the clip was already complete in the spool: nothing to receive. */
     private handle: FileHandle | undefined,
-    private readonly hasher: ThreadedHash | undefined,
+    private readonly verifier: LeafVerifier | undefined,
     private readonly appender: PartAppender | undefined,
     private synced: number,
   ) {
@@ -114,7 +113,6 @@ export class IncomingSpool {
     const files = spoolFiles(context.dir, meta.id);
     if (!Number.isSafeInteger(meta.size) || meta.size < 0) throw fail('CLIPSYNC_ERR_TRANSFER', `clip size ${meta.size} is not a byte count`);
     let handle: FileHandle | undefined;
-    let hasher: ThreadedHash | undefined;
     let appender: PartAppender | undefined;
     try {
       // Content-addressed: a complete file with this id already is these bytes.
@@ -122,18 +120,17 @@ export class IncomingSpool {
       if (done !== undefined && done.size === meta.size) return new IncomingSpool(context, meta, files, undefined, undefined, undefined, meta.size);
 
       // Only the names are guarded (a clean-up must not unlink the part between sidecar and open);
-      // the id is pinned already, so re-hashing a long prefix can happen outside the lock.
+      // the id is pinned already, so proving a long prefix can happen outside the lock.
       const opened = await context.exclusive(() => openPart(files.part, files.sidecar, meta));
       handle = opened.handle;
-      const offset = opened.offset;
-      hasher = new ThreadedHash();
-      await hashPrefix(handle, offset, hasher);
+      const offset = await provenPrefix(handle, opened.offset, meta);
+      if (offset < opened.offset) await handle.truncate(offset);
+      const verifier = new LeafVerifier(meta.leaves, meta.size, offset);
       appender = await PartAppender.open(files.part, handle, offset);
-      const incoming = new IncomingSpool(context, meta, files, handle, hasher, appender, offset);
+      const incoming = new IncomingSpool(context, meta, files, handle, verifier, appender, offset);
       await incoming.saveSidecar(offset);
       return incoming;
     } catch (err) {
-      hasher?.dispose();
       await appender?.close();
       await handle?.close().catch(() => undefined);
       if (isClipsyncError(err)) throw err;
@@ -152,12 +149,9 @@ export class IncomingSpool {
         throw sizeMismatchError(this.meta.id, this.written + chunk.length, this.meta.size);
       }
       if (chunk.length === 0) return;
-      // Handed to the hashing thread first (a copy, mostly at once), so it hashes while the
-      // thread pool writes the file and this thread decrypts the next frame.
-      const hashing = this.hasher!.update(chunk);
-      hashing.catch(() => undefined); // awaited below unless the write fails first
+      // Checked before it is written: a leaf that does not match never reaches the part.
+      await this.guard('checking the clip', async () => this.verify(() => this.verifier!.update(chunk)));
       await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => this.appender!.append(chunk));
-      await this.guard('hashing the clip', () => hashing);
       if (this.inFile - this.synced >= this.context.checkpointEveryBytes) this.checkpointInBackground();
     });
   }
@@ -192,15 +186,7 @@ export class IncomingSpool {
         throw sizeMismatchError(this.meta.id, this.written, this.meta.size);
       }
       await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => this.appender!.flush());
-      let digest = '';
-      await this.guard('hashing the clip', async () => {
-        await this.hasher!.update(this.meta.trailer);
-        digest = (await this.hasher!.digest()).toString('hex');
-      });
-      if (digest !== this.meta.id) {
-        await this.drop();
-        throw hashMismatchError(this.meta.id);
-      }
+      await this.guard('checking the clip', async () => this.verify(() => this.verifier!.finish(), true));
       await this.guard(`storing clip ${this.meta.id.slice(0, 16)}…`, async () => {
         const handle = this.handle!;
         await handle.datasync(); // the bytes are on disk before the name says "complete"
@@ -230,7 +216,6 @@ export class IncomingSpool {
       // Everything received goes in the file first: a resume then asks for none of it again.
       await this.appender?.flush().catch(() => undefined);
       await this.checkpointNow().catch(() => undefined);
-      this.hasher?.dispose(); // a resume rebuilds the hash from the part on disk
       await this.appender?.close();
       const handle = this.handle;
       this.handle = undefined;
@@ -248,6 +233,16 @@ export class IncomingSpool {
   /** Cancelled, superseded or corrupt: keep nothing. */
   discard(): Promise<void> {
     return this.abort(false);
+  }
+
+  /** Runs a leaf check; a leaf that does not match is a hash mismatch that names it. */
+  private verify(check: () => void, last = false): void {
+    try {
+      check();
+    } catch (err) {
+      if (!(err instanceof LeafMismatch)) throw err;
+      throw last ? hashMismatchError(this.meta.id) : leafMismatchError(this.meta.id, err);
+    }
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
@@ -312,13 +307,12 @@ export class IncomingSpool {
   }
 
   private async saveSidecar(offset: number): Promise<void> {
-    const sidecar: Sidecar = { version: 2, id: this.meta.id, size: this.meta.size, trailer: this.meta.trailer.toString('hex'), offset };
+    const sidecar: Sidecar = { version: 3, id: this.meta.id, size: this.meta.size, offset };
     await replaceFileDurably(this.files.sidecar, `${JSON.stringify(sidecar)}\n`);
   }
 
   /** Deletes the part and its sidecar (the complete file, if any, is a verified clip and stays). */
   private async drop(): Promise<void> {
-    this.hasher?.dispose();
     await this.appender?.close();
     await this.settleBackground();
     const handle = this.handle;
@@ -367,9 +361,32 @@ async function readOffset(path: string, meta: IncomingMeta): Promise<number> {
   try {
     const s = JSON.parse(text) as Partial<Sidecar>;
     // A sidecar for other bytes (same id, another size: a corrupt announcement) is not a resume point.
-    if (s.version !== 2 || s.id !== meta.id || s.size !== meta.size || s.trailer !== meta.trailer.toString('hex')) return 0;
+    if (s.version !== 3 || s.id !== meta.id || s.size !== meta.size) return 0;
     return Number.isSafeInteger(s.offset) && s.offset! >= 0 && s.offset! <= meta.size ? s.offset! : 0;
   } catch {
     return 0; // unreadable: start over, which is always safe
+  }
+}
+
+/**
+ * How much of the part's first `length` bytes is proven: whole leaves, read back and checked
+ * against their hashes, up to the first that does not match (damaged on disk since it was
+ * received). Bytes past the last whole leaf cannot be proven alone and are received again,
+ * unless they end the clip.
+ */
+async function provenPrefix(handle: FileHandle, length: number, meta: IncomingMeta): Promise<number> {
+  const whole = length === meta.size ? length : Math.floor(length / LEAF_BYTES) * LEAF_BYTES;
+  const buffer = Buffer.allocUnsafe(Math.min(LEAF_BYTES, Math.max(whole, 1)));
+  for (let index = 0; ; index++) {
+    const { start, end } = leafRange(index, meta.size);
+    if (end > whole || start >= end) return Math.min(start, whole);
+    let done = 0;
+    while (done < end - start) {
+      const { bytesRead } = await handle.read(buffer, done, end - start - done, start + done);
+      if (bytesRead === 0) return start;
+      done += bytesRead;
+    }
+    const at = index * CONTENT_HASH_BYTES;
+    if (!blake3Hash(buffer.subarray(0, done)).equals(meta.leaves.subarray(at, at + CONTENT_HASH_BYTES))) return start;
   }
 }

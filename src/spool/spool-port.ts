@@ -11,7 +11,7 @@ export function spoolPort(spool: Spool): SpoolPort {
   const unpins = new Map<string, () => void>();
   return {
     async beginIncoming(meta: ClipMeta): Promise<IncomingSink> {
-      const incoming = await spool.beginIncoming({ id: meta.id, size: meta.size, trailer: formatsTrailer(meta.formats) });
+      const incoming = await spool.beginIncoming({ id: meta.id, size: meta.size, leaves: meta.leaves! });
       return {
         get offset() {
           return incoming.offset;
@@ -31,7 +31,7 @@ export function spoolPort(spool: Spool): SpoolPort {
     },
     async storeLocal(source, formatsOf) {
       const stored = await spool.storeLocal(source, { trailer: (size) => formatsTrailer(formatsOf(size)) });
-      return { id: stored.id, size: stored.size, path: stored.file };
+      return { id: stored.id, size: stored.size, path: stored.file, leaves: stored.leaves };
     },
   };
 }

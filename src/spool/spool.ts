@@ -1,11 +1,11 @@
-import { lstat, open, readdir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fail, isClipsyncError } from '../core/errors.js';
-import { StreamingHash } from '../content/content-hash.js';
+import { LeafHasher, rootId } from '../content/content-hash.js';
 import { planCleanup, type CleanupPlan, type SpoolEntry } from './spool-cleanup.js';
 import { busyError, notSpooledError, spoolIoError } from './spool-errors.js';
-import { ensurePrivateDir, FILE_MODE, removeQuietly, statFile, syncDir, writeAll } from './spool-files.js';
+import { ensurePrivateDir, FILE_MODE, removeQuietly, replaceFileDurably, statFile, syncDir, writeAll } from './spool-files.js';
 import { IncomingSpool, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
 import { assertClipId, classify, spoolFiles, tempFile } from './spool-names.js';
 
@@ -23,6 +23,19 @@ export const DEFAULT_SPOOL_CHUNK_BYTES = 256 * 1024;
  */
 export const DEFAULT_CHECKPOINT_BYTES = 16 * 1024 * 1024;
 
+/**
+ * What the spool's file names mean: 3 since clips are named by the root of their BLAKE3 leaf
+ * hashes (protocol 3). A spool without this mark, or with another, is emptied of clips when it
+ * opens.
+ */
+const SPOOL_FORMAT = '3';
+const FORMAT_FILE = 'FORMAT';
+
+async function hasCurrentFormat(dir: string): Promise<boolean> {
+  const text = await readFile(join(dir, FORMAT_FILE), 'utf8').catch(() => '');
+  return text.trim() === SPOOL_FORMAT;
+}
+
 export interface SpoolOptions {
   maxTotalBytes?: number;
   maxAgeMs?: number;
@@ -36,7 +49,7 @@ export type ClipSource = Uint8Array | Readable | AsyncIterable<Uint8Array | stri
 
 /**
  * The on-disk home of large clips, content-addressed: a complete clip is the file named by its
- * id (BLAKE2b-256, hex), so the same bytes are stored once. Everything is read and written as
+ * content id (content/content-hash.ts, hex), so the same bytes are stored once. Everything is read and written as
  * streams of bounded chunks; nothing here holds a whole clip in memory.
  *
  * One daemon per spool directory (the daemon's pid file guarantees it): temp files found when
@@ -60,9 +73,14 @@ export class Spool {
   static async open(dir: string, options: SpoolOptions = {}): Promise<Spool> {
     try {
       await ensurePrivateDir(dir);
+      const outdated = !(await hasCurrentFormat(dir));
       for (const name of await readdir(dir)) {
-        if (classify(name)?.kind === 'temp') await rm(join(dir, name), { force: true });
+        const kind = classify(name)?.kind;
+        // Clips stored under another kind of id (protocol 2 named them by BLAKE2b) are no
+        // clip this daemon can offer or resume: they go, with the temp files of a dead process.
+        if (kind === 'temp' || (outdated && kind !== undefined)) await rm(join(dir, name), { force: true });
       }
+      if (outdated) await replaceFileDurably(join(dir, FORMAT_FILE), `${SPOOL_FORMAT}\n`);
     } catch (err) {
       throw isClipsyncError(err) ? err : spoolIoError(err, 'opening the spool', dir);
     }
@@ -117,10 +135,10 @@ export class Spool {
    * Over `maxBytes`, the copy is refused and nothing is kept. Pin the result at once if it
    * must survive the next clean-up.
    */
-  async storeLocal(source: ClipSource, options: { maxBytes?: number; trailer?: (size: number) => Buffer } = {}): Promise<SpooledClip> {
+  async storeLocal(source: ClipSource, options: { maxBytes?: number; trailer?: (size: number) => Buffer } = {}): Promise<SpooledClip & { leaves: Buffer }> {
     const temp = tempFile(this.dir, 'local');
     let handle: FileHandle | undefined;
-    const hasher = new StreamingHash();
+    const hasher = new LeafHasher();
     let size = 0;
     const io = async <T>(doing: string, step: () => Promise<T>): Promise<T> => {
       try {
@@ -154,8 +172,8 @@ export class Spool {
       });
       // The content id covers the clip's formats after its bytes; they may be known only now
       // (a copy's type is guessed from its bytes).
-      if (options.trailer !== undefined) hasher.update(options.trailer(size));
-      const id = hasher.digest().toString('hex');
+      const leaves = hasher.finish();
+      const id = rootId(leaves, options.trailer?.(size) ?? Buffer.alloc(0));
       const { complete } = spoolFiles(this.dir, id);
       // Same id, same bytes: renaming over an existing copy changes nothing but its age.
       await this.exclusive(() =>
@@ -164,7 +182,7 @@ export class Spool {
           await syncDir(this.dir);
         }),
       );
-      return { id, size, file: complete };
+      return { id, size, file: complete, leaves };
     } catch (err) {
       await handle?.close().catch(() => undefined);
       await removeQuietly(temp);

@@ -1,8 +1,8 @@
 import { open } from 'node:fs/promises';
 import { fail } from '../core/errors.js';
-import { StreamingHash } from '../content/content-hash.js';
-import { formatsTrailer, type ClipMeta } from './clip.js';
-import { hashMismatchError, sizeMismatchError } from './clip-errors.js';
+import { LeafHasher, LeafMismatch, LeafVerifier } from '../content/content-hash.js';
+import type { ClipMeta } from './clip.js';
+import { hashMismatchError, leafMismatchError, sizeMismatchError } from './clip-errors.js';
 
 /**
  * Where a clip's bytes are: in memory for small clips, in a spool file for large ones, so
@@ -14,6 +14,32 @@ export type ClipBody = { data: Buffer; file?: undefined } | { file: string; data
 export function clipFieldsOf(body: ClipBody): { data: Buffer } | { file: string } {
   return body.data !== undefined ? { data: body.data } : { file: body.file };
 }
+
+/**
+ * The leaf hashes of a body (content/content-hash.ts), for a clip that was made without them:
+ * a spooled one is read through once, a chunk at a time.
+ */
+export async function leavesOfBody(body: ClipBody, size: number): Promise<Buffer> {
+  const hasher = new LeafHasher();
+  if (body.data !== undefined) {
+    hasher.update(body.data);
+    return hasher.finish();
+  }
+  const reader = new ClipReader(body, size);
+  try {
+    for (let at = 0; at < size; ) {
+      const length = Math.min(LEAVES_READ_BYTES, size - at);
+      const next = at + length < size ? { offset: at + length, length: Math.min(LEAVES_READ_BYTES, size - at - length) } : undefined;
+      hasher.update(await reader.read(at, length, next));
+      at += length;
+    }
+  } finally {
+    await reader.close();
+  }
+  return hasher.finish();
+}
+
+const LEAVES_READ_BYTES = 1024 * 1024;
 
 /**
  * Reads a clip from an offset in chunks of at most `chunkBytes`. A file is read into two
@@ -90,26 +116,39 @@ export interface IncomingSink {
 /** A small clip received into memory; kept across a reconnect for resuming. */
 export class MemorySink implements IncomingSink {
   private readonly chunks: Buffer[] = [];
-  private readonly hasher = new StreamingHash();
+  private readonly verifier: LeafVerifier;
   private received = 0;
 
-  constructor(private readonly meta: ClipMeta) {}
+  constructor(private readonly meta: ClipMeta) {
+    this.verifier = new LeafVerifier(meta.leaves!, meta.size);
+  }
 
   get offset(): number {
     return this.received;
   }
 
   async write(chunk: Buffer): Promise<void> {
+    if (this.received + chunk.length > this.meta.size) throw sizeMismatchError(this.meta.id, this.received + chunk.length, this.meta.size);
+    // Each leaf is checked as soon as its last byte is in: a bad one fails here, not at the end.
+    try {
+      this.verifier.update(chunk);
+    } catch (err) {
+      if (err instanceof LeafMismatch) throw leafMismatchError(this.meta.id, err);
+      throw err;
+    }
     // The chunk is a view of a freshly decrypted message that nothing else holds: no copy.
     this.chunks.push(chunk);
-    this.hasher.update(chunk);
     this.received += chunk.length;
   }
 
   async finish(): Promise<ClipBody> {
     if (this.received !== this.meta.size) throw sizeMismatchError(this.meta.id, this.received, this.meta.size);
-    this.hasher.update(formatsTrailer(this.meta.formats));
-    if (this.hasher.digest().toString('hex') !== this.meta.id) throw hashMismatchError(this.meta.id);
+    try {
+      this.verifier.finish();
+    } catch (err) {
+      if (err instanceof LeafMismatch) throw hashMismatchError(this.meta.id);
+      throw err;
+    }
     return { data: Buffer.concat(this.chunks, this.received) };
   }
 

@@ -1,4 +1,5 @@
 import { fail, type ClipsyncError } from '../core/errors.js';
+import type { LeafMismatch } from '../content/content-hash.js';
 
 /**
  * A received clip that is not what its OFFER announced: the same errors whether it arrived in
@@ -14,4 +15,11 @@ export function hashMismatchError(id: string): ClipsyncError {
 export function sizeMismatchError(id: string, got: number, size: number): ClipsyncError {
   const how = got > size ? `more than its announced ${size} bytes` : `only ${got} of its ${size} bytes`;
   return fail('CLIPSYNC_ERR_TRANSFER', `clip ${id.slice(0, 16)}… sent ${how}; it was discarded`);
+}
+
+/** One leaf of a clip arrived (or was kept on disk) with bytes that are not the clip's. */
+export function leafMismatchError(id: string, mismatch: LeafMismatch): ClipsyncError {
+  return fail('CLIPSYNC_ERR_HASH_MISMATCH', `content hash mismatch: leaf ${mismatch.index} (from byte ${mismatch.start}) of clip ${id.slice(0, 16)}… is not what its OFFER announced; it was discarded`, {
+    hint: 'the sender will be asked again; if this repeats, the peer or the network is corrupting data',
+  });
 }

@@ -1,4 +1,4 @@
-import { StreamingHash } from '../content/content-hash.js';
+import { contentTree } from '../content/content-hash.js';
 
 /** One representation of a clip: a media type and how many of the clip's bytes are its. */
 export interface ClipFormat {
@@ -24,6 +24,13 @@ export interface ClipMeta {
   ts: number;
   /** Fingerprint of the daemon where it was copied. */
   origin: string;
+  /**
+   * The BLAKE3 hash of each 1 MiB leaf of the body, concatenated (content/content-hash.ts):
+   * what the id covers, and what a receiver checks each leaf against as it arrives. Set on
+   * every clip that came from a peer or was hashed here; a clip made without it gets it
+   * computed when it is first offered.
+   */
+  leaves?: Buffer;
 }
 
 /**
@@ -81,7 +88,7 @@ export function canonicalFormats<T extends { mime: string }>(formats: readonly T
  * formats in order, then its length as 4 bytes big-endian. Hashed after the body, so a
  * stream can be hashed before its types are known (a `copy` guesses text from the bytes),
  * and read from the end it parses one way only: the id names exactly one set of
- * representations. docs/PROTOCOL.md §6.
+ * representations. docs/PROTOCOL.md §5.1.
  */
 export function formatsTrailer(formats: readonly ClipFormat[]): Buffer {
   const json = Buffer.from(JSON.stringify(formats.map((f) => [f.mime, f.size])), 'utf8');
@@ -90,12 +97,14 @@ export function formatsTrailer(formats: readonly ClipFormat[]): Buffer {
   return Buffer.concat([json, length]);
 }
 
-/** The content id of a clip held in memory: BLAKE2b-256(body ‖ formatsTrailer), hex. */
+/** The content id of a clip held in memory (docs/PROTOCOL.md §5.1), hex. */
 export function clipId(formats: readonly ClipFormat[], body: Buffer): string {
-  const hash = new StreamingHash();
-  hash.update(body);
-  hash.update(formatsTrailer(formats));
-  return hash.digest().toString('hex');
+  return clipTree(formats, body).id;
+}
+
+/** The content id and leaf hashes of a clip held in memory. */
+export function clipTree(formats: readonly ClipFormat[], body: Buffer): { id: string; leaves: Buffer } {
+  return contentTree(body, formatsTrailer(formats));
 }
 
 /** Where each format's bytes start in the clip's body. */
@@ -114,11 +123,11 @@ export function mainFormat(formats: readonly ClipFormat[]): ClipFormat {
 }
 
 /** A clip's representations in memory, in any order: canonical formats, one body, and its id. */
-export function assembleClip(parts: readonly { mime: string; data: Buffer }[]): { id: string; formats: ClipFormat[]; mime: string; size: number; data: Buffer } {
+export function assembleClip(parts: readonly { mime: string; data: Buffer }[]): { id: string; leaves: Buffer; formats: ClipFormat[]; mime: string; size: number; data: Buffer } {
   const ordered = canonicalFormats(parts);
   const formats = ordered.map((p) => ({ mime: p.mime, size: p.data.length }));
   const data = ordered.length === 1 ? ordered[0]!.data : Buffer.concat(ordered.map((p) => p.data));
-  return { id: clipId(formats, data), formats, mime: mainFormat(formats).mime, size: data.length, data };
+  return { ...clipTree(formats, data), formats, mime: mainFormat(formats).mime, size: data.length, data };
 }
 
 /** The one format of `mime` among a clip's, matching `text/plain` to `text/plain;charset=utf-8`. */
@@ -161,5 +170,7 @@ export function isText(mime: string): boolean {
 }
 
 export function metaOf(clip: ClipMeta): ClipMeta {
-  return { id: clip.id, formats: clip.formats, mime: clip.mime, size: clip.size, ts: clip.ts, origin: clip.origin };
+  const meta: ClipMeta = { id: clip.id, formats: clip.formats, mime: clip.mime, size: clip.size, ts: clip.ts, origin: clip.origin };
+  if (clip.leaves !== undefined) meta.leaves = clip.leaves;
+  return meta;
 }

@@ -1,5 +1,6 @@
 import { FrameType, field, malformed, type Frame, type FrameTypeValue } from '../wire/frame.js';
-import { MAX_FORMATS, MAX_MIME_LENGTH, canonicalFormats, isValidMime, mainFormat, type ClipFormat, type ClipMeta } from './clip.js';
+import { CONTENT_HASH_BYTES, leafCount, rootId } from '../content/content-hash.js';
+import { MAX_FORMATS, MAX_MIME_LENGTH, canonicalFormats, formatsTrailer, isValidMime, mainFormat, type ClipFormat, type ClipMeta } from './clip.js';
 import type { PeerChannel } from './ports.js';
 
 /**
@@ -36,7 +37,7 @@ export function decodeSyncMessage(frame: Frame): SyncMessage {
   const h = frame.header;
   switch (frame.type) {
     case FrameType.offer:
-      return { type: 'offer', meta: readMeta(h) };
+      return { type: 'offer', meta: readMeta(h, frame.body) };
     case FrameType.want:
       return { type: 'want', id: readId(h), offset: field.integer(h, 'offset'), window: field.integer(h, 'window') };
     case FrameType.data:
@@ -68,8 +69,10 @@ export interface EncodedMessage {
 export function encodeSyncMessage(message: SyncMessage): EncodedMessage {
   switch (message.type) {
     case 'offer': {
-      const { id, formats, size, ts, origin } = message.meta;
-      return { type: FrameType.offer, header: { id, formats: formats.map((f) => ({ mime: f.mime, size: f.size })), size, ts, origin } };
+      const { id, formats, size, ts, origin, leaves } = message.meta;
+      // The sender fills the leaves in before it offers (send-side.ts); none here is a bug.
+      if (leaves === undefined) throw new Error(`clip ${id.slice(0, 16)}… has no leaf hashes to offer`);
+      return { type: FrameType.offer, header: { id, formats: formats.map((f) => ({ mime: f.mime, size: f.size })), size, ts, origin }, body: leaves };
     }
     case 'want':
       return { type: FrameType.want, header: { id: message.id, offset: message.offset, window: message.window } };
@@ -102,13 +105,22 @@ function readId(h: Record<string, unknown>): string {
   return field.string(h, 'id', ID_LENGTH);
 }
 
-function readMeta(h: Record<string, unknown>): ClipMeta {
+/**
+ * An OFFER's header, and its body: the clip's leaf hashes. The id must be their root with the
+ * formats' trailer, so from here on the leaves are as trusted as the id, and the receiver can
+ * check every leaf as it arrives (docs/PROTOCOL.md §5.1).
+ */
+function readMeta(h: Record<string, unknown>, body: Buffer): ClipMeta {
   const id = readId(h);
   if (!/^[0-9a-f]{64}$/.test(id)) throw malformed('clip id must be 64 hex digits');
   const formats = readFormats(h['formats']);
   const size = field.integer(h, 'size');
   if (formats.reduce((sum, f) => sum + f.size, 0) !== size) throw malformed('clip size is not the sum of its formats');
-  return { id, formats, mime: mainFormat(formats).mime, size, ts: field.integer(h, 'ts'), origin: field.string(h, 'origin', 128) };
+  if (body.length !== leafCount(size) * CONTENT_HASH_BYTES) throw malformed(`an OFFER of ${size} bytes carries ${leafCount(size)} leaf hashes of ${CONTENT_HASH_BYTES} bytes`);
+  if (rootId(body, formatsTrailer(formats)) !== id) throw malformed('the clip id is not the root of its leaf hashes and formats');
+  // A copy: the frame's body is a view of a decrypted message buffer, and the leaves outlive it.
+  const leaves = Buffer.from(body);
+  return { id, formats, mime: mainFormat(formats).mime, size, ts: field.integer(h, 'ts'), origin: field.string(h, 'origin', 128), leaves };
 }
 
 /** OFFER `formats`: 1 to MAX_FORMATS of `{mime, size}`, distinct types in canonical order. */

@@ -2,6 +2,7 @@ import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { malformed } from '../wire/frame.js';
 import { isLocal, type Clip } from './clip.js';
+import { leavesOfBody, type ClipBody } from './clip-body.js';
 import type { DeliveryTracker } from './delivery.js';
 import { MAX_REASON_LENGTH } from './messages.js';
 import type { SessionState } from './session-state.js';
@@ -31,6 +32,8 @@ export class SendSide {
    */
   async offer(state: SessionState, clip: Clip): Promise<void> {
     if (!isLocal(clip)) return;
+    // The OFFER carries the leaf hashes; a clip made without them gets them once, here.
+    clip.leaves ??= await leavesOfBody(clipBodyOf(clip), clip.size);
     const previous = state.outgoing;
     if (previous !== undefined && previous.isLive && previous.clip.id === clip.id) return; // already on its way
     if (previous !== undefined && previous.clip.id !== clip.id) {
@@ -110,4 +113,8 @@ export class SendSide {
     outgoing.cancel();
     outgoing.handle?.end('interrupted', 'disconnected');
   }
+}
+
+function clipBodyOf(clip: Clip): ClipBody {
+  return clip.data !== undefined ? { data: clip.data } : { file: clip.file! };
 }

@@ -3,7 +3,7 @@ import { fail, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { CloseCode } from '../wire/close-codes.js';
 import type { Frame } from '../wire/frame.js';
-import { assembleClip, clipId, isLocal, mainFormat, metaOf, sameContent, type Clip, type ClipFormat } from './clip.js';
+import { assembleClip, clipTree, isLocal, mainFormat, metaOf, sameContent, type Clip, type ClipFormat } from './clip.js';
 import { clipFieldsOf, type ClipBody } from './clip-body.js';
 import { DeliveryTracker, type DeliveryResult } from './delivery.js';
 import { DeliveryGrace } from './delivery-grace.js';
@@ -47,7 +47,8 @@ export interface PendingDelivery {
 }
 
 /** A local copy: the bytes, or a spool file already named by its content id. */
-export type LocalBody = ClipBody & { id?: string; size?: number };
+/** A local copy's bytes; a spooled one comes with the id and leaf hashes it was stored under. */
+export type LocalBody = ClipBody & { id?: string; size?: number; leaves?: Buffer };
 
 /**
  * The clip model: the current clip, last-writer-wins ordering, dedupe by content id, and
@@ -112,7 +113,7 @@ export class SyncEngine {
         hint: 'raise maxClipBytes in config.json on every machine to send larger clips',
       });
     }
-    const id = body.data !== undefined ? clipId(formats, body.data) : body.id!;
+    const { id, leaves } = body.data !== undefined ? clipTree(formats, body.data) : { id: body.id!, leaves: body.leaves };
     const mime = mainFormat(formats).mime;
     let clip: Clip;
     if (this.current !== undefined && sameContent({ id }, this.current) && isLocal(this.current)) {
@@ -123,7 +124,7 @@ export class SyncEngine {
       clip = { ...announced, ...clipFieldsOf(body) };
       this.setCurrent(clip);
     } else {
-      clip = { id, formats, mime, size, ts: this.hlc.now(), origin: this.options.ownFingerprint, ...clipFieldsOf(body) };
+      clip = { id, formats, mime, size, ts: this.hlc.now(), origin: this.options.ownFingerprint, ...clipFieldsOf(body), ...(leaves !== undefined ? { leaves } : {}) };
       this.setCurrent(clip);
       if (source === 'cli') await this.writeToClipboard(clip);
       this.options.log.info({ clip: id.slice(0, 16), size, mime, formats: formats.map((f) => f.mime), source }, 'local copy');

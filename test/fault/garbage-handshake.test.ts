@@ -73,8 +73,8 @@ describe('garbage and broken handshakes from a raw client', () => {
     await expectRefused(4005, (raw) => raw.send(big));
   });
 
-  it('a HELLO of protocol version 1 (a daemon from before clips had formats) or 3 → 4003', async () => {
-    for (const version of [1, 3]) {
+  it('a HELLO of protocol version 1 (before clips had formats), 2 (before BLAKE3 leaf hashes) or 4 → 4003', async () => {
+    for (const version of [1, 2, 4]) {
       const { close } = await expectRefused(4003, (raw) => raw.send(helloFrame(blobB, { version })));
       expect(close.reason).toContain(`version ${version}`);
     }

@@ -22,7 +22,10 @@ describe('transfers under network faults', () => {
 
   beforeAll(async () => {
     dir = makeTempDir();
-    const config = { spoolThresholdBytes: MiB, heartbeatIntervalMs: 1000 };
+    // 2 s, not the 1 s the stall case alone would allow: the proxy runs in this test's
+    // process, and on a loaded 2-core machine it can stall for a second, which a 1 s
+    // heartbeat rightly takes for a dead link (the slow-link case failed that way in CI).
+    const config = { spoolThresholdBytes: MiB, heartbeatIntervalMs: 2000 };
     pair = await startProxiedPair(dir, { configA: config, configB: config });
   });
   afterAll(async () => {
@@ -182,11 +185,11 @@ describe('transfers under network faults', () => {
   });
 
   it('keeps the connection on a link where one DATA message takes longer to arrive than the heartbeat interval', async () => {
-    // 256 KiB/s: a 960 KiB message takes almost 4 s, against a 1 s heartbeat, and the pongs
-    // wait behind the data. The bytes as they trickle in, and each side's own pings, show
-    // that the peer is alive: the transfer must finish on the connection it started on.
+    // 192 KiB/s: a 960 KiB message takes 5 s, against a 2 s heartbeat, and the pongs wait
+    // behind the data. The bytes as they trickle in, and each side's own pings, show that
+    // the peer is alive: the transfer must finish on the connection it started on.
     const connections = pair.proxy.accepted;
-    const run = await underFault(1.5 * MiB, { after: 64 * KiB, hold: true, fault: () => pair.proxy.slowReader(256 * 1024) });
+    const run = await underFault(1.5 * MiB, { after: 64 * KiB, hold: true, fault: () => pair.proxy.slowReader(192 * 1024) });
     // More than a DATA message's worth crossed at that rate.
     expect(expectCarriedUnderFault(run, 'throttled')).toBeGreaterThan(960 * KiB);
     expect(pair.proxy.accepted).toBe(connections);

@@ -15,8 +15,8 @@ export const Frame = {
   cancel: 0x15,
 } as const;
 
-/** The protocol version a HELLO carries: 2 since clips have formats (docs/PROTOCOL.md §8). */
-export const PROTOCOL_VERSION = 2;
+/** The protocol version a HELLO carries: 3 since ids are roots of BLAKE3 leaf hashes (docs/PROTOCOL.md §8). */
+export const PROTOCOL_VERSION = 3;
 
 export function encodeFrame(type: number, header: object, body: Buffer = Buffer.alloc(0)): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');

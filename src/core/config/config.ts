@@ -10,6 +10,12 @@ export type ClipboardChoice = 'auto' | 'system' | 'memory' | 'x11' | 'wayland' |
 export const CLIPBOARD_CHOICES: readonly ClipboardChoice[] = ['auto', 'system', 'memory', 'x11', 'wayland', 'macos', 'text'];
 
 /** The settings file (config.json under the config dir). Every key is optional. */
+/**
+ * The largest clip the protocol can offer: an OFFER carries a 32-byte hash per 1 MiB leaf in
+ * one message body of at most 960 KiB (docs/PROTOCOL.md §5.1), so 30,720 leaves.
+ */
+export const MAX_CLIP_BYTES_LIMIT = 30 * 1024 * 1024 * 1024;
+
 export interface Config {
   /** Shown to peers; defaults to the host name. */
   name: string;
@@ -139,6 +145,10 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     const v = positive(key);
     return v === undefined || v >= min ? v : bad(key, `a whole number of at least ${min}`);
   };
+  const atMost = (key: keyof Config, max: number): number | undefined => {
+    const v = positive(key);
+    return v === undefined || v <= max ? v : bad(key, `a whole number of at most ${max}`);
+  };
   const mdns = input['mdns'];
   if (mdns !== undefined && typeof mdns !== 'boolean') bad('mdns', 'true or false');
   const agent = input['agent'];
@@ -169,7 +179,7 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     sendSensitive: flag('sendSensitive') ?? defaults.sendSensitive,
     primary: flag('primary') ?? defaults.primary,
     eagerLimitBytes: positive('eagerLimitBytes') ?? defaults.eagerLimitBytes,
-    maxClipBytes: positive('maxClipBytes') ?? defaults.maxClipBytes,
+    maxClipBytes: atMost('maxClipBytes', MAX_CLIP_BYTES_LIMIT) ?? defaults.maxClipBytes,
     handshakeTimeoutMs: positive('handshakeTimeoutMs') ?? defaults.handshakeTimeoutMs,
     heartbeatIntervalMs: positive('heartbeatIntervalMs') ?? defaults.heartbeatIntervalMs,
     spoolThresholdBytes: positive('spoolThresholdBytes') ?? defaults.spoolThresholdBytes,

@@ -1,5 +1,5 @@
 import { fail } from '../../../src/core/errors.js';
-import { clipId, type Clip, type ClipFormat, type ClipMeta } from '../../../src/sync/clip.js';
+import { clipId, clipTree, type Clip, type ClipFormat, type ClipMeta } from '../../../src/sync/clip.js';
 import { MemorySink, type ClipBody, type IncomingSink } from '../../../src/sync/clip-body.js';
 import type { DeliveryResult } from '../../../src/sync/delivery.js';
 import type { ClipboardPort, SpoolPort } from '../../../src/sync/ports.js';
@@ -140,9 +140,11 @@ export function idOf(data: Buffer, mime: string): string {
   return clipId([{ mime, size: data.length }], data);
 }
 
-/** An OFFER header for `data` as one format of `mime`, as a peer would send it. */
-export function offerOf(data: Buffer, mime: string, ts: number, origin: string): Record<string, unknown> {
-  return { id: idOf(data, mime), formats: [{ mime, size: data.length }], size: data.length, ts, origin };
+/** An OFFER for `data` as one format of `mime`, as a peer would send it: its header and body (the leaf hashes). */
+export function offerOf(data: Buffer, mime: string, ts: number, origin: string): [Record<string, unknown>, Buffer] {
+  const formats = [{ mime, size: data.length }];
+  const { id, leaves } = clipTree(formats, data);
+  return [{ id, formats, size: data.length, ts, origin }, leaves];
 }
 
 export const holds = (n: Node, data: Buffer, mime: string): boolean => n.engine.currentClip()?.id === idOf(data, mime);

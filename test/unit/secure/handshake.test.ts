@@ -87,7 +87,7 @@ describe('Handshake: success', () => {
     expect(frame.type).toBe(FrameType.hello);
     expect(frame.header['protocol']).toBe(PROTOCOL_NAME);
     expect(frame.header['version']).toBe(PROTOCOL_VERSION);
-    expect(PROTOCOL_VERSION).toBe(2); // clips with several formats (docs/PROTOCOL.md §8)
+    expect(PROTOCOL_VERSION).toBe(3); // ids over BLAKE3 leaf hashes, carried in the OFFER (docs/PROTOCOL.md §8)
     expect(frame.header['name']).toBe('alpha');
     expect(Buffer.from(frame.header['key'] as string, 'base64').equals(ids.ed.publicKey.blob)).toBe(true);
     expect(Buffer.from(frame.header['eph'] as string, 'base64').length).toBe(32);
@@ -233,11 +233,20 @@ describe('Handshake: refusals', () => {
     await expectViolation(() => initiator.receive(auth), CloseCode.badSignature);
   });
 
-  it('refuses HELLO version 3 with 4003', async () => {
+  it('refuses HELLO version 4 with 4003', async () => {
     const { initiator, responder } = pair(ids.ed, ids.ec);
-    const v3 = editHello(initiator.hello(), (h) => (h['version'] = 3));
-    const err = await expectViolation(() => responder.receive(v3), CloseCode.unsupportedVersion);
-    expect(err.reason).toMatch(/version 3/);
+    const v4 = editHello(initiator.hello(), (h) => (h['version'] = 4));
+    const err = await expectViolation(() => responder.receive(v4), CloseCode.unsupportedVersion);
+    expect(err.reason).toMatch(/version 4/);
+  });
+
+  it('refuses HELLO version 2 (a daemon from before BLAKE3 leaf hashes) with 4003, from either side', async () => {
+    const { initiator, responder } = pair(ids.ed, ids.ec);
+    const v2 = editHello(initiator.hello(), (h) => (h['version'] = 2));
+    const err = await expectViolation(() => responder.receive(v2), CloseCode.unsupportedVersion);
+    expect(err.reason).toMatch(/version 2; this daemon speaks clipsync 3/);
+    const fromResponder = editHello(responder.hello(), (h) => (h['version'] = 2));
+    await expectViolation(() => pair(ids.ed, ids.ec).initiator.receive(fromResponder), CloseCode.unsupportedVersion);
   });
 
   it('refuses HELLO version 1 (a daemon from before clips had formats) with 4003, from either side', async () => {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClipsyncError } from '../../../src/core/errors.js';
-import { StreamingHash, contentHash } from '../../../src/content/content-hash.js';
-import { clipId, formatsTrailer } from '../../../src/sync/clip.js';
+import { LeafHasher, contentTree, rootId } from '../../../src/content/content-hash.js';
+import { clipId, clipTree, formatsTrailer } from '../../../src/sync/clip.js';
 import { planCleanup, type SpoolEntry } from '../../../src/spool/spool-cleanup.js';
 import { spoolIoError } from '../../../src/spool/spool-errors.js';
 import { DEFAULT_SPOOL_CHUNK_BYTES, Spool, type IncomingMeta } from '../../../src/spool/spool.js';
@@ -34,12 +34,18 @@ function bytes(length: number, seed = 1): Buffer {
 /** What a peer's OFFER of `data` as one format of `mime` tells the spool. */
 function metaOf(data: Buffer, mime = 'application/octet-stream'): IncomingMeta {
   const formats = [{ mime, size: data.length }];
-  return { id: clipId(formats, data), size: data.length, trailer: formatsTrailer(formats) };
+  const { id, leaves } = clipTree(formats, data);
+  return { id, size: data.length, leaves };
 }
 
-/** The id of a local copy stored with no trailer: the hash of its bytes alone. */
+/** The id of a local copy stored with no trailer: the root of its leaves alone. */
 function bytesId(data: Buffer): string {
-  return contentHash(data).toString('hex');
+  return contentTree(data, Buffer.alloc(0)).id;
+}
+
+/** The leaf hashes of `data`. */
+function leavesOf(data: Buffer): Buffer {
+  return contentTree(data, Buffer.alloc(0)).leaves;
 }
 
 /** `data` cut into pieces of `size` (views, no copies). */
@@ -55,8 +61,11 @@ async function readAll(stream: Readable): Promise<{ data: Buffer; chunkSizes: nu
   return { data: Buffer.concat(chunks), chunkSizes: chunks.map((c) => c.length) };
 }
 
+/** The spool's clip files (its FORMAT mark left out). */
 function listing(path = spoolDir): string[] {
-  return readdirSync(path).sort();
+  return readdirSync(path)
+    .filter((name) => name !== 'FORMAT')
+    .sort();
 }
 
 function mode(path: string): number {
@@ -101,7 +110,7 @@ describe('Spool: local clips', () => {
     const spool = await Spool.open(spoolDir);
     const data = bytes(3 * MiB + 17);
     const clip = await spool.storeLocal(Readable.from(pieces(data, 100 * KiB)));
-    expect(clip).toEqual({ id: bytesId(data), size: data.length, file: join(spoolDir, bytesId(data)) });
+    expect(clip).toEqual({ id: bytesId(data), size: data.length, file: join(spoolDir, bytesId(data)), leaves: leavesOf(data) });
     expect(mode(clip.file)).toBe(0o600);
     expect(readFileSync(clip.file).equals(data)).toBe(true);
     expect(listing()).toEqual([clip.id]);
@@ -188,8 +197,8 @@ describe('Spool: incoming clips', () => {
     expect(listing()).toEqual([`${meta.id}.part`, `${meta.id}.part.json`]);
     expect(mode(join(spoolDir, `${meta.id}.part`))).toBe(0o600);
     expect(mode(join(spoolDir, `${meta.id}.part.json`))).toBe(0o600);
-    // Sidecar version 2: the id's trailer (the clip's formats) as hex in place of version 1's mime.
-    expect(JSON.parse(readFileSync(join(spoolDir, `${meta.id}.part.json`), 'utf8'))).toMatchObject({ version: 2, id: meta.id, size: data.length, trailer: meta.trailer.toString('hex') });
+    // Sidecar version 3: the id proves the leaves and formats, so it is all the sidecar names.
+    expect(JSON.parse(readFileSync(join(spoolDir, `${meta.id}.part.json`), 'utf8'))).toEqual({ version: 3, id: meta.id, size: data.length, offset: 0 });
 
     const clip = await incoming.finish();
     expect(clip).toEqual({ id: meta.id, size: data.length, file: join(spoolDir, meta.id) });
@@ -216,7 +225,7 @@ describe('Spool: incoming clips', () => {
     // Copy that state to a second home and tear the tail, as a crash during a write may.
     const afterCrash = join(dir, 'restarted');
     mkdirSync(afterCrash, { mode: 0o700 });
-    for (const name of listing()) copyFileSync(join(spoolDir, name), join(afterCrash, name));
+    for (const name of readdirSync(spoolDir)) copyFileSync(join(spoolDir, name), join(afterCrash, name));
     appendFileSync(join(afterCrash, `${meta.id}.part`), bytes(3000, 99));
 
     const restarted = await Spool.open(afterCrash);
@@ -250,7 +259,7 @@ describe('Spool: incoming clips', () => {
     // A crash now: a new daemon resumes from the recorded offset and the clip still verifies.
     const afterCrash = join(dir, 'restarted');
     mkdirSync(afterCrash, { mode: 0o700 });
-    for (const name of listing()) copyFileSync(join(spoolDir, name), join(afterCrash, name));
+    for (const name of readdirSync(spoolDir)) copyFileSync(join(spoolDir, name), join(afterCrash, name));
     const resumed = await (await Spool.open(afterCrash)).beginIncoming(meta);
     expect(resumed.offset).toBeGreaterThan(0);
     for (const piece of pieces(data.subarray(resumed.offset), 100_003)) await resumed.write(piece);
@@ -258,38 +267,71 @@ describe('Spool: incoming clips', () => {
     await incoming.abort(false);
   });
 
-  it('catches a part whose checkpointed prefix changed on disk: the final hash does not match', async () => {
+  it('proves a resumed part leaf by leaf: a leaf damaged on disk is cut off with what follows it, received again, and the clip verifies', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(5 * MiB + 300, 5);
+    const meta = metaOf(data);
+    const first = await spool.beginIncoming(meta);
+    await first.write(data.subarray(0, 4 * MiB + 100));
+    await first.abort(true);
+    const part = join(spoolDir, `${meta.id}.part`);
+    const damaged = readFileSync(part);
+    damaged[2 * MiB + 10] ^= 0xff; // in leaf 2
+    writeFileSync(part, damaged);
+
+    const second = await spool.beginIncoming(meta);
+    expect(second.offset).toBe(2 * MiB);
+    expect(statSync(part).size).toBe(2 * MiB);
+    await second.write(data.subarray(2 * MiB));
+    expect(readFileSync((await second.finish()).file).equals(data)).toBe(true);
+  });
+
+  it('keeps bytes past the last whole leaf only when they end the clip', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(2 * MiB + 300, 15);
+    const meta = metaOf(data);
+    const first = await spool.beginIncoming(meta);
+    await first.write(data.subarray(0, MiB + 5000));
+    await first.abort(true);
+    const second = await spool.beginIncoming(meta);
+    expect(second.offset).toBe(MiB); // the 5000 bytes after the leaf cannot be proven alone
+    await second.write(data.subarray(MiB));
+    await second.abort(true);
+    const third = await spool.beginIncoming(meta);
+    expect(third.offset).toBe(data.length); // the whole clip was kept: its last, short leaf is proven too
+    expect(readFileSync((await third.finish()).file).equals(data)).toBe(true);
+  });
+
+  it('catches a whole part damaged on disk before the end: the last leaf does not match', async () => {
     const spool = await Spool.open(spoolDir);
     const data = bytes(300 * KiB, 5);
     const meta = metaOf(data);
     const first = await spool.beginIncoming(meta);
-    await first.write(data.subarray(0, 100 * KiB));
+    await first.write(data);
     await first.abort(true);
     const part = join(spoolDir, `${meta.id}.part`);
     const damaged = readFileSync(part);
     damaged[10] ^= 0xff;
     writeFileSync(part, damaged);
-
+    // The only leaf, kept whole and damaged: proven false, so received again from the start.
     const second = await spool.beginIncoming(meta);
-    expect(second.offset).toBe(100 * KiB);
-    await second.write(data.subarray(100 * KiB));
-    const err = await rejection(second.finish());
-    expect(err.code).toBe('CLIPSYNC_ERR_HASH_MISMATCH');
-    expect(listing()).toEqual([]);
+    expect(second.offset).toBe(0);
+    await second.write(data);
+    expect(readFileSync((await second.finish()).file).equals(data)).toBe(true);
   });
 
   it('abort(true) keeps the part for a resume in the same process; abort(false) deletes it', async () => {
     const spool = await Spool.open(spoolDir);
-    const data = bytes(500 * KiB, 6);
+    const data = bytes(3 * MiB, 6);
     const meta = metaOf(data);
     const first = await spool.beginIncoming(meta);
-    await first.write(data.subarray(0, 123_456));
+    await first.write(data.subarray(0, 2 * MiB));
     expect(first.checkpointed).toBe(0);
     await first.suspend();
     expect(spool.isPinned(meta.id)).toBe(false);
 
     const second = await spool.beginIncoming(meta);
-    expect(second.offset).toBe(123_456);
+    expect(second.offset).toBe(2 * MiB);
     await second.abort(false);
     expect(listing()).toEqual([]);
 
@@ -300,13 +342,13 @@ describe('Spool: incoming clips', () => {
 
   it('starts over when the sidecar is missing, unreadable or for other bytes, and never trusts more than the part holds', async () => {
     const spool = await Spool.open(spoolDir);
-    const data = bytes(200 * KiB, 7);
+    const data = bytes(3 * MiB, 7);
     const meta = metaOf(data);
     const part = join(spoolDir, `${meta.id}.part`);
     const sidecar = join(spoolDir, `${meta.id}.part.json`);
     const resumeAfter = async (damage: () => void): Promise<number> => {
       const incoming = await spool.beginIncoming(meta);
-      await incoming.write(data.subarray(incoming.offset, 150 * KiB));
+      await incoming.write(data.subarray(incoming.offset, 2 * MiB + 150 * KiB));
       await incoming.abort(true);
       damage();
       const next = await spool.beginIncoming(meta);
@@ -315,21 +357,20 @@ describe('Spool: incoming clips', () => {
       await next.abort(false);
       return offset;
     };
-    expect(await resumeAfter(() => undefined)).toBe(150 * KiB);
+    // Resumes start on a leaf boundary: the 150 KiB past the second leaf are received again.
+    expect(await resumeAfter(() => undefined)).toBe(2 * MiB);
     expect(await resumeAfter(() => truncateSync(sidecar, 0))).toBe(0);
-    expect(await resumeAfter(() => writeFileSync(sidecar, '{"version":2,'))).toBe(0);
-    const trailer = meta.trailer.toString('hex');
-    const write = (sidecarFields: object) => () => writeFileSync(sidecar, JSON.stringify({ version: 2, id: meta.id, size: meta.size, trailer, offset: 150 * KiB, ...sidecarFields }));
+    expect(await resumeAfter(() => writeFileSync(sidecar, '{"version":3,'))).toBe(0);
+    const write = (sidecarFields: object) => () => writeFileSync(sidecar, JSON.stringify({ version: 3, id: meta.id, size: meta.size, offset: 2 * MiB + 150 * KiB, ...sidecarFields }));
     // The sidecar as written, rewritten as it is: still a resume point.
-    expect(await resumeAfter(write({}))).toBe(150 * KiB);
+    expect(await resumeAfter(write({}))).toBe(2 * MiB);
     expect(await resumeAfter(write({ size: meta.size + 1 }))).toBe(0);
     expect(await resumeAfter(write({ offset: -5 }))).toBe(0);
-    // Other formats (the same id would be a forgery, but the sidecar must match all of it).
-    expect(await resumeAfter(write({ trailer: formatsTrailer([{ mime: 'text/plain', size: meta.size }]).toString('hex') }))).toBe(0);
-    // A part from protocol version 1 (mime, no trailer) starts over.
+    // Parts from protocol versions 1 and 2 (ids over other hashes) start over.
+    expect(await resumeAfter(write({ version: 2, trailer: formatsTrailer([{ mime: 'application/octet-stream', size: meta.size }]).toString('hex') }))).toBe(0);
     expect(await resumeAfter(() => writeFileSync(sidecar, JSON.stringify({ version: 1, id: meta.id, size: meta.size, mime: 'application/octet-stream', offset: 150 * KiB })))).toBe(0);
-    // A part shorter than its checkpoint claims (lost on disk): resume from what is there.
-    expect(await resumeAfter(() => truncateSync(part, 70 * KiB))).toBe(70 * KiB);
+    // A part shorter than its checkpoint claims (lost on disk): resume from the whole leaves there.
+    expect(await resumeAfter(() => truncateSync(part, MiB + 70 * KiB))).toBe(MiB);
   });
 
   it('rejects a clip whose bytes are not its id, and keeps nothing', async () => {
@@ -373,7 +414,7 @@ describe('Spool: incoming clips', () => {
     expect((await rejection(spool.beginIncoming(metaOf(data)))).code).toBe('CLIPSYNC_ERR_TRANSFER');
     await first.discard();
     for (const id of ['../../etc/passwd', 'A'.repeat(64), `${'a'.repeat(64)}.part`, '', 'a'.repeat(63)]) {
-      expect((await rejection(spool.beginIncoming({ id, size: 1, trailer: formatsTrailer([{ mime: 'text/plain', size: 1 }]) }))).code).toBe('CLIPSYNC_ERR_TRANSFER');
+      expect((await rejection(spool.beginIncoming({ id, size: 1, leaves: leavesOf(Buffer.alloc(1)) }))).code).toBe('CLIPSYNC_ERR_TRANSFER');
     }
     expect((await rejection(spool.beginIncoming({ ...metaOf(data), size: -1 }))).code).toBe('CLIPSYNC_ERR_TRANSFER');
     expect(listing()).toEqual([]);
@@ -387,7 +428,7 @@ describe('Spool: incoming clips', () => {
     const incoming = await spool.beginIncoming(metaOf(data, 'text/plain'));
     expect(incoming.alreadyComplete).toBe(true);
     expect(incoming.offset).toBe(data.length);
-    expect(await incoming.finish()).toEqual(stored);
+    expect(await incoming.finish()).toEqual({ id: stored.id, size: stored.size, file: stored.file });
     expect(listing()).toEqual([stored.id]);
   });
 
@@ -501,12 +542,12 @@ describe('Spool: bounded memory', () => {
     return b;
   };
   const trailer = formatsTrailer([{ mime: 'application/octet-stream', size: total }]);
-  const expectedId = (() => {
-    const h = new StreamingHash();
+  const expectedLeaves = (() => {
+    const h = new LeafHasher();
     for (let i = 0; i < total / chunk; i++) h.update(chunkAt(i));
-    h.update(trailer);
-    return h.digest().toString('hex');
+    return h.finish();
   })();
+  const expectedId = rootId(expectedLeaves, trailer);
 
   it('stores 64 MiB from a stream pulling it only as fast as it is written', async () => {
     const spool = await Spool.open(spoolDir);
@@ -514,11 +555,11 @@ describe('Spool: bounded memory', () => {
     let hashed = 0;
     let maxAhead = 0;
     let largestHashed = 0;
-    const update = StreamingHash.prototype.update;
-    vi.spyOn(StreamingHash.prototype, 'update').mockImplementation(function (this: StreamingHash, data: Buffer) {
+    const update = LeafHasher.prototype.update;
+    vi.spyOn(LeafHasher.prototype, 'update').mockImplementation(function (this: LeafHasher, data: Uint8Array, onLeaf?: (index: number, hash: Buffer) => void) {
       hashed += data.length;
       largestHashed = Math.max(largestHashed, data.length);
-      return update.call(this, data);
+      return update.call(this, data, onLeaf);
     });
     let index = 0;
     const source = new Readable({
@@ -541,7 +582,7 @@ describe('Spool: bounded memory', () => {
 
   it('receives 64 MiB with every write on disk before it resolves, and sends it in chunks of the asked size', async () => {
     const spool = await Spool.open(spoolDir, { checkpointEveryBytes: 16 * MiB });
-    const meta: IncomingMeta = { id: expectedId, size: total, trailer };
+    const meta: IncomingMeta = { id: expectedId, size: total, leaves: expectedLeaves };
     const incoming = await spool.beginIncoming(meta);
     const part = join(spoolDir, `${meta.id}.part`);
     for (let i = 0; i < total / chunk; i++) {
@@ -555,7 +596,7 @@ describe('Spool: bounded memory', () => {
 
     const stream = await spool.createReadStream(clip.id, 0, DEFAULT_SPOOL_CHUNK_BYTES);
     expect(stream.readableHighWaterMark).toBe(DEFAULT_SPOOL_CHUNK_BYTES);
-    const hasher = new StreamingHash();
+    const hasher = new LeafHasher();
     let largest = 0;
     let read = 0;
     for await (const piece of stream) {
@@ -566,8 +607,7 @@ describe('Spool: bounded memory', () => {
     }
     expect(read).toBe(total);
     expect(largest).toBe(DEFAULT_SPOOL_CHUNK_BYTES);
-    hasher.update(trailer);
-    expect(hasher.digest().toString('hex')).toBe(clip.id);
+    expect(rootId(hasher.finish(), trailer)).toBe(clip.id);
     expect(spool.isPinned(clip.id)).toBe(false);
   });
 });
@@ -612,19 +652,34 @@ describe('Spool: write errors', () => {
       expect(failure).toBeInstanceOf(ClipsyncError);
       expect((failure as ClipsyncError).code).toBe('CLIPSYNC_ERR_DISK_FULL');
       expect((failure as ClipsyncError).hint).toMatch(/free some disk space/);
-      expect(readdirSync(small)).toEqual([]);
+      expect(listing(small)).toEqual([]);
       expect(spool.isPinned(metaOf(data).id)).toBe(false);
       expect((await rejection(incoming.finish())).code).toBe('CLIPSYNC_ERR_SPOOL');
 
       const local = await rejection(spool.storeLocal(Readable.from(pieces(data, 256 * KiB))));
       expect(local.code).toBe('CLIPSYNC_ERR_DISK_FULL');
-      expect(readdirSync(small)).toEqual([]);
+      expect(listing(small)).toEqual([]);
 
       // The space was given back: a small clip still fits.
       const fits = await spool.storeLocal(bytes(100 * KiB, 41));
-      expect(readdirSync(small)).toEqual([fits.id]);
+      expect(listing(small)).toEqual([fits.id]);
     } finally {
       execFileSync('umount', [mount]);
     }
+  });
+});
+
+describe('Spool: clips stored by an older version', () => {
+  it('drops clips named by protocol 2 ids (no FORMAT mark) when it opens, keeps what it did not make, and marks the spool', async () => {
+    mkdirSync(spoolDir, { mode: 0o700 });
+    const oldId = 'c'.repeat(64);
+    for (const name of [oldId, `${oldId}.part`, `${oldId}.part.json`, 'notes.txt']) writeFileSync(join(spoolDir, name), 'x', { mode: 0o600 });
+    const spool = await Spool.open(spoolDir);
+    expect(readdirSync(spoolDir).sort()).toEqual(['FORMAT', 'notes.txt']);
+    expect(readFileSync(join(spoolDir, 'FORMAT'), 'utf8').trim()).toBe('3');
+    // From then on the spool's own clips stay across restarts.
+    const stored = await spool.storeLocal(bytes(10 * KiB, 50));
+    await Spool.open(spoolDir);
+    expect(listing()).toEqual(['notes.txt', stored.id].sort());
   });
 });

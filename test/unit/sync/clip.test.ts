@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import sodium from 'sodium-native';
+import { Blake3Hasher, blake3 } from '@napi-rs/blake-hash';
 import { describe, expect, it } from 'vitest';
 import {
   BINARY_MIME,
@@ -20,13 +20,16 @@ import {
   type ClipFormat,
   type ClipMeta,
 } from '../../../src/sync/clip.js';
-import { StreamingHash, contentHash } from '../../../src/content/content-hash.js';
+import { ID_CONTEXT, LeafHasher, rootId } from '../../../src/content/content-hash.js';
 
-/** BLAKE2b-256 computed here with sodium-native directly, not through the code under test. */
-function blake2b256(data: Buffer): string {
-  const out = Buffer.alloc(32);
-  sodium.crypto_generichash(out, data);
-  return out.toString('hex');
+/**
+ * The id as docs/PROTOCOL.md §5.1 spells it, computed here with the BLAKE3 binding directly:
+ * BLAKE3 of each 1 MiB leaf, then BLAKE3 derive-key over the leaf hashes and the trailer.
+ */
+function specId(body: Buffer, trailer: Buffer): string {
+  const leaves: Buffer[] = [];
+  for (let at = 0; at < body.length || leaves.length === 0; at += 1 << 20) leaves.push(blake3(body.subarray(at, at + (1 << 20))));
+  return Blake3Hasher.newDeriveKey(ID_CONTEXT).update(Buffer.concat([...leaves, trailer])).digestBuffer().toString('hex');
 }
 
 /** The trailer as docs/PROTOCOL.md §5.1 spells it, built independently of formatsTrailer. */
@@ -40,28 +43,6 @@ function meta(ts: number, origin: string, id = 'aa'): ClipMeta {
 }
 
 const text = (size: number): ClipFormat => ({ mime: TEXT_MIME, size });
-
-describe('contentHash', () => {
-  it.each([
-    ['empty', Buffer.alloc(0)],
-    ['text', Buffer.from('hello, clipboard')],
-    ['binary', randomBytes(4096)],
-    ['large', randomBytes(1 << 20)],
-  ])('is the BLAKE2b-256 of %s data', (_what, data) => {
-    expect(contentHash(data).toString('hex')).toBe(blake2b256(data));
-  });
-
-  it('matches the BLAKE2b-256 test vector for the empty input', () => {
-    expect(contentHash(Buffer.alloc(0)).toString('hex')).toBe('0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8');
-  });
-
-  it('agrees with StreamingHash fed in chunks', () => {
-    const data = randomBytes(10_000);
-    const streaming = new StreamingHash();
-    for (let i = 0; i < data.length; i += 777) streaming.update(data.subarray(i, i + 777));
-    expect(streaming.digest().toString('hex')).toBe(contentHash(data).toString('hex'));
-  });
-});
 
 describe('canonicalFormats', () => {
   it('sorts by type in byte order (upper case before lower, ";" after letters)', () => {
@@ -131,14 +112,17 @@ describe('clipId', () => {
     ['an empty body', [text(0)], Buffer.alloc(0)],
     ['two formats', formats, body],
     ['a large binary body', [{ mime: 'image/png', size: 1 << 20 }], randomBytes(1 << 20)],
-  ])('is BLAKE2b-256(body ‖ trailer) in lowercase hex for %s', (_what, f, data) => {
+    ['a body of several leaves, the last one partial', [{ mime: 'image/png', size: (5 << 20) + 3 }], randomBytes((5 << 20) + 3)],
+    ['a body of exactly two leaves', [{ mime: 'image/png', size: 2 << 20 }], randomBytes(2 << 20)],
+  ])('is the derive-key root of the BLAKE3 leaf hashes and the trailer, in lowercase hex, for %s', (_what, f, data) => {
     const id = clipId(f, data);
     expect(id).toMatch(/^[0-9a-f]{64}$/);
-    expect(id).toBe(blake2b256(Buffer.concat([data, specTrailer(f)])));
+    expect(id).toBe(specId(data, specTrailer(f)));
   });
 
   it('is not the hash of the bytes alone (the formats count)', () => {
-    expect(clipId([text(3)], Buffer.from('abc'))).not.toBe(blake2b256(Buffer.from('abc')));
+    expect(clipId([text(3)], Buffer.from('abc'))).not.toBe(specId(Buffer.from('abc'), Buffer.alloc(0)));
+    expect(clipId([text(3)], Buffer.from('abc'))).not.toBe(blake3(Buffer.from('abc')).toString('hex'));
   });
 
   it('differs when only a type differs', () => {
@@ -166,13 +150,12 @@ describe('clipId', () => {
     expect(clipId([text(4)], a)).not.toBe(clipId([text(4)], b));
   });
 
-  it('agrees with StreamingHash fed the body in chunks and then the trailer (as the spool and sinks do)', () => {
-    const data = randomBytes(10_000);
+  it('agrees with LeafHasher fed the body in chunks and then rootId with the trailer (as the spool does)', () => {
+    const data = randomBytes((3 << 20) + 12_345);
     const f = [{ mime: BINARY_MIME, size: data.length }];
-    const streaming = new StreamingHash();
-    for (let i = 0; i < data.length; i += 777) streaming.update(data.subarray(i, i + 777));
-    streaming.update(formatsTrailer(f));
-    expect(streaming.digest().toString('hex')).toBe(clipId(f, data));
+    const streaming = new LeafHasher();
+    for (let i = 0; i < data.length; i += 777_777) streaming.update(data.subarray(i, i + 777_777));
+    expect(rootId(streaming.finish(), formatsTrailer(f))).toBe(clipId(f, data));
   });
 });
 
@@ -246,7 +229,7 @@ describe('assembleClip', () => {
     expect(clip.data.equals(Buffer.concat([html, plain]))).toBe(true);
     expect(clip.size).toBe(html.length + plain.length);
     expect(clip.mime).toBe(TEXT_MIME);
-    expect(clip.id).toBe(blake2b256(Buffer.concat([html, plain, specTrailer(formats)])));
+    expect(clip.id).toBe(specId(Buffer.concat([html, plain]), specTrailer(formats)));
   });
 
   it('gives the same id whatever order the parts came in', () => {
@@ -270,7 +253,7 @@ describe('assembleClip', () => {
   it('for one part, is that part whole', () => {
     const data = Buffer.from([0xff, 0x00]);
     const clip = assembleClip([{ mime: BINARY_MIME, data }]);
-    expect(clip).toEqual({ id: clipId([{ mime: BINARY_MIME, size: 2 }], data), formats: [{ mime: BINARY_MIME, size: 2 }], mime: BINARY_MIME, size: 2, data });
+    expect(clip).toEqual({ id: clipId([{ mime: BINARY_MIME, size: 2 }], data), leaves: blake3(data), formats: [{ mime: BINARY_MIME, size: 2 }], mime: BINARY_MIME, size: 2, data });
   });
 
   it('lays each format at its offset (formatOffsets)', () => {

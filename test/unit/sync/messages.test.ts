@@ -2,14 +2,42 @@ import { describe, expect, it } from 'vitest';
 import { decodeSyncMessage, encodeSyncMessage, type SyncMessage } from '../../../src/sync/messages.js';
 import { CloseCode, ProtocolViolation } from '../../../src/wire/close-codes.js';
 import { FrameType, decodeFrame, encodeFrame, type Frame, type FrameTypeValue } from '../../../src/wire/frame.js';
+import { leafCount, rootId } from '../../../src/content/content-hash.js';
+import { formatsTrailer, type ClipFormat, type ClipMeta } from '../../../src/sync/clip.js';
 
 const ID = 'ab'.repeat(32);
 const TEXT = 'text/plain;charset=utf-8';
 
+/** Stand-in leaf hashes of the right count for `size` (their values only have to match the id). */
+function leavesFor(size: unknown): Buffer {
+  return Buffer.alloc(typeof size === 'number' && Number.isSafeInteger(size) && size >= 0 ? leafCount(size) * 32 : 0, 7);
+}
+
+/** The id an OFFER with these formats and leaves must carry; any id for formats that are not valid. */
+function idFor(formats: unknown, leaves: Buffer): string {
+  try {
+    return rootId(leaves, formatsTrailer(formats as ClipFormat[]));
+  } catch {
+    return ID;
+  }
+}
+
 /** An OFFER header with `formats` in place of the default one (the size follows their sum unless given). */
-function offer(formats: unknown, size?: number): object {
+function offer(formats: unknown, size?: number): { id: string; formats: unknown; size: number; ts: number; origin: string } {
   const sum = Array.isArray(formats) ? formats.reduce((n: number, f: { size?: unknown }) => n + (typeof f?.size === 'number' ? f.size : 0), 0) : 1;
-  return { id: ID, formats, size: size ?? sum, ts: 1, origin: 'o' };
+  const total = size ?? sum;
+  return { id: idFor(formats, leavesFor(total)), formats, size: total, ts: 1, origin: 'o' };
+}
+
+/** A clip's meta as an OFFER carries it: leaves, and the id they make with the formats. */
+function meta(fields: Omit<ClipMeta, 'id' | 'leaves'>): ClipMeta {
+  const leaves = leavesFor(fields.size);
+  return { id: idFor(fields.formats, leaves), ...fields, leaves };
+}
+
+/** An OFFER frame as on the wire: the header and, as its body, the leaf hashes. */
+function offerFrame(header: { size?: unknown }): Frame {
+  return wire(FrameType.offer, header, leavesFor(header.size));
 }
 
 /** Through the real codec, as on the wire. */
@@ -24,11 +52,11 @@ function roundTrip(message: SyncMessage): SyncMessage {
 
 describe('sync messages', () => {
   it.each<SyncMessage>([
-    { type: 'offer', meta: { id: ID, formats: [{ mime: TEXT, size: 12 }], mime: TEXT, size: 12, ts: 1_700_000_000_000, origin: 'SHA256:x' } },
+    { type: 'offer', meta: meta({ formats: [{ mime: TEXT, size: 12 }], mime: TEXT, size: 12, ts: 1_700_000_000_000, origin: 'SHA256:x' }) },
+    { type: 'offer', meta: meta({ formats: [{ mime: 'image/png', size: (3 << 20) + 1 }], mime: 'image/png', size: (3 << 20) + 1, ts: 1, origin: 'SHA256:x' }) },
     {
       type: 'offer',
-      meta: {
-        id: ID,
+      meta: meta({
         formats: [
           { mime: 'image/png', size: 0 },
           { mime: 'text/html', size: 30 },
@@ -38,7 +66,7 @@ describe('sync messages', () => {
         size: 42,
         ts: 5,
         origin: 'SHA256:x',
-      },
+      }),
     },
     { type: 'want', id: ID, offset: 5, window: 8_388_608 },
     { type: 'end', id: ID },
@@ -51,16 +79,17 @@ describe('sync messages', () => {
   });
 
   it('derives an OFFER\'s main type from its formats (it is not on the wire)', () => {
-    const decoded = decodeSyncMessage(wire(FrameType.offer, offer([{ mime: 'image/png', size: 3 }, { mime: 'text/html', size: 4 }])));
+    const header = offer([{ mime: 'image/png', size: 3 }, { mime: 'text/html', size: 4 }]);
+    const decoded = decodeSyncMessage(offerFrame(header));
     expect(decoded).toEqual({
       type: 'offer',
-      meta: { id: ID, formats: [{ mime: 'image/png', size: 3 }, { mime: 'text/html', size: 4 }], mime: 'text/html', size: 7, ts: 1, origin: 'o' },
+      meta: { id: header.id, formats: [{ mime: 'image/png', size: 3 }, { mime: 'text/html', size: 4 }], mime: 'text/html', size: 7, ts: 1, origin: 'o', leaves: leavesFor(7) },
     });
   });
 
   it('accepts exactly 32 formats', () => {
     const formats = Array.from({ length: 32 }, (_, i) => ({ mime: `application/x-${String(i).padStart(2, '0')}`, size: i }));
-    const decoded = decodeSyncMessage(wire(FrameType.offer, offer(formats)));
+    const decoded = decodeSyncMessage(offerFrame(offer(formats)));
     expect(decoded.type === 'offer' && decoded.meta.formats).toEqual(formats);
   });
 
@@ -73,11 +102,22 @@ describe('sync messages', () => {
 
   it('lays headers out as docs/PROTOCOL.md shows them (key order included)', () => {
     const formats = [{ mime: 'text/plain', size: 1 }];
-    const meta = { id: ID, formats, mime: 'text/plain', size: 1, ts: 2, origin: 'o' };
-    const header = encodeSyncMessage({ type: 'offer', meta: { ...meta, formats: [{ ...formats[0]!, data: Buffer.from('x') }], data: Buffer.from('x') } as never }).header;
-    expect(JSON.stringify(header)).toBe(`{"id":"${ID}","formats":[{"mime":"text/plain","size":1}],"size":1,"ts":2,"origin":"o"}`);
+    const fields = { id: ID, formats, mime: 'text/plain', size: 1, ts: 2, origin: 'o', leaves: leavesFor(1) };
+    const encoded = encodeSyncMessage({ type: 'offer', meta: { ...fields, formats: [{ ...formats[0]!, data: Buffer.from('x') }], data: Buffer.from('x') } as never });
+    expect(JSON.stringify(encoded.header)).toBe(`{"id":"${ID}","formats":[{"mime":"text/plain","size":1}],"size":1,"ts":2,"origin":"o"}`);
+    expect(encoded.body).toEqual(leavesFor(1)); // the leaf hashes travel as the body, raw
     expect(encodeSyncMessage({ type: 'want', id: ID, offset: 0, window: 9 })).toEqual({ type: FrameType.want, header: { id: ID, offset: 0, window: 9 } });
     expect(JSON.stringify(encodeSyncMessage({ type: 'ack', id: ID, status: 'stale', reason: undefined }).header)).toBe(`{"id":"${ID}","status":"stale"}`);
+  });
+
+  it.each([
+    ['none', Buffer.alloc(0)],
+    ['one too few', Buffer.alloc(32, 7)],
+    ['one too many', Buffer.alloc(96, 7)],
+    ['a partial hash', Buffer.alloc(65, 7)],
+  ])('refuses an OFFER with %s of its leaf hashes as a malformed frame (4005)', (_what, body) => {
+    const header = offer([{ mime: 'image/png', size: (1 << 20) + 1 }]); // two leaves
+    expect(() => decodeSyncMessage(wire(FrameType.offer, header, body))).toThrow(expect.objectContaining({ closeCode: CloseCode.malformedFrame, reason: expect.stringContaining('leaf hashes') }));
   });
 
   it('cuts an ACK reason to 300 characters', () => {
@@ -111,6 +151,8 @@ describe('sync messages', () => {
     ['an OFFER whose size is not the sum of its formats', FrameType.offer, offer([{ mime: 'text/html', size: 1 }, { mime: TEXT, size: 2 }], 4), 'clip size is not the sum of its formats'],
     ['an OFFER with a fractional size', FrameType.offer, offer([{ mime: TEXT, size: 1 }], 1.5), 'field "size" must be a whole number'],
     ['an OFFER origin over 128 characters', FrameType.offer, { ...offer([{ mime: TEXT, size: 1 }]), origin: 'o'.repeat(129) }, 'field "origin" must be a string'],
+    ['an OFFER whose id is not the root of its leaves and formats', FrameType.offer, { ...offer([{ mime: TEXT, size: 1 }]), id: ID }, 'the clip id is not the root of its leaf hashes and formats'],
+    ['an OFFER whose id names other formats', FrameType.offer, { ...offer([{ mime: TEXT, size: 1 }]), formats: [{ mime: 'text/html', size: 1 }] }, 'the clip id is not the root of its leaf hashes and formats'],
     ['a WANT with a negative offset', FrameType.want, { id: ID, offset: -1, window: 1 }, 'field "offset" must be a whole number'],
     ['a DATA with no offset', FrameType.data, { id: ID }, 'field "offset" must be a whole number'],
     ['an ACK status over 16 characters', FrameType.ack, { id: ID, status: 'x'.repeat(17) }, 'field "status" must be a string'],
@@ -121,7 +163,7 @@ describe('sync messages', () => {
   ])('refuses %s as a malformed frame (4005)', (_what, type, header, reason) => {
     let caught: unknown;
     try {
-      decodeSyncMessage(wire(type, header));
+      decodeSyncMessage(type === FrameType.offer ? offerFrame(header) : wire(type, header));
     } catch (err) {
       caught = err;
     }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { contentHash } from '../../../src/content/content-hash.js';
+import { blake3Hash, rootId } from '../../../src/content/content-hash.js';
 import { assembleClip, clipId } from '../../../src/sync/clip.js';
 import type { SyncOptions } from '../../../src/sync/sync-engine.js';
 import { FrameType } from '../../../src/wire/frame.js';
@@ -64,18 +64,18 @@ describe('SyncEngine: clips with several formats', () => {
     expect(a.engine.currentClip()).toBe(html.clip);
   });
 
-  it('rejects bytes whose id covers only the bytes (a version-1 id): the formats are part of what is verified', async () => {
+  it('refuses an OFFER whose id covers only the bytes (as version 1 had it): the formats are part of what the id proves', async () => {
     const b = node('beta');
     const [raw, toRaw] = channelPair();
     b.engine.attach({ fingerprint: 'SHA256:raw', name: 'raw', channel: toRaw });
     const data = Buffer.from('bytes alone');
-    const id = contentHash(data).toString('hex');
-    await raw.send(FrameType.offer, { id, formats: [{ mime: TEXT, size: data.length }], size: data.length, ts: clock.now(), origin: 'SHA256:raw' });
-    await untilTrue(() => sentOfType(toRaw, FrameType.want).length === 1, 'a WANT');
-    await raw.send(FrameType.data, { id, offset: 0 }, data);
-    await raw.send(FrameType.end, { id });
-    await untilTrue(() => sentOfType(toRaw, FrameType.ack).length === 1, 'an ACK');
-    expect(sentOfType(toRaw, FrameType.ack)[0]!.header).toMatchObject({ id, status: 'rejected', reason: expect.stringContaining('content hash mismatch') });
+    // The leaves are right, the id covers them without the formats' trailer: a valid root of the wrong thing.
+    const leaves = blake3Hash(data);
+    const id = rootId(leaves, Buffer.alloc(0));
+    await raw.send(FrameType.offer, { id, formats: [{ mime: TEXT, size: data.length }], size: data.length, ts: clock.now(), origin: 'SHA256:raw' }, leaves);
+    await untilTrue(() => !raw.isOpen, 'the close');
+    expect(raw.closedWith?.code).toBe(4005);
+    expect(sentOfType(toRaw, FrameType.want)).toHaveLength(0);
     expect(b.engine.currentClip()).toBeUndefined();
   });
 });

@@ -147,7 +147,7 @@ describe('SyncEngine: refusals', () => {
     b.engine.attach({ fingerprint: 'SHA256:raw', name: 'raw', channel: toRaw });
     const data = Buffer.from('from the future');
     const ts = clock.now() + 2 * 24 * 60 * 60 * 1000;
-    await raw.send(FrameType.offer, offerOf(data, 'text/plain', ts, 'SHA256:raw'));
+    await raw.send(FrameType.offer, ...offerOf(data, 'text/plain', ts, 'SHA256:raw'));
     await untilTrue(() => sentOfType(toRaw, FrameType.ack).length === 1, 'an ACK');
     expect(sentOfType(toRaw, FrameType.ack)[0]!.header).toMatchObject({ status: 'rejected', reason: expect.stringContaining('more than a day ahead') });
     const { clip } = await b.engine.copyLocal(...local(Buffer.from('local'), 'text/plain'), 'cli');
@@ -251,7 +251,7 @@ describe('SyncEngine: last writer wins', () => {
     const [raw, toRaw] = channelPair();
     b.engine.attach({ fingerprint: 'SHA256:ahead', name: 'ahead', channel: toRaw });
     const far = Buffer.from('from a peer whose clock is an hour ahead');
-    await raw.send(FrameType.offer, offerOf(far, 'text/plain', clock.now() + 3_600_000, 'SHA256:ahead'));
+    await raw.send(FrameType.offer, ...offerOf(far, 'text/plain', clock.now() + 3_600_000, 'SHA256:ahead'));
     await untilTrue(() => sentOfType(toRaw, FrameType.want).length === 1, 'a WANT');
     await raw.send(FrameType.data, { id: idOf(far, 'text/plain'), offset: 0 }, far);
     await raw.send(FrameType.end, { id: idOf(far, 'text/plain') });
@@ -295,7 +295,7 @@ describe('SyncEngine: hostile frames', () => {
       const { b, raw, toRaw } = await rawPeer();
       const data = randomBytes(4000);
       const id = idOf(data, BINARY);
-      await raw.send(FrameType.offer, offerOf(data, BINARY, clock.now(), 'SHA256:raw'));
+      await raw.send(FrameType.offer, ...offerOf(data, BINARY, clock.now(), 'SHA256:raw'));
       await untilTrue(() => sentOfType(toRaw, FrameType.want).length === 1, 'a WANT');
       await raw.send(FrameType.data, { id, offset }, data.subarray(offset, offset + size));
       await untilTrue(() => !raw.isOpen, 'the close');

@@ -123,8 +123,8 @@ describe('Outgoing: the credit window', () => {
 
 describe('Incoming: ordered writes, credit, verification', () => {
   function setup(data: Buffer, window = 4096) {
-    const { id, formats, mime, size } = assembleClip([{ mime: 'application/octet-stream', data }]);
-    const meta: ClipMeta = { id, formats, mime, size, ts: 1, origin: 'o' };
+    const { id, formats, mime, size, leaves } = assembleClip([{ mime: 'application/octet-stream', data }]);
+    const meta: ClipMeta = { id, formats, mime, size, ts: 1, origin: 'o', leaves };
     const conn = new RecordingConnection();
     const board = new TransferBoard(() => 0);
     const handle = board.start({ id: meta.id, direction: 'receive', peer: 'p', name: 'n', mime: meta.mime, total: meta.size, resumedFrom: 0 });
