@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -99,5 +101,39 @@ describe('transfers: progress, supersede, resume', () => {
     expect(resumed['offset']).toBeGreaterThan(0);
     // After the restart fewer bytes than the whole clip crossed again.
     expect(proxy.bytes('toServer') - beforeRestart).toBeLessThan(clip.size);
+  });
+
+  it('re-fetches a leaf of the kept part that was damaged on disk between the cut and the restart, and ends with the right clip', async () => {
+    const { b, proxy } = pair;
+    const clip = randomClipFile(dir, 'damaged.bin', 24 * MiB);
+    proxy.slowReader(6 * MiB, 'toServer');
+    const copying = b.cli(['copy', clip.path, '--wait', '--timeout', '120']);
+    // Wait for a checkpoint past a few leaves: the sidecar records what is synced to disk.
+    const spool = join(pair.a.home, 'spool');
+    const sidecar = (): string | undefined => readdirSync(spool).find((name) => name.endsWith('.part.json'));
+    const sidecarOffset = (): number => {
+      try {
+        return (JSON.parse(readFileSync(join(spool, sidecar()!), 'utf8')) as { offset: number }).offset;
+      } catch {
+        return 0;
+      }
+    };
+    await waitFor(async () => sidecarOffset() >= 4 * MiB, { what: 'alpha checkpointing 4 MiB of the clip', timeoutMs: 60_000 });
+    await pair.a.kill9();
+    const kept = sidecarOffset();
+    // The disk flips a bit in leaf 2 of what alpha kept, while alpha is down.
+    const part = join(spool, sidecar()!.replace(/\.json$/, ''));
+    const bytes = readFileSync(part);
+    bytes[2 * MiB + 12_345]! ^= 0x04;
+    writeFileSync(part, bytes);
+    proxy.slowReader(null);
+    const a = await pair.restartA();
+    const result = await copying;
+    expect(result.code, result.stderr).toBe(0);
+    expect(await pastedSha(a)).toBe(clip.sha256);
+    // Alpha proved leaves 0 and 1, found leaf 2 bad, and asked for the clip from there.
+    const resumed = await a.waitForLog((l) => l.msg === 'resuming a transfer', 'alpha resuming after restart');
+    expect(kept).toBeGreaterThan(3 * MiB);
+    expect(resumed['offset']).toBe(2 * MiB);
   });
 });
