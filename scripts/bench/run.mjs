@@ -122,21 +122,40 @@ out();
   const { sender, receiver, wall } = transfer.cpu;
   const seal = transfer.size / crypto.sealed;
   const open = transfer.size / crypto.opened;
-  const hash = transfer.size / crypto.blake2b;
+  const hash = transfer.size / crypto.blake3;
   const cryptoOnly = seal + open + hash;
   out(`Where the time goes: per ${transfer.size / 2 ** 20} MiB clip over TCP, the daemons used ${fmt(sender, 2)} s (sender) and`);
   out(`${fmt(receiver, 2)} s (receiver) of CPU, all threads, in a window of ${fmt(wall, 2)} s: ${fmt(((sender + receiver) / (cores * wall)) * 100, 0)}% of this machine's ${cores} cores,`);
   out('beside the kernel\'s own loopback and page-cache work. At the single-core rates of the table above, the');
-  out(`per-byte crypto alone costs ${fmt(seal, 2)} s sealing on the sender, ${fmt(open, 2)} s opening and ${fmt(hash, 2)} s hashing the`);
-  out(`content id on the receiver: ${fmt(cryptoOnly, 2)} s, so on ${cores} cores nothing that encrypts, authenticates and hashes`);
+  out(`per-byte crypto alone costs ${fmt(seal, 2)} s sealing on the sender, ${fmt(open, 2)} s opening and ${fmt(hash, 2)} s checking the`);
+  out(`leaf hashes on the receiver: ${fmt(cryptoOnly, 2)} s, so on ${cores} cores nothing that encrypts, authenticates and hashes`);
   out(`every byte can pass ${gbps((transfer.size * cores) / cryptoOnly)} here even with no other cost and perfect overlap.`);
+  out(`With protocol 2's BLAKE2b stream the hash alone took ${fmt(transfer.size / crypto.blake2b, 2)} s of one core per clip (${gbps(crypto.blake2b)}), and no clip`);
+  out(`could be verified faster than that; BLAKE3 leaves take ${fmt(hash, 2)} s (${gbps(crypto.blake3)}).`);
   if (transfer.ssh.rows !== undefined) {
     const best = Math.max(...Object.values(transfer.ssh.rows).map((r) => r.rate));
     out(`The targets ask for ${gbps(0.5 * transfer.rawWs.median)} (half of raw ws) and ${gbps(1.5 * best)} (1.5× the faster OpenSSH pipe).`);
   }
-  out(`Tighter still: the content id is one sequential BLAKE2b stream over the clip, so a single core hashes every`);
-  out(`byte of it, and no clip can be verified faster than BLAKE2b runs on one core: ${gbps(crypto.blake2b)} here, however`);
-  out('the rest is spread over the cores (the receiver hashes on a thread of its own while its main thread decrypts).');
+}
+out();
+{
+  // CPU per GiB moved: both daemons, all threads, against ssh + sshd (and all sshd forked) for the same bytes.
+  const gib = transfer.size / 2 ** 30;
+  const ours = (transfer.cpu.sender + transfer.cpu.receiver) / gib;
+  out('CPU per GiB moved (CPU seconds of every process involved, all threads, divided by GiB):');
+  out();
+  out('| path | CPU s per GiB |');
+  out('| --- | --- |');
+  out(`| clipsync, both daemons (timed window of the TCP rows) | ${fmt(ours, 2)} |`);
+  const sshCpus = transfer.ssh.rows === undefined ? [] : Object.entries(transfer.ssh.rows).filter(([, r]) => r.cpu !== undefined);
+  for (const [cipher, r] of sshCpus) out(`| baseline: OpenSSH pipe, ${cipher}: ssh ${fmt(r.cpu.client / gib, 2)} + sshd and its session ${fmt(r.cpu.server / gib, 2)} | ${fmt((r.cpu.client + r.cpu.server) / gib, 2)} |`);
+  out();
+  if (sshCpus.length > 0) {
+    const cheapest = Math.min(...sshCpus.map(([, r]) => (r.cpu.client + r.cpu.server) / gib));
+    out(`Target: clipsync <= ssh + sshd (the cheaper cipher, ${fmt(cheapest, 2)} s) — ${ours <= cheapest ? 'met' : 'NOT met'}.`);
+  } else {
+    out('OpenSSH CPU not measured (needs openssh-server and /usr/bin/time).');
+  }
 }
 out();
 const spoolWrite = await benchSpoolWrite();

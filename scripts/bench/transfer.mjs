@@ -2,7 +2,7 @@
 // same machine in the same run: raw ws with the same chunking and no encryption, raw TCP, and
 // an OpenSSH pipe. Then both daemons' peak RSS for a small and a large clip.
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
@@ -137,12 +137,56 @@ async function sshRates(dir) {
       const connect = summarize(Array.from({ length: 3 }, () => time(args, false))).median;
       const totals = Array.from({ length: RUNS }, () => time(args, true));
       const total = summarize(totals).median;
-      rows[label] = { connect, rateWithConnect: SIZE / total, rate: SIZE / Math.max(1e-6, total - connect) };
+      rows[label] = { connect, rateWithConnect: SIZE / total, rate: SIZE / Math.max(1e-6, total - connect), cpu: await sshCpu(sshd, config, port + 1, base, args, file) };
     }
     return { rows };
   } finally {
     daemon.kill();
   }
+}
+
+/**
+ * CPU seconds of one `ssh … 'cat > /dev/null' < FILE`: the ssh client plus a dedicated sshd
+ * and everything it forked for the session (privilege separation, the shell, cat), each
+ * counted by /usr/bin/time once the process and its reaped descendants are gone.
+ */
+async function sshCpu(sshd, config, port, base, args, file) {
+  if (!existsSync('/usr/bin/time')) return undefined;
+  const dir = join(file, '..');
+  const serverCpu = join(dir, 'sshd.cpu');
+  const clientCpu = join(dir, 'ssh.cpu');
+  const own = join(dir, 'sshd_cpu_config');
+  writeFileSync(own, readFileSync(config, 'utf8').replace(/^Port .*$/m, `Port ${port}`));
+  const timed = spawn('/usr/bin/time', ['-f', '%U %S', '-o', serverCpu, sshd, '-D', '-e', '-f', own], { stdio: 'ignore' });
+  try {
+    const sshdPid = await waitForChild(timed.pid);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const start = process.hrtime.bigint();
+    execFileSync('/usr/bin/time', ['-f', '%U %S', '-o', clientCpu, 'ssh', '-p', String(port), ...base.slice(2), ...args, '127.0.0.1', 'cat > /dev/null'], {
+      stdio: [openSync(file, 'r'), 'ignore', 'inherit'],
+    });
+    const wall = Number(process.hrtime.bigint() - start) / 1e9;
+    process.kill(sshdPid, 'SIGTERM');
+    await new Promise((resolve) => timed.once('exit', resolve));
+    const seconds = (path) => readFileSync(path, 'utf8').trim().split(/\s+/).slice(-2).map(Number).reduce((a, b) => a + b, 0);
+    return { client: seconds(clientCpu), server: seconds(serverCpu), wall };
+  } finally {
+    timed.kill();
+  }
+}
+
+/** The pid of the one child of `pid` (sshd under /usr/bin/time), once it exists. */
+async function waitForChild(pid) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+      if (children !== '') return Number(children.split(/\s+/)[0]);
+    } catch {
+      // not there yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('sshd did not start under /usr/bin/time');
 }
 
 /** Peak RSS of both daemons after one clip of `size` bytes, fresh daemons per size. */
