@@ -1,5 +1,6 @@
 /**
- * The commands editors and status bars run on every yank, paste and tick (`copy`, `paste`, `status`),
+ * The client commands editors, scripts and status bars run all the time (`copy`, `paste`,
+ * `status`, `peers`, `transfers`, `stop`),
  * parsed without yargs: loading yargs and every command module costs more than the rest of
  * such a run. Only the plain forms are taken here; anything else (help, a typo, an unknown or
  * repeated option, `--opt=value` forms yargs treats specially) returns undefined and goes
@@ -8,14 +9,34 @@
 export type FastCommand =
   | { command: 'paste'; args: { home?: string; json?: boolean; mime?: string; list?: boolean } }
   | { command: 'status'; args: { home?: string; json?: boolean } }
-  | { command: 'copy'; args: { home?: string; json?: boolean; mime?: string; wait?: boolean; timeout?: number; file?: string } };
+  | { command: 'copy'; args: { home?: string; json?: boolean; mime?: string; wait?: boolean; timeout?: number; file?: string } }
+  | { command: 'peers' | 'stop'; args: { home?: string; json?: boolean } }
+  | { command: 'transfers'; args: { home?: string; json?: boolean; watch?: boolean } };
 
-const VALUE_OPTIONS: Record<FastCommand['command'], readonly string[]> = { paste: ['home', 'mime'], status: ['home'], copy: ['home', 'mime', 'timeout'] };
-const FLAG_OPTIONS: Record<FastCommand['command'], readonly string[]> = { paste: ['json', 'list'], status: ['json'], copy: ['json', 'wait'] };
+const VALUE_OPTIONS: Record<FastCommand['command'], readonly string[]> = {
+  paste: ['home', 'mime'],
+  status: ['home'],
+  copy: ['home', 'mime', 'timeout'],
+  peers: ['home'],
+  transfers: ['home'],
+  stop: ['home'],
+};
+const FLAG_OPTIONS: Record<FastCommand['command'], readonly string[]> = {
+  paste: ['json', 'list'],
+  status: ['json'],
+  copy: ['json', 'wait'],
+  peers: ['json'],
+  transfers: ['json', 'watch'],
+  stop: ['json'],
+};
+
+function isFastCommand(command: string | undefined): command is FastCommand['command'] {
+  return command !== undefined && Object.hasOwn(VALUE_OPTIONS, command);
+}
 
 export function parseFastCommand(argv: readonly string[]): FastCommand | undefined {
   const [command, ...rest] = argv;
-  if (command !== 'paste' && command !== 'status' && command !== 'copy') return undefined;
+  if (!isFastCommand(command)) return undefined;
   const args: Record<string, string | boolean | number> = {};
   for (let i = 0; i < rest.length; i++) {
     const token = rest[i]!;

@@ -7,14 +7,17 @@ import { reportError, usageError } from './output.js';
 /** Thrown from yargs' fail hook so usage problems leave through the same exit path. */
 class UsageProblem extends Error {}
 
-/** `copy`, `paste` and `status` in their plain forms, without loading yargs or any other command. */
+/** The client commands in their plain forms, without loading yargs or any other command. */
 async function fastMain(argv: string[]): Promise<number | undefined> {
   const fast = parseFastCommand(argv);
   if (fast === undefined) return undefined;
   try {
     if (fast.command === 'paste') await (await import('./commands/clip-commands.js')).paste(fast.args);
     else if (fast.command === 'copy') await (await import('./commands/clip-commands.js')).copy(fast.args);
-    else await (await import('./commands/status-commands.js')).status(fast.args);
+    else if (fast.command === 'status') await (await import('./commands/status-commands.js')).status(fast.args);
+    else if (fast.command === 'peers') await (await import('./commands/status-commands.js')).peers(fast.args);
+    else if (fast.command === 'transfers') await (await import('./commands/status-commands.js')).transfers(fast.args);
+    else await (await import('./commands/stop-command.js')).stop(fast.args);
     return ExitCode.ok;
   } catch (err) {
     return reportError(err);

@@ -36,53 +36,59 @@ export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
       'peers',
       'List known peers and their connection state',
       (y) => y,
-      async (args) => {
-        const peers = await clientFrom(args).json<PeersResponse>({ method: 'GET', path: '/v1/peers' });
-        printList(peers, {
-          json: args.json,
-          empty: 'no peers yet: start the daemon with --peer ADDR, or dial this one from another machine',
-          headers: ['NAME', 'STATE', 'ADDRESS', 'FINGERPRINT', 'RTT', 'NOTE'],
-          row: (p) => [
-            p.name ?? '-',
-            p.state,
-            p.address ?? '-',
-            p.fingerprint ?? '-',
-            p.rttMs === null ? '-' : `${p.rttMs} ms`,
-            [p.lastError ?? '', ...p.transfers.map(describeTransfer)].filter((s) => s !== '').join('; '),
-          ],
-        });
-      },
+      (args) => peers(args),
     )
     .command(
       'transfers',
       'List clip transfers in flight, with progress (--watch: follow them live)',
       (y) => y.option('watch', { type: 'boolean', default: false, describe: 'Keep printing progress events as they happen' }),
-      async (args) => {
-        const client = clientFrom(args);
-        if (args.watch) {
-          // One JSON object per line with --json (for status bars); a line per event otherwise.
-          for await (const line of client.lines<TransferEvent>({ method: 'GET', path: '/v1/events' })) {
-            if (args.json) process.stdout.write(`${JSON.stringify(line)}\n`);
-            else printLine(line.event === 'end' ? `${describeTransfer(line.transfer)}: ${line.outcome}${line.detail ? ` (${line.detail})` : ''}` : describeTransfer(line.transfer));
-          }
-          return;
-        }
-        const transfers = await client.json<TransferInfo[]>({ method: 'GET', path: '/v1/transfers' });
-        printList(transfers, {
-          json: args.json,
-          empty: 'no transfers in flight',
-          headers: ['DIRECTION', 'PEER', 'CLIP', 'DONE', 'RATE', 'ETA'],
-          row: (t) => [
-            t.direction === 'send' ? 'send →' : 'receive ←',
-            t.name || t.peer,
-            `${t.id.slice(0, 12)} ${t.mime}`,
-            `${percent(t)} of ${formatBytes(t.total)}`,
-            `${formatBytes(t.rate)}/s`,
-            formatDuration(t.etaMs),
-          ],
-        });
-      },
+      (args) => transfers(args),
     );
+}
+
+/** `clipsync peers`: also run without yargs by the fast path. */
+export async function peers(args: GlobalArgs): Promise<void> {
+  const list = await clientFrom(args).json<PeersResponse>({ method: 'GET', path: '/v1/peers' });
+  printList(list, {
+    json: args.json,
+    empty: 'no peers yet: start the daemon with --peer ADDR, or dial this one from another machine',
+    headers: ['NAME', 'STATE', 'ADDRESS', 'FINGERPRINT', 'RTT', 'NOTE'],
+    row: (p) => [
+      p.name ?? '-',
+      p.state,
+      p.address ?? '-',
+      p.fingerprint ?? '-',
+      p.rttMs === null ? '-' : `${p.rttMs} ms`,
+      [p.lastError ?? '', ...p.transfers.map(describeTransfer)].filter((s) => s !== '').join('; '),
+    ],
+  });
+}
+
+/** `clipsync transfers [--watch]`: also run without yargs by the fast path. */
+export async function transfers(args: GlobalArgs & { watch?: boolean }): Promise<void> {
+  const client = clientFrom(args);
+  if (args.watch) {
+    // One JSON object per line with --json (for status bars); a line per event otherwise.
+    for await (const line of client.lines<TransferEvent>({ method: 'GET', path: '/v1/events' })) {
+      if (args.json) process.stdout.write(`${JSON.stringify(line)}\n`);
+      else printLine(line.event === 'end' ? `${describeTransfer(line.transfer)}: ${line.outcome}${line.detail ? ` (${line.detail})` : ''}` : describeTransfer(line.transfer));
+    }
+    return;
+  }
+  const transfers = await client.json<TransferInfo[]>({ method: 'GET', path: '/v1/transfers' });
+  printList(transfers, {
+    json: args.json,
+    empty: 'no transfers in flight',
+    headers: ['DIRECTION', 'PEER', 'CLIP', 'DONE', 'RATE', 'ETA'],
+    row: (t) => [
+      t.direction === 'send' ? 'send →' : 'receive ←',
+      t.name || t.peer,
+      `${t.id.slice(0, 12)} ${t.mime}`,
+      `${percent(t)} of ${formatBytes(t.total)}`,
+      `${formatBytes(t.rate)}/s`,
+      formatDuration(t.etaMs),
+    ],
+  });
 }
 
 function percent(t: TransferInfo): string {

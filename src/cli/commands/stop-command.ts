@@ -12,16 +12,19 @@ export function stopCommand(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
     'stop',
     'Stop the daemon cleanly',
     (y) => y,
-    async (args) => {
-      const client = clientFrom(args);
-      await client.json({ method: 'POST', path: '/v1/stop' });
-      const deadline = Date.now() + STOP_WAIT_MS;
-      // The daemon removes its socket as the last step of stopping; poll for that event.
-      while ((await isListening(client.socketPath)) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      if (args.json) printJson({ stopped: true });
-      else printLine('clipsync daemon stopped');
-    },
+    (args) => stop(args),
   );
+}
+
+/** `clipsync stop`: also run without yargs by the fast path (fast-path.ts). */
+export async function stop(args: GlobalArgs): Promise<void> {
+  const client = clientFrom(args);
+  await client.json({ method: 'POST', path: '/v1/stop' });
+  const deadline = Date.now() + STOP_WAIT_MS;
+  // The daemon removes its socket as the last step of stopping; poll for that event.
+  while ((await isListening(client.socketPath)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (args.json === true) printJson({ stopped: true });
+  else printLine('clipsync daemon stopped');
 }

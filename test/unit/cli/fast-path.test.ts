@@ -19,6 +19,13 @@ describe('parseFastCommand', () => {
     expect(parseFastCommand(['status', '--json', '--home', '/h'])).toEqual({ command: 'status', args: { json: true, home: '/h' } });
   });
 
+  it('takes peers, transfers and stop in their plain forms', () => {
+    expect(parseFastCommand(['peers'])).toEqual({ command: 'peers', args: {} });
+    expect(parseFastCommand(['peers', '--json', '--home', '/h'])).toEqual({ command: 'peers', args: { json: true, home: '/h' } });
+    expect(parseFastCommand(['transfers', '--watch', '--json'])).toEqual({ command: 'transfers', args: { watch: true, json: true } });
+    expect(parseFastCommand(['stop', '--json'])).toEqual({ command: 'stop', args: { json: true } });
+  });
+
   it('leaves everything else to yargs', () => {
     for (const argv of [
       [],
@@ -37,7 +44,11 @@ describe('parseFastCommand', () => {
       ['status', '--list'],
       ['status', '--mime', 'x/y'],
       ['--version'],
-      ['peers'],
+      ['peers', '--list'],
+      ['transfers', '--watch', 'x'],
+      ['stop', '--now'],
+      ['trust', 'key'],
+      ['toString'],
     ]) {
       expect(parseFastCommand(argv), argv.join(' ')).toBeUndefined();
     }
