@@ -70,8 +70,8 @@ export class IncomingSpool {
     private readonly files: SpoolFileNames,
     /** undefined when the clip was already complete in the spool: nothing to receive. */
     private handle: FileHandle | undefined,
-    private readonly verifier: LeafVerifier | undefined,
-    private readonly appender: PartAppender | undefined,
+    private verifier: LeafVerifier | undefined,
+    private appender: PartAppender | undefined,
     private synced: number,
   ) {
     this.resumedFrom = synced;
@@ -149,10 +149,34 @@ export class IncomingSpool {
         throw sizeMismatchError(this.meta.id, this.written + chunk.length, this.meta.size);
       }
       if (chunk.length === 0) return;
-      // Checked before it is written: a leaf that does not match never reaches the part.
-      await this.guard('checking the clip', async () => this.verify(() => this.verifier!.update(chunk)));
+      // Checked before it is written: a leaf that does not match never completes in the part,
+      // and every leaf before it stays (the transfer rewinds to it and asks again).
+      this.verify(() => this.verifier!.update(chunk));
       await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => this.appender!.append(chunk));
       if (this.inFile - this.synced >= this.context.checkpointEveryBytes) this.checkpointInBackground();
+    });
+  }
+
+  /**
+   * Cuts the part back to what is proven (the leaves before one that failed its check) and
+   * resolves with that offset, where writing continues. A checkpoint never claims more.
+   */
+  rewind(): Promise<number> {
+    return this.enqueue(async () => {
+      this.assertOpen();
+      await this.settleBackground();
+      const proven = Math.min(this.verifier!.verified, this.inFile);
+      await this.guard(`rewinding clip ${this.meta.id.slice(0, 16)}…`, async () => {
+        await this.appender!.close();
+        await this.handle!.truncate(proven);
+        if (this.synced > proven) {
+          this.synced = proven;
+          await this.saveSidecar(proven);
+        }
+        this.appender = await PartAppender.open(this.files.part, this.handle!, proven);
+        this.verifier = new LeafVerifier(this.meta.leaves, this.meta.size, proven);
+      });
+      return proven;
     });
   }
 

@@ -17,6 +17,7 @@ export function spoolPort(spool: Spool): SpoolPort {
           return incoming.offset;
         },
         write: (chunk) => incoming.write(chunk),
+        rewind: () => incoming.rewind(),
         finish: async () => ({ file: (await incoming.finish()).file }),
         suspend: () => incoming.suspend(),
         discard: () => incoming.discard(),

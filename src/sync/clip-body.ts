@@ -104,7 +104,13 @@ export class ClipReader {
 export interface IncomingSink {
   /** Bytes already held and verified against the stream so far: where a resume starts. */
   readonly offset: number;
+  /**
+   * Stores `chunk`, checking every leaf it completes. A leaf that does not match rejects with
+   * an error `mismatchedLeaf` recognizes, and keeps every leaf before it: `rewind` then.
+   */
   write(chunk: Buffer): Promise<void>;
+  /** Drops whatever is not proven (the leaf that failed, and anything after it); resolves with the new offset. */
+  rewind(): Promise<number>;
   /** Checks size and content id; resolves with the body, or rejects and keeps nothing. */
   finish(): Promise<ClipBody>;
   /** The connection dropped: keep what arrived, for a resume. */
@@ -115,8 +121,8 @@ export interface IncomingSink {
 
 /** A small clip received into memory; kept across a reconnect for resuming. */
 export class MemorySink implements IncomingSink {
-  private readonly chunks: Buffer[] = [];
-  private readonly verifier: LeafVerifier;
+  private chunks: Buffer[] = [];
+  private verifier: LeafVerifier;
   private received = 0;
 
   constructor(private readonly meta: ClipMeta) {
@@ -139,6 +145,20 @@ export class MemorySink implements IncomingSink {
     // The chunk is a view of a freshly decrypted message that nothing else holds: no copy.
     this.chunks.push(chunk);
     this.received += chunk.length;
+  }
+
+  async rewind(): Promise<number> {
+    const proven = this.verifier.verified;
+    const kept: Buffer[] = [];
+    for (let at = 0, i = 0; at < proven && i < this.chunks.length; i++) {
+      const chunk = this.chunks[i]!;
+      kept.push(chunk.subarray(0, Math.min(chunk.length, proven - at)));
+      at += chunk.length;
+    }
+    this.chunks = kept;
+    this.received = proven;
+    this.verifier = new LeafVerifier(this.meta.leaves!, this.meta.size, proven);
+    return proven;
   }
 
   async finish(): Promise<ClipBody> {

@@ -1,5 +1,5 @@
 import { fail, type ClipsyncError } from '../core/errors.js';
-import type { LeafMismatch } from '../content/content-hash.js';
+import { LeafMismatch } from '../content/content-hash.js';
 
 /**
  * A received clip that is not what its OFFER announced: the same errors whether it arrived in
@@ -19,7 +19,13 @@ export function sizeMismatchError(id: string, got: number, size: number): Clipsy
 
 /** One leaf of a clip arrived (or was kept on disk) with bytes that are not the clip's. */
 export function leafMismatchError(id: string, mismatch: LeafMismatch): ClipsyncError {
-  return fail('CLIPSYNC_ERR_HASH_MISMATCH', `content hash mismatch: leaf ${mismatch.index} (from byte ${mismatch.start}) of clip ${id.slice(0, 16)}… is not what its OFFER announced; it was discarded`, {
-    hint: 'the sender will be asked again; if this repeats, the peer or the network is corrupting data',
+  return fail('CLIPSYNC_ERR_HASH_MISMATCH', `content hash mismatch: leaf ${mismatch.index} (from byte ${mismatch.start}) of clip ${id.slice(0, 16)}… is not what its OFFER announced`, {
+    hint: 'that leaf is asked for again; if it keeps failing, the sender\'s copy or the network is corrupting data',
+    cause: mismatch,
   });
+}
+
+/** The leaf a write refused (the sink keeps every leaf before it and can rewind to it), if that is what `err` is. */
+export function mismatchedLeaf(err: unknown): LeafMismatch | undefined {
+  return err instanceof Error && err.cause instanceof LeafMismatch ? err.cause : undefined;
 }

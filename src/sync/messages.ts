@@ -22,7 +22,8 @@ export const MAX_REASON_LENGTH = 300;
 
 export type SyncMessage =
   | { type: 'offer'; meta: ClipMeta }
-  | { type: 'want'; id: string; offset: number; window: number }
+  /** `restart`: stream again from `offset`, even though a stream of this clip is under way (a leaf failed its check). */
+  | { type: 'want'; id: string; offset: number; window: number; restart?: true }
   | { type: 'data'; id: string; offset: number; body: Buffer }
   | { type: 'end'; id: string }
   /** `status` is any short string: a newer peer may answer with one this version does not know. */
@@ -38,8 +39,11 @@ export function decodeSyncMessage(frame: Frame): SyncMessage {
   switch (frame.type) {
     case FrameType.offer:
       return { type: 'offer', meta: readMeta(h, frame.body) };
-    case FrameType.want:
-      return { type: 'want', id: readId(h), offset: field.integer(h, 'offset'), window: field.integer(h, 'window') };
+    case FrameType.want: {
+      const want: SyncMessage = { type: 'want', id: readId(h), offset: field.integer(h, 'offset'), window: field.integer(h, 'window') };
+      if (h['restart'] === true) want.restart = true;
+      return want;
+    }
     case FrameType.data:
       return { type: 'data', id: readId(h), offset: field.integer(h, 'offset'), body: frame.body };
     case FrameType.end:
@@ -74,8 +78,10 @@ export function encodeSyncMessage(message: SyncMessage): EncodedMessage {
       if (leaves === undefined) throw new Error(`clip ${id.slice(0, 16)}… has no leaf hashes to offer`);
       return { type: FrameType.offer, header: { id, formats: formats.map((f) => ({ mime: f.mime, size: f.size })), size, ts, origin }, body: leaves };
     }
-    case 'want':
-      return { type: FrameType.want, header: { id: message.id, offset: message.offset, window: message.window } };
+    case 'want': {
+      const { id, offset, window, restart } = message;
+      return { type: FrameType.want, header: restart === true ? { id, offset, window, restart } : { id, offset, window } };
+    }
     case 'data':
       return { type: FrameType.data, header: { id: message.id, offset: message.offset }, body: message.body };
     case 'end':

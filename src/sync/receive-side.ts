@@ -165,6 +165,7 @@ export class ReceiveSide {
   async onEnd(state: SessionState, id: string): Promise<void> {
     const incoming = state.incoming;
     if (incoming === undefined || incoming.meta.id !== id) return;
+    if (incoming.awaitingRestart) return; // the end of the stream it asked to restart, not of this one
     const { meta } = incoming;
     const log = this.options.log.child({ peer: state.fingerprint, clip: id.slice(0, 16) });
     let body: ClipBody;
@@ -240,8 +241,14 @@ export class ReceiveSide {
       total: meta.size,
       resumedFrom: sink.offset,
     });
-    const incoming = new Incoming(meta, sink, state.session.channel, this.options.windowBytes, handle, (err) =>
-      void this.refuse(state, incoming, messageOf(err)),
+    const incoming = new Incoming(
+      meta,
+      sink,
+      state.session.channel,
+      this.options.windowBytes,
+      handle,
+      (err) => void this.refuse(state, incoming, messageOf(err)),
+      (offset, reason) => this.options.log.warn({ peer: state.fingerprint, clip: meta.id.slice(0, 16), offset, reason }, 'a leaf of the clip failed its check; asking for it again'),
     );
     state.incoming = incoming;
     if (sink.offset > 0) this.options.log.info({ peer: state.fingerprint, clip: meta.id.slice(0, 16), offset: sink.offset }, 'resuming a transfer');

@@ -46,7 +46,7 @@ export class SendSide {
     await state.send({ type: 'offer', meta: clip });
   }
 
-  onWant(state: SessionState, id: string, offset: number, window: number): void {
+  onWant(state: SessionState, id: string, offset: number, window: number, restart = false): void {
     const current = this.current();
     if ((state.outgoing === undefined || !state.outgoing.isLive) && current?.id === id && isLocal(current)) {
       // A receiver that was only announced this clip now fetches it (someone pasted it there):
@@ -61,7 +61,14 @@ export class SendSide {
     }
     if (offset > outgoing.clip.size) throw malformed('WANT offset past the end of the clip');
     if (window < 1) throw malformed('WANT window must be at least 1 byte');
-    if (outgoing.state !== 'offered') return; // one WANT per OFFER; a repeat changes nothing
+    if (restart && outgoing.restart()) {
+      // A leaf failed the receiver's check: the stream under way stops, and starts again from
+      // the receiver's proven bytes (docs/PROTOCOL.md §5.2).
+      this.log.warn({ peer: state.fingerprint, clip: id.slice(0, 16), offset }, 'the peer asks for part of a clip again');
+      outgoing.handle?.end('interrupted', 'asked again from a leaf that failed its check');
+      outgoing.handle = undefined;
+    }
+    if (outgoing.state !== 'offered') return; // one WANT per OFFER; a plain repeat changes nothing
     const { clip } = outgoing;
     const handle = this.transfers.start({
       id: clip.id,

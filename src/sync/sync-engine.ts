@@ -216,7 +216,7 @@ export class SyncEngine {
       case 'offer':
         return void this.receiving.onOffer(state, message.meta).catch(onError);
       case 'want':
-        return this.sending.onWant(state, message.id, message.offset, message.window);
+        return this.sending.onWant(state, message.id, message.offset, message.window, message.restart === true);
       case 'credit':
         return this.sending.onCredit(state, message.id, message.bytes);
       case 'data':

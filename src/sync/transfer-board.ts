@@ -90,6 +90,13 @@ export class TransferHandle {
     }
   }
 
+  /** Back to `bytes` done: part of the transfer is being sent again (a leaf that failed its check). */
+  rewindTo(bytes: number): void {
+    if (this.ended) return;
+    this.bytes = Math.min(this.bytes, bytes);
+    this.meter.sample(this.bytes);
+  }
+
   end(outcome: TransferOutcome, detail?: string): void {
     if (this.ended) return;
     this.ended = true;

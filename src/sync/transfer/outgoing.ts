@@ -15,6 +15,8 @@ export class Outgoing {
   private current: OutgoingState = 'offered';
   private credit = 0;
   private wake: (() => void) | undefined;
+  /** Which run of `stream` is the live one: a restart leaves the earlier loop stopped. */
+  private run = 0;
   /** Progress for `clipsync transfers`, from the WANT on. */
   handle: TransferHandle | undefined;
 
@@ -55,6 +57,19 @@ export class Outgoing {
     this.poke();
   }
 
+  /**
+   * The receiver asks for the clip again from some offset (a leaf failed its check): the
+   * stream under way (or already sent) stops, and `stream` may run again. False when there is
+   * no stream to restart (not yet asked for, or over).
+   */
+  restart(): boolean {
+    if (this.current !== 'streaming' && this.current !== 'sent') return false;
+    this.run++;
+    this.current = 'offered';
+    this.poke();
+    return true;
+  }
+
   /** Reading or sending failed on this side. */
   fail(): void {
     if (this.isLive) this.current = 'failed';
@@ -69,6 +84,7 @@ export class Outgoing {
   async stream(offset: number, window: number, onChunk: (bytes: number) => void): Promise<boolean> {
     if (this.current !== 'offered') return false;
     this.current = 'streaming';
+    const run = ++this.run;
     this.credit = window;
     const { clip } = this;
     const reader = new ClipReader(clip.file !== undefined ? { file: clip.file } : { data: clip.data! }, clip.size);
@@ -78,27 +94,27 @@ export class Outgoing {
     try {
       for (let at = offset; at < clip.size; ) {
         const length = Math.min(step, clip.size - at);
-        while (this.credit < length && !this.stopped()) await new Promise<void>((resolve) => (this.wake = resolve));
-        if (this.stopped()) return false;
+        while (this.credit < length && !this.stopped(run)) await new Promise<void>((resolve) => (this.wake = resolve));
+        if (this.stopped(run)) return false;
         const following = at + length;
         const body = await reader.read(at, length, { offset: following, length: Math.min(step, clip.size - following) });
-        if (this.stopped()) return false;
+        if (this.stopped(run)) return false;
         this.credit -= length;
         await sendMessage(this.channel, { type: 'data', id: clip.id, offset: at, body });
         at += length;
         onChunk(length);
       }
-      if (this.stopped()) return false;
+      if (this.stopped(run)) return false;
       await sendMessage(this.channel, { type: 'end', id: clip.id });
-      if (this.current === 'streaming') this.current = 'sent';
+      if (this.current === 'streaming' && run === this.run) this.current = 'sent';
       return true;
     } finally {
       await reader.close();
     }
   }
 
-  private stopped(): boolean {
-    return this.current !== 'streaming' || !this.channel.isOpen;
+  private stopped(run: number): boolean {
+    return this.current !== 'streaming' || run !== this.run || !this.channel.isOpen;
   }
 
   private poke(): void {

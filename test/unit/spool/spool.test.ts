@@ -683,3 +683,30 @@ describe('Spool: clips stored by an older version', () => {
     expect(listing()).toEqual(['notes.txt', stored.id].sort());
   });
 });
+
+describe('Spool: a leaf that fails its check while it arrives', () => {
+  it('refuses the write, keeps the leaves before it, and rewinds to them so the rest can come again', async () => {
+    const spool = await Spool.open(spoolDir, { checkpointEveryBytes: MiB });
+    const data = bytes(4 * MiB + 123, 60);
+    const meta = metaOf(data);
+    const incoming = await spool.beginIncoming(meta);
+    const damaged = Buffer.from(data);
+    damaged[2 * MiB + 7]! ^= 0x80; // leaf 2
+    let refused: ClipsyncError | undefined;
+    for (const piece of pieces(damaged, 300 * KiB)) {
+      try {
+        await incoming.write(piece);
+      } catch (err) {
+        refused = err as ClipsyncError;
+        break;
+      }
+    }
+    expect(refused?.code).toBe('CLIPSYNC_ERR_HASH_MISMATCH');
+    expect(refused?.message).toMatch(/leaf 2 \(from byte 2097152\)/);
+    expect(await incoming.rewind()).toBe(2 * MiB);
+    expect(incoming.offset).toBe(2 * MiB);
+    expect(statSync(join(spoolDir, `${meta.id}.part`)).size).toBe(2 * MiB);
+    for (const piece of pieces(data.subarray(2 * MiB), 300 * KiB)) await incoming.write(piece);
+    expect(readFileSync((await incoming.finish()).file).equals(data)).toBe(true);
+  });
+});
