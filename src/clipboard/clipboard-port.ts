@@ -32,6 +32,8 @@ export function clipboardPort(backend: ClipboardBackend, watcher: () => Clipboar
       return backend.write(lazyClipToWrite(clip, selection, fetch));
     }
     const toWrite = clipToWrite(clip, selection);
+    // No watcher, nothing reads the clipboard back: no fingerprints to note.
+    if (watcher() === undefined) return backend.write(toWrite);
     // The same streams the backend will read, from memory or the spool, one format at a time.
     const prints = await fingerprintsOf(toWrite);
     // Hashing a spooled clip takes a while: a copy made meanwhile is newer and stays.

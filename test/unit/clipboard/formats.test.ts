@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { blake3 } from '@napi-rs/blake-hash';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ClipboardSnapshot, Representation } from '../../../src/clipboard/backend.js';
@@ -17,7 +17,8 @@ function snapshot(formats: Representation[], sensitive = false): ClipboardSnapsh
   return { selection: 'clipboard', formats, sensitive };
 }
 
-const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('base64');
+/** The fingerprint hash: BLAKE3, base64 (local only, never on the wire). */
+const b3 = (data: Buffer | string): string => blake3(typeof data === 'string' ? Buffer.from(data) : data).toString('base64');
 
 describe('FormatPolicy: which types travel', () => {
   it('sends what browsers, office suites, image tools and terminals offer by default', () => {
@@ -140,14 +141,14 @@ describe('isSensitive', () => {
 });
 
 describe('copyFingerprints', () => {
-  it('is one SHA-256 (base64) per format, in order, over the bytes as they are for non-text', () => {
+  it('is one BLAKE3 (base64) per format, in order, over the bytes as they are for non-text', () => {
     const png = Buffer.from([0x89, 0x50, 0x0d, 0x0a, 0x00]);
-    expect(copyFingerprints([rep('image/png', png), rep('application/x-foo', 'ab')])).toEqual([sha256(png), sha256('ab')]);
+    expect(copyFingerprints([rep('image/png', png), rep('application/x-foo', 'ab')])).toEqual([b3(png), b3('ab')]);
   });
 
   it('takes text with CRLF line ends or trailing NULs for the same text', () => {
     const [lf] = copyFingerprints([rep(TEXT_MIME, 'one\ntwo\n')]);
-    expect(lf).toBe(sha256('one\ntwo\n'));
+    expect(lf).toBe(b3('one\ntwo\n'));
     expect(copyFingerprints([rep(TEXT_MIME, 'one\r\ntwo\r\n')])).toEqual([lf]);
     expect(copyFingerprints([rep('text/html', 'one\ntwo\n\0\0')])).toEqual([lf]);
     expect(copyFingerprints([rep(TEXT_MIME, 'one\ntwo\n\0')])).toEqual([lf]);
@@ -160,13 +161,13 @@ describe('copyFingerprints', () => {
   });
 
   it('keeps a lone CR, a NUL inside the text and a leading NUL', () => {
-    expect(copyFingerprints([rep(TEXT_MIME, 'a\rb')])).toEqual([sha256('a\rb')]);
-    expect(copyFingerprints([rep(TEXT_MIME, 'a\0b')])).toEqual([sha256('a\0b')]);
-    expect(copyFingerprints([rep(TEXT_MIME, '\0a')])).toEqual([sha256('\0a')]);
+    expect(copyFingerprints([rep(TEXT_MIME, 'a\rb')])).toEqual([b3('a\rb')]);
+    expect(copyFingerprints([rep(TEXT_MIME, 'a\0b')])).toEqual([b3('a\0b')]);
+    expect(copyFingerprints([rep(TEXT_MIME, '\0a')])).toEqual([b3('\0a')]);
   });
 
   it('leaves multi-byte UTF-8 text intact while normalizing it', () => {
-    expect(copyFingerprints([rep(TEXT_MIME, 'café — 日本\r\n')])).toEqual([sha256(Buffer.from('café — 日本\n'))]);
+    expect(copyFingerprints([rep(TEXT_MIME, 'café — 日本\r\n')])).toEqual([b3(Buffer.from('café — 日本\n'))]);
   });
 });
 
