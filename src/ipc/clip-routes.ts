@@ -4,7 +4,9 @@ import type { Clock } from '../core/clock.js';
 import { fail } from '../core/errors.js';
 import { findFormat, formatOffsets, isLocal, isValidMime, mainFormat, type Clip, type ClipFormat } from '../sync/clip.js';
 import type { DeliveryResult } from '../sync/delivery.js';
-import { receiveCopyBody } from './copy-body.js';
+import type { ServerResponse } from 'node:http';
+import { receiveCopyBody, type ReceivedCopy } from './copy-body.js';
+import { readCopyFile } from './copy-file.js';
 import type { ClipDesk, DaemonView } from './daemon-view.js';
 import { streamProgress } from './ndjson.js';
 import { CLIP_HEADERS, type CopyResponse, type FetchResponse, type PasteListResponse } from './schema.js';
@@ -18,29 +20,19 @@ type ClipView = Pick<DaemonView, 'sync' | 'watcher' | 'maxClipBytes' | 'spoolThr
 /** The clipboard: `copy` (with `--wait` and its progress stream), `paste`, and `fetch` (an announced clip's bytes, with progress). */
 export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
   return {
-    'POST /v1/copy': async ({ req, res, query }): Promise<CopyResponse | undefined> => {
-      const mime = query.get('mime');
-      if (mime !== null && !isValidMime(mime)) {
-        throw fail('CLIPSYNC_ERR_USAGE', `"${mime}" is not a media type such as text/plain or image/png`);
-      }
+    'POST /v1/copy': async ({ req, res, query }) => {
+      const mime = checkedMime(query.get('mime'));
       const received = await receiveCopyBody(req, mime, daemon.maxClipBytes, daemon.spoolThresholdBytes, daemon.store);
-      const size = received.body.data?.length ?? received.body.size ?? 0;
-      const { clip, deliveries } = await daemon.sync.copyLocal(received.body, [{ mime: received.mime, size }], 'cli');
-      const wait = query.get('wait') === '1';
-      const timeout = Number(query.get('timeout') ?? 0);
-      if (!(wait && query.get('progress') === '1')) {
-        const peers: DeliveryResult[] = wait ? await waitAll(deliveries, timeout, clock) : [];
-        return { id: clip.id, mime: clip.mime, size: clip.size, peers };
-      }
-      // Progress: one line per progress event of this clip's sends, then the result.
-      const waiting = new Set(deliveries.map((d) => d.fingerprint));
-      await streamProgress(
-        daemon.transfers,
-        res,
-        (t) => t.id === clip.id && t.direction === 'send' && waiting.has(t.peer),
-        async (): Promise<CopyResponse> => ({ id: clip.id, mime: clip.mime, size: clip.size, peers: await waitAll(deliveries, timeout, clock) }),
-      );
-      return undefined;
+      return applyCopy(daemon, clock, received, query, res);
+    },
+
+    // `copy FILE`: the daemon reads the file by its path (docs/CONTROL-API.md).
+    'POST /v1/copy/file': async ({ res, query }) => {
+      const mime = checkedMime(query.get('mime'));
+      const path = query.get('path');
+      if (path === null || path === '') throw fail('CLIPSYNC_ERR_USAGE', 'name the file to copy with ?path=');
+      const received = await readCopyFile(path, mime, daemon.maxClipBytes, daemon.spoolThresholdBytes, daemon.store);
+      return applyCopy(daemon, clock, received, query, res);
     },
 
     'GET /v1/paste': async ({ res, query }): Promise<PasteListResponse | undefined> => {
@@ -127,4 +119,30 @@ async function waitAll(deliveries: PendingDelivery[], timeoutSeconds: number, cl
     (d) =>
       settled.get(d) ?? { fingerprint: d.fingerprint, name: d.name, status: 'failed', detail: `no acknowledgement within ${timeoutSeconds} s` },
   );
+}
+
+function checkedMime(mime: string | null): string | null {
+  if (mime !== null && !isValidMime(mime)) throw fail('CLIPSYNC_ERR_USAGE', `"${mime}" is not a media type such as text/plain or image/png`);
+  return mime;
+}
+
+/** A copy's bytes are in: make it the current clip, offer it, and answer (at once, or with --wait, with progress). */
+async function applyCopy(daemon: ClipView, clock: Clock, received: ReceivedCopy, query: URLSearchParams, res: ServerResponse): Promise<CopyResponse | undefined> {
+  const size = received.body.data?.length ?? received.body.size ?? 0;
+  const { clip, deliveries } = await daemon.sync.copyLocal(received.body, [{ mime: received.mime, size }], 'cli');
+  const wait = query.get('wait') === '1';
+  const timeout = Number(query.get('timeout') ?? 0);
+  if (!(wait && query.get('progress') === '1')) {
+    const peers: DeliveryResult[] = wait ? await waitAll(deliveries, timeout, clock) : [];
+    return { id: clip.id, mime: clip.mime, size: clip.size, peers };
+  }
+  // Progress: one line per progress event of this clip's sends, then the result.
+  const waiting = new Set(deliveries.map((d) => d.fingerprint));
+  await streamProgress(
+    daemon.transfers,
+    res,
+    (t) => t.id === clip.id && t.direction === 'send' && waiting.has(t.peer),
+    async (): Promise<CopyResponse> => ({ id: clip.id, mime: clip.mime, size: clip.size, peers: await waitAll(deliveries, timeout, clock) }),
+  );
+  return undefined;
 }

@@ -33,7 +33,8 @@ export async function receiveCopyBody(req: IncomingMessage, mime: string | null,
   }
 }
 
-async function readCopyBody(iterator: AsyncIterator<Buffer>, mime: string | null, limit: number, threshold: number, store: LocalStore | undefined): Promise<ReceivedCopy> {
+/** The bytes of a copy from any source of chunks (a request body, or a file the daemon reads). */
+export async function readCopyBody(iterator: AsyncIterator<Buffer>, mime: string | null, limit: number, threshold: number, store: LocalStore | undefined): Promise<ReceivedCopy> {
   const utf8 = new Utf8Check();
   const typeOf = (): string => mime ?? utf8.mime();
   const chunks: Buffer[] = [];

@@ -5,8 +5,9 @@ import { fail, isClipsyncError } from '../core/errors.js';
 import { LeafHasher, rootId } from '../content/content-hash.js';
 import { planCleanup, type CleanupPlan, type SpoolEntry } from './spool-cleanup.js';
 import { busyError, notSpooledError, spoolIoError } from './spool-errors.js';
-import { ensurePrivateDir, FILE_MODE, removeQuietly, replaceFileDurably, statFile, syncDir, writeAll } from './spool-files.js';
+import { ensurePrivateDir, FILE_MODE, removeQuietly, replaceFileDurably, statFile, syncDir } from './spool-files.js';
 import { IncomingSpool, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
+import { PartAppender } from './part-appender.js';
 import { assertClipId, classify, spoolFiles, tempFile } from './spool-names.js';
 
 export { IncomingSpool, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
@@ -147,8 +148,12 @@ export class Spool {
         throw spoolIoError(err, doing, this.dir);
       }
     };
+    let appender: PartAppender | undefined;
     try {
-      handle = await io('creating a spool file', () => open(temp, 'wx', FILE_MODE));
+      handle = await io('creating a spool file', () => open(temp, 'wx+', FILE_MODE));
+      // Direct I/O where the file system has it, as for received clips (part-appender.ts):
+      // through the page cache, writing a 256 MiB copy cost 0.5 s of fresh pages here.
+      appender = await io('creating a spool file', () => PartAppender.open(temp, handle!, 0));
       for await (const chunk of chunksOf(source)) {
         size += chunk.length;
         if (options.maxBytes !== undefined && size > options.maxBytes) {
@@ -157,10 +162,12 @@ export class Spool {
           });
         }
         // The thread pool writes the chunk while this thread hashes it.
-        const writing = io('writing a copied clip to the spool', () => writeAll(handle!, chunk, size - chunk.length));
+        const writing = io('writing a copied clip to the spool', () => appender!.append(chunk));
         hasher.update(chunk);
         await writing;
       }
+      await io('writing a copied clip to the spool', () => appender!.flush());
+      appender = undefined;
       const written = handle;
       handle = undefined;
       await io('storing a copied clip', async () => {
@@ -184,6 +191,7 @@ export class Spool {
       );
       return { id, size, file: complete, leaves };
     } catch (err) {
+      await appender?.close();
       await handle?.close().catch(() => undefined);
       await removeQuietly(temp);
       throw err;

@@ -1,5 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { ClipsyncError, fail, type ErrorCode } from '../../core/errors.js';
 import type { IpcRequest } from '../../ipc/client.js';
@@ -43,14 +44,13 @@ export interface CopyArgs extends GlobalArgs {
 
 /** `clipsync copy`: also run without yargs by the fast path (fast-path.ts), editors call it on every yank. */
 export async function copy(args: CopyArgs): Promise<void> {
-  const body = await openInput(args.file);
-  const request = {
-    method: 'POST' as const,
-    path: '/v1/copy',
-    query: { mime: args.mime, wait: args.wait === true ? '1' : undefined, timeout: args.timeout?.toString() },
-    body,
-  };
-  const result = args.wait === true ? await copyWithProgress(args, request) : await clientFrom(args).json<CopyResponse>(request);
+  const query = { mime: args.mime, wait: args.wait === true ? '1' : undefined, timeout: args.timeout?.toString() };
+  const path = await fileToCopy(args.file);
+  // A file is read by the daemon itself, by its path: no copy of its bytes through the socket.
+  // A daemon from before that route answers NO_ROUTE, and gets the bytes as before.
+  let result: CopyResponse | undefined;
+  if (path !== undefined) result = await send(args, { method: 'POST', path: '/v1/copy/file', query: { ...query, path } }).catch(unlessNoRoute);
+  result ??= await send(args, { method: 'POST', path: '/v1/copy', query, body: path === undefined ? await stdinInput() : createReadStream(path, { highWaterMark: 1024 * 1024 }) });
   const failed = result.peers.filter((p) => p.status === 'failed');
   if (args.json === true) printJson(result);
   else if (args.wait === true) {
@@ -61,6 +61,15 @@ export async function copy(args: CopyArgs): Promise<void> {
     const names = failed.map((p) => `${p.name || p.fingerprint} (${p.detail ?? 'failed'})`).join(', ');
     throw fail('CLIPSYNC_ERR_DELIVERY', `not delivered to ${names}`);
   }
+}
+
+function send(args: CopyArgs, request: IpcRequest): Promise<CopyResponse> {
+  return args.wait === true ? copyWithProgress(args, request) : clientFrom(args).json<CopyResponse>(request);
+}
+
+function unlessNoRoute(err: unknown): undefined {
+  if (err instanceof ClipsyncError && err.code === 'CLIPSYNC_ERR_NO_ROUTE') return undefined;
+  throw err;
 }
 
 /** The options of `clipsync paste`. */
@@ -125,17 +134,24 @@ async function fetchWithProgress(args: GlobalArgs, id: string): Promise<void> {
   throw fail('CLIPSYNC_ERR_IPC', 'the daemon closed the connection before the clip was fetched; see its log');
 }
 
-async function openInput(file: string | undefined): Promise<NodeJS.ReadableStream & import('node:stream').Readable> {
-  if (file === undefined || file === '-') {
-    if (process.stdin.isTTY) throw usageError('give a FILE to copy, or pipe data into `clipsync copy`');
-    return process.stdin;
-  }
+/** The absolute path of FILE, checked here so a bad one fails at once; undefined for standard input. */
+async function fileToCopy(file: string | undefined): Promise<string | undefined> {
+  if (file === undefined || file === '-') return undefined;
+  const path = resolve(file);
   try {
-    const info = await stat(file);
-    if (!info.isFile()) throw fail('CLIPSYNC_ERR_USAGE', `${file} is not a regular file`);
+    const info = await stat(path);
+    if (!info.isFile()) throw fail('CLIPSYNC_ERR_USAGE', `${file} is not a regular file`, { hint: 'copy a file, or pipe other data into `clipsync copy`' });
+    await access(path, constants.R_OK);
   } catch (err) {
     if (err instanceof ClipsyncError) throw err;
-    throw fail('CLIPSYNC_ERR_USAGE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'ENOENT: no such file' : code === 'EACCES' || code === 'EPERM' ? `${code}: permission denied` : (code ?? 'error');
+    throw fail('CLIPSYNC_ERR_USAGE', `cannot read ${path} (${why})`, { hint: 'check the path and that you can read the file' });
   }
-  return createReadStream(file, { highWaterMark: 1024 * 1024 }); // fewer, larger pieces for big files
+  return path;
+}
+
+async function stdinInput(): Promise<NodeJS.ReadableStream & import('node:stream').Readable> {
+  if (process.stdin.isTTY) throw usageError('give a FILE to copy, or pipe data into `clipsync copy`');
+  return process.stdin;
 }

@@ -1,0 +1,61 @@
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { fail, isClipsyncError, type ClipsyncError } from '../core/errors.js';
+import { readCopyBody, tooLarge, type LocalStore, type ReceivedCopy } from './copy-body.js';
+
+/** The daemon reads a copied file in pieces this big: few trips to the thread pool, little memory. */
+const READ_BYTES = 1024 * 1024;
+
+/**
+ * `clipsync copy FILE`: the daemon reads the file itself, by its path, at disk speed, rather
+ * than taking its bytes through the control socket. Only the same user can reach the socket
+ * (0600 in a 0700 directory), and the daemon runs as that user, so it reads exactly what the
+ * user could. A file that changes while it is read (its size, modification time or inode
+ * differs after the last byte from before the first, or it ends early or late) is refused:
+ * such a clip would be no version of the file at all. Nothing of it is made current or offered.
+ */
+export async function readCopyFile(path: string, mime: string | null, limit: number, threshold: number, store: LocalStore | undefined): Promise<ReceivedCopy> {
+  if (!isAbsolute(path)) throw fail('CLIPSYNC_ERR_USAGE', `the file to copy must be given by an absolute path, not "${path}"`);
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw unreadable(path, err);
+  }
+  try {
+    const before = await handle.stat();
+    if (!before.isFile()) throw fail('CLIPSYNC_ERR_USAGE', `${path} is not a regular file`, { hint: 'copy a file, or pipe other data into `clipsync copy`' });
+    if (before.size > limit) throw tooLarge(limit, before.size);
+    const stream = handle.createReadStream({ start: 0, highWaterMark: READ_BYTES, autoClose: false });
+    let received: ReceivedCopy;
+    try {
+      received = await readCopyBody(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, mime, limit, threshold, store);
+    } catch (err) {
+      throw isClipsyncError(err) ? err : unreadable(path, err); // a read error (EIO) names the file
+    }
+    const read = received.body.data?.length ?? received.body.size ?? 0;
+    const after = await handle.stat();
+    const there = await stat(path).catch(() => undefined);
+    if (read !== before.size || changed(before, after) || there === undefined || changed(before, there)) throw changedWhileRead(path);
+    return received;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+function changed(before: Stats, now: Stats): boolean {
+  return now.size !== before.size || now.mtimeMs !== before.mtimeMs || now.ino !== before.ino || now.dev !== before.dev;
+}
+
+function changedWhileRead(path: string): ClipsyncError {
+  return fail('CLIPSYNC_ERR_FILE_CHANGED', `${path} changed while it was being copied; nothing was copied`, {
+    hint: 'copy it again once nothing is writing to it (or copy a snapshot: cp it elsewhere first)',
+  });
+}
+
+function unreadable(path: string, err: unknown): ClipsyncError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'error');
+  return fail('CLIPSYNC_ERR_USAGE', `cannot read ${path} (${why})`, { hint: 'check the path and that you can read the file', cause: err });
+}
