@@ -10,6 +10,7 @@ import { plainWsRate } from './stream.mjs';
 import { MAX_DATA_BODY_BYTES as DATA_CHUNK_BYTES } from '../../dist/protocol/limits.js';
 import { DAEMON_NODE_FLAGS, startDaemon, timedTransfer, trustedHomes } from './daemons.mjs';
 import { summarize, tempDir } from './lib.mjs';
+import { SSH_CIPHERS, startSshd } from './sshd.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_TRANSFER_MIB ?? 256) * MiB;
@@ -18,7 +19,7 @@ const RUNS = Number(process.env.BENCH_TRANSFER_RUNS ?? 3);
 const CHUNK = DATA_CHUNK_BYTES;
 
 /** A file of random bytes, written in slices so the bench itself stays small; `salt` makes each run a new clip. */
-function randomFile(path, size, salt) {
+export function randomFile(path, size, salt) {
   const fd = openSync(path, 'w');
   const slice = Buffer.allocUnsafe(4 * MiB);
   for (let written = 0; written < size; written += slice.length) {
@@ -30,7 +31,7 @@ function randomFile(path, size, salt) {
   return path;
 }
 
-async function daemonPair(dir, transport, nodeFlags = DAEMON_NODE_FLAGS) {
+export async function daemonPair(dir, transport, nodeFlags = DAEMON_NODE_FLAGS) {
   // Every clip moves eagerly: over eagerLimitBytes it would only be announced, and there
   // would be no transfer to time.
   const homes = trustedHomes(dir, { eagerLimitBytes: 2 ** 40 });
@@ -92,56 +93,26 @@ async function rawTcpRate() {
  * with and without the connection setup, which ssh pays once per session.
  */
 async function sshRates(dir) {
-  const sshd = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p));
-  if (sshd === undefined) return { missing: 'openssh-server is not installed (apt-get install openssh-server)' };
-  const key = join(dir, 'client_key');
-  const hostKey = join(dir, 'host_key');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
-  const authorized = join(dir, 'authorized_keys');
-  execFileSync('cp', [`${key}.pub`, authorized]);
-  execFileSync('chmod', ['600', authorized]);
-  const port = 22000 + Math.floor(Math.random() * 20000);
-  const config = join(dir, 'sshd_config');
-  writeFileSync(
-    config,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKey}`,
-      `AuthorizedKeysFile ${authorized}`,
-      'StrictModes no',
-      'UsePAM no',
-      'PasswordAuthentication no',
-      'PidFile none',
-      'PermitRootLogin prohibit-password',
-      '',
-    ].join('\n'),
-  );
-  execFileSync('mkdir', ['-p', '/run/sshd']);
-  const daemon = spawn(sshd, ['-D', '-e', '-f', config], { stdio: 'ignore' });
+  const server = await startSshd(dir);
+  if (server.missing !== undefined) return { missing: server.missing };
   try {
-    await new Promise((resolve) => setTimeout(resolve, 500));
     const file = randomFile(join(dir, 'ssh.bin'), SIZE, 99);
-    const base = ['-p', String(port), '-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes'];
+    const { base, port } = server;
     const time = (args, input) => {
       const start = process.hrtime.bigint();
       execFileSync('ssh', [...base, ...args, '127.0.0.1', input ? 'cat > /dev/null' : 'true'], { stdio: [input ? openSync(file, 'r') : 'ignore', 'ignore', 'inherit'] });
       return Number(process.hrtime.bigint() - start) / 1e9;
     };
     const rows = {};
-    for (const [label, args] of [
-      ['default cipher', []],
-      ['aes128-gcm', ['-c', 'aes128-gcm@openssh.com']],
-    ]) {
+    for (const [label, args] of SSH_CIPHERS) {
       const connect = summarize(Array.from({ length: 3 }, () => time(args, false))).median;
       const totals = Array.from({ length: RUNS }, () => time(args, true));
       const total = summarize(totals).median;
-      rows[label] = { connect, rateWithConnect: SIZE / total, rate: SIZE / Math.max(1e-6, total - connect), cpu: await sshCpu(sshd, config, port + 1, base, args, file) };
+      rows[label] = { connect, rateWithConnect: SIZE / total, rate: SIZE / Math.max(1e-6, total - connect), cpu: await sshCpu(server.sshd, server.config, port + 1, base, args, file) };
     }
     return { rows };
   } finally {
-    daemon.kill();
+    server.stop();
   }
 }
 

@@ -131,7 +131,7 @@ function waitDrain(stream: PassThrough): Promise<void> {
 }
 
 /** UTF-8 validity checked chunk by chunk, so a spooled body needs no second read. */
-class Utf8Check {
+export class Utf8Check {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
   private valid = true;
 

@@ -2,7 +2,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fail, isClipsyncError, type ClipsyncError } from '../core/errors.js';
-import { readCopyBody, tooLarge, type LocalStore, type ReceivedCopy } from './copy-body.js';
+import { Utf8Check, readCopyBody, tooLarge, type LocalStore, type ReceivedCopy } from './copy-body.js';
 
 /** The daemon reads a copied file in pieces this big: few trips to the thread pool, little memory. */
 const READ_BYTES = 1024 * 1024;
@@ -27,10 +27,18 @@ export async function readCopyFile(path: string, mime: string | null, limit: num
     const before = await handle.stat();
     if (!before.isFile()) throw fail('CLIPSYNC_ERR_USAGE', `${path} is not a regular file`, { hint: 'copy a file, or pipe other data into `clipsync copy`' });
     if (before.size > limit) throw tooLarge(limit, before.size);
-    const stream = handle.createReadStream({ start: 0, highWaterMark: READ_BYTES, autoClose: false });
     let received: ReceivedCopy;
     try {
-      received = await readCopyBody(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, mime, limit, threshold, store);
+      if (store !== undefined && before.size > threshold) {
+        // Large: straight from the file into the spool, in pieces read ahead of the write.
+        const utf8 = new Utf8Check();
+        const typeOf = (): string => mime ?? utf8.mime();
+        const stored = await store.storeLocal(filePieces(handle, limit, (piece) => mime === null && utf8.update(piece)), (size) => [{ mime: typeOf(), size }]);
+        received = { body: { file: stored.path, id: stored.id, size: stored.size, leaves: stored.leaves }, mime: typeOf() };
+      } else {
+        const stream = handle.createReadStream({ start: 0, highWaterMark: READ_BYTES, autoClose: false });
+        received = await readCopyBody(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, mime, limit, threshold, store);
+      }
     } catch (err) {
       throw isClipsyncError(err) ? err : unreadable(path, err); // a read error (EIO) names the file
     }
@@ -58,4 +66,29 @@ function unreadable(path: string, err: unknown): ClipsyncError {
   const code = (err as NodeJS.ErrnoException).code;
   const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'error');
   return fail('CLIPSYNC_ERR_USAGE', `cannot read ${path} (${why})`, { hint: 'check the path and that you can read the file', cause: err });
+}
+
+/**
+ * The file's bytes in pieces of READ_BYTES, the next one read while the consumer handles the
+ * current one. Two buffers take turns: a piece is only valid until the consumer asks for the
+ * one after the next (the spool copies each into its write buffer before asking). Stops with
+ * CLIP_TOO_LARGE past `limit` (a file that grew).
+ */
+async function* filePieces(handle: FileHandle, limit: number, inspect: (piece: Buffer) => void): AsyncGenerator<Buffer> {
+  const buffers = [Buffer.allocUnsafe(READ_BYTES), Buffer.allocUnsafe(READ_BYTES)];
+  let turn = 0;
+  let at = 0;
+  let next = handle.read(buffers[turn]!, 0, READ_BYTES, at);
+  for (;;) {
+    const { bytesRead, buffer } = await next;
+    if (bytesRead === 0) return;
+    at += bytesRead;
+    if (at > limit) throw tooLarge(limit);
+    turn ^= 1;
+    next = handle.read(buffers[turn]!, 0, READ_BYTES, at);
+    next.catch(() => undefined); // surfaces when awaited
+    const piece = buffer.subarray(0, bytesRead);
+    inspect(piece);
+    yield piece;
+  }
 }

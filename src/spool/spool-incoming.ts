@@ -115,9 +115,9 @@ export class IncomingSpool {
     let handle: FileHandle | undefined;
     let appender: PartAppender | undefined;
     try {
-      // Content-addressed: a complete file with this id already is these bytes.
-      const done = await statFile(files.complete);
-      if (done !== undefined && done.size === meta.size) return new IncomingSpool(context, meta, files, undefined, undefined, undefined, meta.size);
+      // Content-addressed: a complete file with this id already is these bytes, once proven
+      // (complete files are not synced to disk, so one torn by a crash is found out here).
+      if (await provenComplete(files.complete, meta)) return new IncomingSpool(context, meta, files, undefined, undefined, undefined, meta.size);
 
       // Only the names are guarded (a clean-up must not unlink the part between sidecar and open);
       // the id is pinned already, so proving a long prefix can happen outside the lock.
@@ -212,8 +212,9 @@ export class IncomingSpool {
       await this.guard(`writing clip ${this.meta.id.slice(0, 16)}…`, () => this.appender!.flush());
       await this.guard('checking the clip', async () => this.verify(() => this.verifier!.finish(), true));
       await this.guard(`storing clip ${this.meta.id.slice(0, 16)}…`, async () => {
+        // No sync first: a complete file is always proven again before it is trusted in a
+        // later run (provenComplete), and the sync cost a 256 MiB clip 0.2 s the user waited.
         const handle = this.handle!;
-        await handle.datasync(); // the bytes are on disk before the name says "complete"
         this.handle = undefined;
         await handle.close();
         await rename(this.files.part, this.files.complete);
@@ -412,5 +413,18 @@ async function provenPrefix(handle: FileHandle, length: number, meta: IncomingMe
     }
     const at = index * CONTENT_HASH_BYTES;
     if (!blake3Hash(buffer.subarray(0, done)).equals(meta.leaves.subarray(at, at + CONTENT_HASH_BYTES))) return start;
+  }
+}
+
+/** Whether the complete file `path` holds exactly the clip: its size and every leaf checked. */
+async function provenComplete(path: string, meta: IncomingMeta): Promise<boolean> {
+  const info = await statFile(path);
+  if (info === undefined || info.size !== meta.size) return false;
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (handle === undefined) return false;
+  try {
+    return (await provenPrefix(handle, meta.size, meta)) === meta.size;
+  } finally {
+    await handle.close().catch(() => undefined);
   }
 }

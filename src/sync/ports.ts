@@ -46,7 +46,7 @@ export interface SpoolPort {
    * Stores a local copy (`clipsync copy` of a large body) under its content id; `formatsOf`
    * names its formats once its size is known (the id covers them).
    */
-  storeLocal(source: Readable, formatsOf: (size: number) => ClipFormat[]): Promise<{ id: string; size: number; path: string; leaves: Buffer }>;
+  storeLocal(source: Readable | AsyncIterable<Buffer>, formatsOf: (size: number) => ClipFormat[]): Promise<{ id: string; size: number; path: string; leaves: Buffer }>;
 }
 
 /** Where received clips meet the desktop. */

@@ -710,3 +710,23 @@ describe('Spool: a leaf that fails its check while it arrives', () => {
     expect(readFileSync((await incoming.finish()).file).equals(data)).toBe(true);
   });
 });
+
+describe('Spool: complete files are proven before they are trusted', () => {
+  it('receives a clip again when its complete file was torn (same size, other bytes), and replaces it', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(2 * MiB + 9, 70);
+    const meta = metaOf(data);
+    const torn = Buffer.from(data);
+    torn.fill(0, MiB); // a crash before the unsynced tail reached the disk
+    writeFileSync(join(spoolDir, meta.id), torn, { mode: 0o600 });
+    const incoming = await spool.beginIncoming(meta);
+    expect(incoming.alreadyComplete).toBe(false);
+    expect(incoming.offset).toBe(0);
+    await incoming.write(data);
+    expect(readFileSync((await incoming.finish()).file).equals(data)).toBe(true);
+    // Whole and right, it is taken as received.
+    const again = await spool.beginIncoming(meta);
+    expect(again.alreadyComplete).toBe(true);
+    await again.finish();
+  });
+});

@@ -1,0 +1,52 @@
+// CLI start-up where editors and status bars feel it: `paste` and `status` against a running
+// daemon beside `node -e 0`, and a 1 KiB `copy --wait` until the connected peer can paste it.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { daemonPair } from './transfer.mjs';
+import { summarize, tempDir } from './lib.mjs';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 30);
+const COPIES = Number(process.env.BENCH_CLI_COPIES ?? 60);
+
+function ms(run) {
+  const start = process.hrtime.bigint();
+  run();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+export async function benchCliStartup() {
+  const { dir, remove } = tempDir();
+  try {
+    const pair = await daemonPair(dir, 'tcp');
+    try {
+      const env = { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' };
+      const home = pair.homes.sender;
+      const run = (args) => () => execFileSync(process.execPath, [CLI, ...args, '--home', home], { env, stdio: 'ignore' });
+      const file = join(dir, 'yank.txt');
+      writeFileSync(file, 'x'.repeat(1024));
+      run(['copy', file])(); // something to paste
+      const samples = { node: [], paste: [], status: [] };
+      for (let i = 0; i < 3; i++) run(['status'])(); // warm the file cache
+      // Interleaved, so load that drifts during the run hits every row alike.
+      for (let round = 0; round < ROUNDS; round++) {
+        samples.node.push(ms(() => execFileSync(process.execPath, ['-e', '0'], { stdio: 'ignore' })));
+        samples.paste.push(ms(run(['paste'])));
+        samples.status.push(ms(run(['status'])));
+      }
+      // 1 KiB copies, each new, until the peer acknowledged it applied (it can paste it then).
+      const copies = [];
+      for (let i = 0; i < COPIES; i++) {
+        writeFileSync(file, `${String(i).padStart(8, '0')}${'y'.repeat(1016)}`);
+        copies.push(ms(run(['copy', file, '--wait'])));
+      }
+      return { rounds: ROUNDS, node: summarize(samples.node), paste: summarize(samples.paste), status: summarize(samples.status), copy: summarize(copies), copies: COPIES };
+    } finally {
+      await pair.stop();
+    }
+  } finally {
+    remove();
+  }
+}
