@@ -11,6 +11,8 @@ import { benchTransfer } from './transfer.mjs';
 import { benchSpoolWrite } from './spool-write.mjs';
 import { benchMdnsStartup, benchMesh } from './mesh.mjs';
 import { benchClipboard } from './clipboard.mjs';
+import { benchEndToEnd } from './end-to-end.mjs';
+import { benchCliStartup } from './cli-startup.mjs';
 import { fmt, machine } from './lib.mjs';
 
 const gbps = (bytesPerSecond) => `${fmt(bytesPerSecond / 1e9, 2)} GB/s`;
@@ -242,6 +244,51 @@ if (clip.skipped !== undefined) {
   const idleNew = clip.idle.filter((r) => r.design.startsWith('event') && r.backend !== 'memory');
   out(`Target: idle CPU < 0.5% of one core on X11 and Wayland — ${idleNew.every((r) => r.cpuShare < 0.005) ? 'met' : 'NOT met'}.`);
 }
+out();
+
+const e2e = await benchEndToEnd();
+out('## Copying a file to a peer, as the user waits for it');
+out();
+out(`A ${e2e.size / 2 ** 20} MiB file of random bytes, ${e2e.runs} rounds, every row once per round with a new file, medians.`);
+out('clipsync: from the start of the `clipsync` process to its exit, when the peer (a second daemon on');
+out('loopback TCP, eager: the clip is not only announced) holds the verified clip. OpenSSH: a throwaway');
+out("sshd on loopback, `ssh 127.0.0.1 'cat > FILE' < FILE`, from the start of `ssh` to its exit.");
+out();
+out('| path | MB/s | s |');
+out('| --- | --- | --- |');
+out(`| \`clipsync copy FILE --wait\` (the daemon reads the file by its path) | ${fmt(e2e.path / 1e6, 0)} | ${fmt(e2e.size / e2e.path, 2)} |`);
+out(`| baseline: \`clipsync copy --wait < FILE\` (the bytes through the control socket, as before) | ${fmt(e2e.stdin / 1e6, 0)} | ${fmt(e2e.size / e2e.stdin, 2)} |`);
+if (e2e.ssh !== undefined) {
+  for (const [cipher, r] of Object.entries(e2e.ssh)) {
+    out(`| OpenSSH, ${cipher}, connect included | ${fmt(r.withConnect / 1e6, 0)} | ${fmt(e2e.size / r.withConnect, 2)} |`);
+    out(`| OpenSSH, ${cipher}, its ${fmt(r.connect, 2)} s connect excluded | ${fmt(r.withoutConnect / 1e6, 0)} | ${fmt(e2e.size / r.withoutConnect, 2)} |`);
+  }
+  out();
+  const dflt = e2e.ssh['default cipher'];
+  const aes = e2e.ssh['aes128-gcm'];
+  out(`Target: >= 1.5× OpenSSH with the default cipher, connect included — ${e2e.path >= 1.5 * dflt.withConnect ? 'met' : 'NOT met'} (${fmt(e2e.path / dflt.withConnect, 2)}×).`);
+  out(`Target: >= 1.0× OpenSSH with aes128-gcm, connect excluded — ${e2e.path >= aes.withoutConnect ? 'met' : 'NOT met'} (${fmt(e2e.path / aes.withoutConnect, 2)}×).`);
+} else {
+  out();
+  out(`OpenSSH not measured: ${e2e.sshMissing}.`);
+}
+out();
+
+const cliStart = await benchCliStartup();
+out('## CLI start-up');
+out();
+out(`Wall time of each command as a process, against a running daemon (memory clipboard, one connected peer),`);
+out(`${cliStart.rounds} rounds with the rows interleaved; then ${cliStart.copies} copies of a new 1 KiB file with \`--wait\`, each until the`);
+out('peer has acknowledged it applied (from then on a paste there returns it).');
+out();
+out('| command | p50 | p90 | p99 | p50 / node -e 0 |');
+out('| --- | --- | --- | --- | --- |');
+for (const [label, r] of [['baseline: `node -e 0`', cliStart.node], ['`clipsync paste`', cliStart.paste], ['`clipsync status`', cliStart.status], ['1 KiB `clipsync copy FILE --wait` to a peer', cliStart.copy]]) {
+  out(`| ${label} | ${fmt(r.median, 0)} ms | ${fmt(r.p90, 0)} ms | ${fmt(r.p99, 0)} ms | ${fmt(r.median / cliStart.node.median, 2)}× |`);
+}
+out();
+out(`Target: \`paste\` and \`status\` <= 1.3× \`node -e 0\` — ${Math.max(cliStart.paste.median, cliStart.status.median) <= 1.3 * cliStart.node.median ? 'met' : 'NOT met'}.`);
+out(`Target: 1 KiB \`copy --wait\` p50 < 80 ms and p99 < 150 ms — ${cliStart.copy.median < 80 && cliStart.copy.p99 < 150 ? 'met' : 'NOT met'}; \`node -e 0\` alone takes ${fmt(cliStart.node.median, 0)} ms (p50) on this machine, so no Node process can start, connect and return under that.`);
 out();
 
 writeFileSync(fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.meta.url)), `${lines.join('\n')}\n`);
