@@ -95,7 +95,10 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     intervalMs: NETWORK_POLL_MS,
     wakeGapMs: WAKE_GAP_MS,
     onChange: (reason) => network.peers.networkChanged(reason === 'wake' ? 'woke from sleep' : 'network addresses changed'),
+    // With no peers there is nothing a sleep or a new address could break: no wake-ups.
+    needed: () => network.peers.isActive(),
   });
+  network.peers.whenActive(() => networkWatch.resume());
   networkWatch.start();
   spool.startCleanup();
 
