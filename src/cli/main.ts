@@ -9,6 +9,7 @@ class UsageProblem extends Error {}
 
 /** The client commands in their plain forms, without loading yargs or any other command. */
 async function fastMain(argv: string[]): Promise<number | undefined> {
+  if (argv[0] === 'daemon') return daemonMain(argv);
   const fast = parseFastCommand(argv);
   if (fast === undefined) return undefined;
   try {
@@ -18,6 +19,19 @@ async function fastMain(argv: string[]): Promise<number | undefined> {
     else if (fast.command === 'peers') await (await import('./commands/status-commands.js')).peers(fast.args);
     else if (fast.command === 'transfers') await (await import('./commands/status-commands.js')).transfers(fast.args);
     else await (await import('./commands/stop-command.js')).stop(fast.args);
+    return ExitCode.ok;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+/** `daemon` in its plain forms, without yargs: what a daemon loads stays in its memory for good. */
+async function daemonMain(argv: string[]): Promise<number | undefined> {
+  const [{ parseDaemonCommand }, { runDaemonCommand }] = await Promise.all([import('./daemon-fast-path.js'), import('./commands/daemon-command.js')]);
+  const args = parseDaemonCommand(argv);
+  if (args === undefined) return undefined;
+  try {
+    await runDaemonCommand(args);
     return ExitCode.ok;
   } catch (err) {
     return reportError(err);

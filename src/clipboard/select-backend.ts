@@ -4,7 +4,6 @@ import type { Logger } from '../core/log.js';
 import type { ClipboardBackend, ClipboardKind } from './backend.js';
 import { DisplayWatch } from './display-watch.js';
 import { MemoryBackend } from './memory-backend.js';
-import { TextBackend } from './text-backend.js';
 
 export interface SelectOptions {
   choice: ClipboardChoice;
@@ -102,9 +101,13 @@ async function tryBackend(kind: ClipboardKind, options: AttemptOptions): Promise
         const { MacosBackend } = await import('./macos/macos-backend.js');
         return { backend: new MacosBackend({ log, deadlineMs: timeoutMs }) };
       }
-      case 'text':
+      case 'text': {
+        // Loaded only here: clipboardy and the process tools under it are most of an idle
+        // daemon's heap when they are loaded and never used.
+        const { TextBackend } = await import('./text-backend.js');
         await TextBackend.probe(timeoutMs);
         return { backend: new TextBackend('clipboardy (text only): no native clipboard backend for this platform', timeoutMs) };
+      }
       case 'memory':
         return { backend: new MemoryBackend('chosen with --clipboard memory') };
     }

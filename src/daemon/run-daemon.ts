@@ -12,7 +12,7 @@ import { formatAddress, parseAddress } from '../transport/address.js';
 import { listen, type Listener } from '../transport/listener.js';
 import { controlView } from './control-view.js';
 import { loadSetup, type DaemonFlags } from './daemon-setup.js';
-import { startDiscovery, type DiscoveryService } from './discovery-service.js';
+import type { DiscoveryService } from './discovery-service.js';
 import { buildPeerServices } from './peer-services.js';
 import { openSpool } from './spool-service.js';
 import { clipboardWatcher } from './clipboard-service.js';
@@ -72,6 +72,8 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   view.watcher = watcher;
   for (const address of config.peers.map(parseAddress)) network.peers.addStaticPeer(address);
   if (config.mdns) {
+    // Loaded only when on: bonjour-service and the discovery code are not needed without it.
+    const { startDiscovery } = await import('./discovery-service.js');
     discovery = await startDiscovery(setup, listeners, network.peers);
     const { dialer } = discovery;
     network.onTrustChanged(() => dialer.recheck());
@@ -95,7 +97,10 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     intervalMs: NETWORK_POLL_MS,
     wakeGapMs: WAKE_GAP_MS,
     onChange: (reason) => network.peers.networkChanged(reason === 'wake' ? 'woke from sleep' : 'network addresses changed'),
+    // With no peers there is nothing a sleep or a new address could break: no wake-ups.
+    needed: () => network.peers.isActive(),
   });
+  network.peers.whenActive(() => networkWatch.resume());
   networkWatch.start();
   spool.startCleanup();
 

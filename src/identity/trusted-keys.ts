@@ -1,11 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { parseAuthorizedKeys, type AuthorizedKey } from './authorized-keys.js';
-
-/** How often trust files are checked for changes made behind clipsync's back (an editor, ssh-copy-id). */
-const WATCH_INTERVAL_MS = 1000;
+import { watchTrustFiles } from './trust-file-watch.js';
 
 interface CachedFile {
   signature: string;
@@ -49,15 +46,12 @@ export class TrustedKeys {
     return fingerprints.size;
   }
 
-  /** Calls `onChange` whenever any trust file changes; returns a function that stops watching. */
+  /**
+   * Calls `onChange` whenever any trust file changes, also behind clipsync's back (an editor,
+   * ssh-copy-id); returns a function that stops watching.
+   */
   watch(onChange: () => void): () => void {
-    const listener = (current: Stats, previous: Stats): void => {
-      if (current.mtimeMs !== previous.mtimeMs || current.ino !== previous.ino || current.size !== previous.size) onChange();
-    };
-    for (const file of this.files) watchFile(file, { interval: WATCH_INTERVAL_MS, persistent: false }, listener);
-    return () => {
-      for (const file of this.files) unwatchFile(file, listener);
-    };
+    return watchTrustFiles(this.files, onChange);
   }
 
   private async keysOf(file: string): Promise<AuthorizedKey[]> {

@@ -52,6 +52,7 @@ export class PeerManager {
   private readonly clock: Clock;
   private readonly openSocket: (address: Address, timeoutMs: number) => WebSocket;
   private stopped = false;
+  private onActive: () => void = () => undefined;
 
   constructor(private readonly options: PeerManagerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -71,7 +72,9 @@ export class PeerManager {
   }
 
   addStaticPeer(address: Address): DialTarget {
-    return this.dials.addStatic(address);
+    const target = this.dials.addStatic(address);
+    this.onActive();
+    return target;
   }
 
   /**
@@ -80,6 +83,7 @@ export class PeerManager {
    */
   addPairedPeer(address: Address, fingerprint: string): void {
     this.dials.addPaired(address, fingerprint);
+    this.onActive();
   }
 
   /**
@@ -98,7 +102,9 @@ export class PeerManager {
    * record is keyed by fingerprint, and a dial is skipped while any connection to it lives.
    */
   addDiscoveredPeer(fingerprint: string, addresses: Address[]): DialTarget {
-    return this.dials.addDiscovered(fingerprint, addresses);
+    const target = this.dials.addDiscovered(fingerprint, addresses);
+    this.onActive();
+    return target;
   }
 
   /** The peer left the network (goodbye, expiry) or is no longer trusted: stop dialing it. */
@@ -143,6 +149,16 @@ export class PeerManager {
 
   connectedCount(): number {
     return this.table.connectedCount();
+  }
+
+  /** Whether anything is connected, connecting or to be dialed: what a network change can affect. */
+  isActive(): boolean {
+    return this.dials.targets.length > 0 || this.pending.size > 0 || this.table.connectedCount() > 0;
+  }
+
+  /** `listener` runs whenever a connection or an address to dial is added (the daemon's network watch wakes up). */
+  whenActive(listener: () => void): void {
+    this.onActive = listener;
   }
 
   /** Closes connections to keys that are no longer trusted (after `clipsync untrust`). */
@@ -225,6 +241,7 @@ export class PeerManager {
     this.options.onSession(connection, peer); // attach the winner before the loser's close
     existing?.close(CloseCode.duplicate, 'duplicate connection');
     log.info({ remote: connection.remote, direction: connection.role === 'initiator' ? 'outbound' : 'inbound' }, 'peer connected');
+    this.onActive();
     if (target === undefined) this.dials.retryUnidentified();
     connection.once('close', (info) => this.onSessionClosed(record, connection, info.code, info.reason));
   }

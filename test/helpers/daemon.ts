@@ -19,6 +19,8 @@ export interface DaemonOptions {
   clipboard?: 'auto' | 'system' | 'memory';
   env?: NodeJS.ProcessEnv;
   extraArgs?: string[];
+  /** Options for node itself, before the CLI's path (e.g. `--import` a loader hook). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -63,7 +65,7 @@ export class TestDaemon {
     for (const address of listen.length > 0 ? listen : [`unix:${options.home}/peer.sock`]) args.push('--listen', address);
     for (const address of options.peers ?? []) args.push('--peer', address);
     args.push('--no-mdns', ...(options.extraArgs ?? []));
-    const proc = spawn(process.execPath, args, {
+    const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
       env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'debug', ...options.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

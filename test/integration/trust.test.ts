@@ -1,3 +1,5 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestDaemon, homePair, trust } from '../helpers/daemon.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
@@ -65,5 +67,29 @@ describe('trust', () => {
     expect(removed.text).toContain(fpB);
     await waitFor(async () => (await a.status()).peers.connected === 0, { what: 'alpha to drop beta' });
     expect((await a.cliOk(['trusted', '--json'])).text.trim()).toBe('[]');
+  });
+
+  it('drops a peer whose line an editor removed from trusted_keys behind its back, without a restart', async () => {
+    await trust(homeA, homeB);
+    await trust(homeB, homeA);
+    const a = await TestDaemon.start({ home: homeA });
+    daemons.push(a);
+    const b = await TestDaemon.start({ home: homeB, listen: [], peers: [await a.tcpAddress()] });
+    daemons.push(b);
+    await a.waitConnected(1);
+
+    // What an editor does on save: the new version written beside the file and renamed over it.
+    // No CLI call, so nothing tells the daemon but its watch of the file.
+    const file = join(homeA, 'trusted_keys');
+    const kept = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => !l.includes('beta'))
+      .join('\n');
+    writeFileSync(`${file}.new`, kept, { mode: 0o600 });
+    renameSync(`${file}.new`, file);
+
+    const drop = await a.waitForLog((l) => l.msg === 'key no longer trusted; disconnecting', 'alpha dropping beta');
+    expect(drop['peer']).toBe(fpB);
+    await waitFor(async () => (await a.status()).peers.connected === 0, { what: 'alpha to show no connected peer' });
   });
 });

@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PublicKey } from '../../../src/identity/public-key.js';
 import { TrustedKeys } from '../../../src/identity/trusted-keys.js';
@@ -195,17 +195,13 @@ describe('TrustedKeys.watch', () => {
   }
 
   /**
-   * Applies `change` and waits for the callback. fs.watchFile compares each poll with the
-   * one before, and its first stat runs in the background; should a change land before that
-   * first stat, it would be the baseline and never reported, so a change that has not been
-   * reported after a few polls is made again (with new content each time). The test ends
-   * as soon as the callback fires.
+   * Applies `change` and waits for the callback. Should a change ever go unreported (a file
+   * system whose watch misses it, before the minute's safety poll), it is made again with new
+   * content each time; the test ends as soon as the callback fires.
    */
   async function changeUntilCalled(changed: Promise<void>, change: (attempt: number) => Promise<void>): Promise<void> {
     let fired = false;
     void changed.then(() => (fired = true));
-    // The watchers' first stats were queued on the thread pool before this one: let them run first.
-    await stat(keyDir.dir);
     for (let attempt = 0; !fired; attempt++) {
       if (attempt >= 10) throw new Error('the watch callback never fired');
       await change(attempt);

@@ -202,6 +202,34 @@ describe('PeerManager: one connection per peer', () => {
   });
 });
 
+describe('PeerManager: activity (what the network watch is needed for)', () => {
+  it('is inactive with no peers, and says when an address to dial or an inbound connection appears', async () => {
+    const clock = new FakeClock();
+    const a = await node('alpha', identities[0]!, clock);
+    const b = await node('beta', identities[1]!, clock);
+    let aActive = 0;
+    let bActive = 0;
+    a.manager.whenActive(() => aActive++);
+    b.manager.whenActive(() => bActive++);
+    expect(a.manager.isActive()).toBe(false);
+    expect(b.manager.isActive()).toBe(false);
+
+    a.manager.addStaticPeer(b.address);
+    expect(aActive).toBe(1);
+    expect(a.manager.isActive()).toBe(true);
+    await fireDue(clock);
+    await waitFor(() => open(a).length === 1 && open(b).length === 1, { what: 'one session each' });
+    // Beta dials nobody: its inbound connection is what makes it active.
+    expect(bActive).toBe(1);
+    expect(b.manager.isActive()).toBe(true);
+
+    // The connection ends: beta has nothing left to watch for.
+    open(b)[0]!.close(CloseCode.normal, 'done');
+    await waitFor(() => !b.manager.isActive(), { what: 'beta inactive after the close' });
+    expect(a.manager.isActive()).toBe(true); // alpha keeps its static address to redial
+  });
+});
+
 describe('PeerManager: trust and admission', () => {
   it('closes the connection of a key that is no longer trusted, with 4001, and counts it', async () => {
     const { a, b } = await connectedPair();
