@@ -11,6 +11,7 @@ import { benchTransfer } from './transfer.mjs';
 import { benchSpoolWrite } from './spool-write.mjs';
 import { benchMdnsStartup, benchMesh } from './mesh.mjs';
 import { benchClipboard } from './clipboard.mjs';
+import { benchIdle } from './idle.mjs';
 import { fmt, machine } from './lib.mjs';
 
 const gbps = (bytesPerSecond) => `${fmt(bytesPerSecond / 1e9, 2)} GB/s`;
@@ -242,6 +243,23 @@ if (clip.skipped !== undefined) {
   const idleNew = clip.idle.filter((r) => r.design.startsWith('event') && r.backend !== 'memory');
   out(`Target: idle CPU < 0.5% of one core on X11 and Wayland — ${idleNew.every((r) => r.cpuShare < 0.005) ? 'met' : 'NOT met'}.`);
 }
+out();
+
+out('## An idle daemon');
+out();
+const idle = await benchIdle();
+out(`A daemon with the memory clipboard, no peers and no mDNS (started as \`npm start\` starts one: node ${idle.nodeFlags.join(' ')}),`);
+out('beside the baseline: a bare `node` with the same flags holding an open `ws` server on loopback, nothing');
+out(`else; both measured at once after ${idle.settle} s of settling, over ${idle.seconds} s. CPU is every thread's (utime + stime from /proc);`);
+out('wake-ups are voluntary context switches of every thread (each sleep of a thread ends one); RSS is the largest');
+out('of one sample a second.');
+out();
+out('| process | CPU (share of one core) | wake-ups per second | RSS | threads |');
+out('| --- | --- | --- | --- | --- |');
+for (const r of [idle.daemon, idle.bare]) out(`| ${r.name} | ${fmt(r.cpuShare * 100, 3)}% | ${fmt(r.wakeUpsPerSecond, 1)} | ${fmt(r.rss / 2 ** 20, 1)} MiB | ${r.threads} |`);
+out();
+out(`Target: idle CPU < 0.1% of one core — ${idle.daemon.cpuShare < 0.001 ? 'met' : 'NOT met'} (${fmt(idle.daemon.cpuShare * 100, 3)}%);`);
+out(`idle RSS < 64 MiB — ${idle.daemon.rss < 64 * 2 ** 20 ? 'met' : 'NOT met'} (${fmt(idle.daemon.rss / 2 ** 20, 1)} MiB, of which the bare node with its ws server is ${fmt(idle.bare.rss / 2 ** 20, 1)} MiB).`);
 out();
 
 writeFileSync(fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.meta.url)), `${lines.join('\n')}\n`);
