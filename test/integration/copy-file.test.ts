@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ENTRY, runCli } from '../helpers/cli.js';
@@ -70,15 +70,16 @@ describe('copy FILE by path', () => {
       expect(result.stderr).toContain('cannot read /etc/shadow (EACCES: permission denied)');
       return;
     }
-    // As root (CI), every mode bit is readable: the copy runs as user nobody instead, as any
-    // user whose file it is not, on a file mode 0600 that root owns.
-    const open = join(dir, 'open');
-    mkdirSync(open, { mode: 0o755 });
-    chmodSync(dir, 0o755);
-    const secret = join(open, 'secret.txt');
+    // As root (CI) every mode bit is readable, so the CLI runs as root without the two
+    // capabilities that let root read past permissions (setpriv, util-linux), on a 0600 file
+    // another user owns: exactly what a user who is not its owner meets. The CLI's own files
+    // stay readable (root owns them), wherever the repository was cloned.
+    const secret = join(dir, 'secret.txt');
     writeFileSync(secret, 'not yours', { mode: 0o600 });
+    chownSync(secret, 65534, 65534);
+    const drop = '-dac_override,-dac_read_search';
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI_ENTRY, 'copy', secret, '--home', join(dir, 'nobody-home')], { uid: 65534, gid: 65534, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn('setpriv', [`--inh-caps=${drop}`, `--bounding-set=${drop}`, process.execPath, CLI_ENTRY, 'copy', secret, '--home', b.home], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('error', reject);
