@@ -58,6 +58,7 @@ export class MemorySpool implements SpoolPort {
         if (spool.failWrites) throw fail('CLIPSYNC_ERR_DISK_FULL', 'the disk holding the spool is full');
         await inner.write(chunk);
       },
+      rewind: () => inner.rewind(),
       async finish(): Promise<ClipBody> {
         const body = await inner.finish();
         spool.stored.set(meta.id, body.data!);

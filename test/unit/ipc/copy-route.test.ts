@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fail } from '../../../src/core/errors.js';
 import type { CopyEvent, CopyResponse } from '../../../src/ipc/schema.js';
-import { BINARY_MIME, clipId, TEXT_MIME, type ClipFormat } from '../../../src/sync/clip.js';
+import { BINARY_MIME, clipId, clipTree, TEXT_MIME, type ClipFormat } from '../../../src/sync/clip.js';
 import { FakeClock } from '../_support/fake-clock.js';
 import { waitFor } from '../../helpers/wait.js';
 import { errorBody, errorOf, fakeDaemon, pendingDelivery, startControlApi, transfer, type ControlApi } from './control-api.js';
@@ -70,16 +70,16 @@ describe('POST /v1/copy', () => {
     const fake = fakeDaemon({
       spoolThresholdBytes: 8,
       store: {
-        storeLocal: async (source: Readable, formatsOf: (size: number) => ClipFormat[]) => {
+        storeLocal: async (source: Readable | AsyncIterable<Buffer>, formatsOf: (size: number) => ClipFormat[]) => {
           const chunks: Buffer[] = [];
           for await (const chunk of source) chunks.push(chunk as Buffer);
           const data = Buffer.concat(chunks);
           const formats = formatsOf(data.length);
-          const id = clipId(formats, data);
+          const { id, leaves } = clipTree(formats, data);
           const path = join(api!.dir, id);
           writeFileSync(path, data);
           stored.push({ path, formats });
-          return { id, size: data.length, path };
+          return { id, size: data.length, path, leaves };
         },
       },
     });
@@ -93,7 +93,7 @@ describe('POST /v1/copy', () => {
     const answer = await api.client.json<CopyResponse>(copy({}, body));
     expect(answer).toEqual({ id: idOf(body, TEXT_MIME), mime: TEXT_MIME, size: body.length, peers: [] });
     expect(stored.map((s) => s.formats)).toEqual([[{ mime: TEXT_MIME, size: body.length }]]);
-    expect(fake.sync.copies).toEqual([{ body: { file: stored[0]!.path, id: idOf(body, TEXT_MIME), size: body.length }, formats: [{ mime: TEXT_MIME, size: body.length }], source: 'cli' }]);
+    expect(fake.sync.copies).toEqual([{ body: { file: stored[0]!.path, id: idOf(body, TEXT_MIME), size: body.length, leaves: clipTree([{ mime: TEXT_MIME, size: body.length }], body).leaves }, formats: [{ mime: TEXT_MIME, size: body.length }], source: 'cli' }]);
     expect(readFileSync(stored[0]!.path)).toEqual(body);
   });
 
