@@ -5,17 +5,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonPair } from './transfer.mjs';
-import { summarize, tempDir } from './lib.mjs';
+import { secondsOf, summarize, tempDir } from './lib.mjs';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 30);
 const COPIES = Number(process.env.BENCH_CLI_COPIES ?? 60);
 
-function ms(run) {
-  const start = process.hrtime.bigint();
-  run();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
+const ms = (run) => secondsOf(run) * 1000;
 
 export async function benchCliStartup() {
   const { dir, remove } = tempDir();

@@ -7,18 +7,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonPair, randomFile } from './transfer.mjs';
 import { SSH_CIPHERS, startSshd } from './sshd.mjs';
-import { summarize, tempDir } from './lib.mjs';
+import { secondsOf, summarize, tempDir } from './lib.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_E2E_MIB ?? 256) * MiB;
 const RUNS = Number(process.env.BENCH_E2E_RUNS ?? 3);
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-
-function seconds(run) {
-  const start = process.hrtime.bigint();
-  run();
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
 
 export async function benchEndToEnd() {
   const { dir, remove } = tempDir();
@@ -32,14 +26,14 @@ export async function benchEndToEnd() {
       // Rounds interleave every mode, each with a new file (the same bytes again would be a no-op).
       for (let run = 0; run < RUNS; run++) {
         const byPath = randomFile(join(dir, `path-${run}.bin`), SIZE, 1000 + run);
-        times.path.push(seconds(() => execFileSync(process.execPath, [CLI, 'copy', byPath, '--wait', '--home', pair.homes.sender], { env, stdio: 'ignore' })));
+        times.path.push(secondsOf(() => execFileSync(process.execPath, [CLI, 'copy', byPath, '--wait', '--home', pair.homes.sender], { env, stdio: 'ignore' })));
         const byStdin = randomFile(join(dir, `stdin-${run}.bin`), SIZE, 2000 + run);
-        times.stdin.push(seconds(() => execFileSync(process.execPath, [CLI, 'copy', '--wait', '--home', pair.homes.sender], { env, stdio: [openSync(byStdin, 'r'), 'ignore', 'ignore'] })));
+        times.stdin.push(secondsOf(() => execFileSync(process.execPath, [CLI, 'copy', '--wait', '--home', pair.homes.sender], { env, stdio: [openSync(byStdin, 'r'), 'ignore', 'ignore'] })));
         if (ssh.missing !== undefined) continue;
         for (const [label, args] of SSH_CIPHERS) {
           const target = join(dir, 'ssh-received.bin');
-          sshTimes[label].total.push(seconds(() => execFileSync('ssh', [...ssh.base, ...args, '127.0.0.1', `cat > '${target}'`], { stdio: [openSync(byPath, 'r'), 'ignore', 'inherit'] })));
-          sshTimes[label].connect.push(seconds(() => execFileSync('ssh', [...ssh.base, ...args, '127.0.0.1', 'true'], { stdio: 'ignore' })));
+          sshTimes[label].total.push(secondsOf(() => execFileSync('ssh', [...ssh.base, ...args, '127.0.0.1', `cat > '${target}'`], { stdio: [openSync(byPath, 'r'), 'ignore', 'inherit'] })));
+          sshTimes[label].connect.push(secondsOf(() => execFileSync('ssh', [...ssh.base, ...args, '127.0.0.1', 'true'], { stdio: 'ignore' })));
         }
       }
       const rate = (samples) => SIZE / summarize(samples).median;

@@ -38,3 +38,10 @@ export function machine() {
 
 export const ms = (ns) => Number(ns) / 1e6;
 export const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+/** Seconds that `run` (synchronous: a child process run to its end) took. */
+export function secondsOf(run) {
+  const start = process.hrtime.bigint();
+  run();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}

@@ -9,7 +9,7 @@ import { randomFillSync } from 'node:crypto';
 import { plainWsRate } from './stream.mjs';
 import { MAX_DATA_BODY_BYTES as DATA_CHUNK_BYTES } from '../../dist/protocol/limits.js';
 import { DAEMON_NODE_FLAGS, startDaemon, timedTransfer, trustedHomes } from './daemons.mjs';
-import { summarize, tempDir } from './lib.mjs';
+import { secondsOf, summarize, tempDir } from './lib.mjs';
 import { SSH_CIPHERS, startSshd } from './sshd.mjs';
 
 const MiB = 1024 * 1024;
@@ -98,11 +98,8 @@ async function sshRates(dir) {
   try {
     const file = randomFile(join(dir, 'ssh.bin'), SIZE, 99);
     const { base, port } = server;
-    const time = (args, input) => {
-      const start = process.hrtime.bigint();
-      execFileSync('ssh', [...base, ...args, '127.0.0.1', input ? 'cat > /dev/null' : 'true'], { stdio: [input ? openSync(file, 'r') : 'ignore', 'ignore', 'inherit'] });
-      return Number(process.hrtime.bigint() - start) / 1e9;
-    };
+    const time = (args, input) =>
+      secondsOf(() => execFileSync('ssh', [...base, ...args, '127.0.0.1', input ? 'cat > /dev/null' : 'true'], { stdio: [input ? openSync(file, 'r') : 'ignore', 'ignore', 'inherit'] }));
     const rows = {};
     for (const [label, args] of SSH_CIPHERS) {
       const connect = summarize(Array.from({ length: 3 }, () => time(args, false))).median;

@@ -1,7 +1,7 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { fail, isClipsyncError, type ClipsyncError } from '../core/errors.js';
+import { fail, fileErrorReason, isClipsyncError, type ClipsyncError } from '../core/errors.js';
 import { Utf8Check, readCopyBody, tooLarge, type LocalStore, type ReceivedCopy } from './copy-body.js';
 
 /** The daemon reads a copied file in pieces this big: few trips to the thread pool, little memory. */
@@ -63,9 +63,7 @@ function changedWhileRead(path: string): ClipsyncError {
 }
 
 function unreadable(path: string, err: unknown): ClipsyncError {
-  const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'error');
-  return fail('CLIPSYNC_ERR_USAGE', `cannot read ${path} (${why})`, { hint: 'check the path and that you can read the file', cause: err });
+  return fail('CLIPSYNC_ERR_USAGE', `cannot read ${path} (${fileErrorReason(err)})`, { hint: 'check the path and that you can read the file', cause: err });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { isLocal, metaOf, type ClipMeta } from '../sync/clip.js';
+import { describeClip, isLocal } from '../sync/clip.js';
 import type { DaemonView } from './daemon-view.js';
 import type { StatusResponse } from './schema.js';
 import type { RouteTable } from './server.js';
@@ -9,12 +9,10 @@ export function daemonRoutes(daemon: Pick<DaemonView, 'status' | 'peers' | 'sync
     'GET /v1/status': async (): Promise<StatusResponse> => {
       const peers = daemon.peers.list();
       const clip = daemon.sync.currentClip();
-      // The leaf hashes are for peers; status reports what the clip is.
-      const { leaves: _leaves, ...meta } = clip === undefined ? { leaves: undefined } : metaOf(clip);
       return {
         ...daemon.status(),
         peers: { connected: daemon.peers.connectedCount(), known: peers.length },
-        clip: clip === undefined ? null : { ...(meta as Omit<ClipMeta, 'leaves'>), local: isLocal(clip) },
+        clip: clip === undefined ? null : { ...describeClip(clip), local: isLocal(clip) },
       };
     },
 

@@ -169,8 +169,13 @@ export function isText(mime: string): boolean {
   return mime.startsWith('text/');
 }
 
+/** What a clip is, for people and the control API: its meta without the leaf hashes, which are for peers. */
+export function describeClip(clip: ClipMeta): Omit<ClipMeta, 'leaves'> {
+  return { id: clip.id, formats: clip.formats, mime: clip.mime, size: clip.size, ts: clip.ts, origin: clip.origin };
+}
+
 export function metaOf(clip: ClipMeta): ClipMeta {
-  const meta: ClipMeta = { id: clip.id, formats: clip.formats, mime: clip.mime, size: clip.size, ts: clip.ts, origin: clip.origin };
+  const meta: ClipMeta = describeClip(clip);
   if (clip.leaves !== undefined) meta.leaves = clip.leaves;
   return meta;
 }

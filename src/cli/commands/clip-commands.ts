@@ -2,7 +2,7 @@ import { constants, createReadStream } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { ClipsyncError, fail, type ErrorCode } from '../../core/errors.js';
+import { ClipsyncError, fail, fileErrorReason, type ErrorCode } from '../../core/errors.js';
 import type { IpcRequest } from '../../ipc/client.js';
 import type { CopyEvent, CopyResponse, FetchEvent, PasteListResponse } from '../../ipc/schema.js';
 import { ProgressLine, formatBytes } from '../progress-bar.js';
@@ -144,9 +144,10 @@ async function fileToCopy(file: string | undefined): Promise<string | undefined>
     await access(path, constants.R_OK);
   } catch (err) {
     if (err instanceof ClipsyncError) throw err;
+    // The errno code too, as before this message had words: scripts may look for it.
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'ENOENT: no such file' : code === 'EACCES' || code === 'EPERM' ? `${code}: permission denied` : (code ?? 'error');
-    throw fail('CLIPSYNC_ERR_USAGE', `cannot read ${path} (${why})`, { hint: 'check the path and that you can read the file' });
+    const why = fileErrorReason(err);
+    throw fail('CLIPSYNC_ERR_USAGE', `cannot read ${path} (${code === undefined || code === why ? why : `${code}: ${why}`})`, { hint: 'check the path and that you can read the file' });
   }
   return path;
 }
