@@ -29,6 +29,24 @@ export class Xvfb {
     });
   }
 
+  /**
+   * Starts Xvfb on a free display number from 700 up, for a test that stops and restarts its X
+   * server on the same number. `start()` hands out the lowest free numbers, so a restart there
+   * races another test file starting its own server in the gap, which can take the number.
+   * (200–699 is where system-clipboard.test.ts names a display before its server runs; :987 is
+   * the display x11-backend.test.ts expects nothing to listen on.)
+   */
+  static async startOnHighDisplay(): Promise<Xvfb> {
+    for (let attempt = 0; ; attempt++) {
+      const n = 700 + Math.floor(Math.random() * 280);
+      try {
+        return await Xvfb.start(`:${n}`);
+      } catch (err) {
+        if (attempt >= 10) throw err; // Xvfb exits at once when the number is taken; try another
+      }
+    }
+  }
+
   env(): NodeJS.ProcessEnv {
     return { DISPLAY: this.display, WAYLAND_DISPLAY: '' };
   }

@@ -406,7 +406,7 @@ describe.skipIf(skip)('X11Backend against a real X server (Xvfb) with xclip as t
 describe.skipIf(skip)('X11 selection owner with several and misbehaving requestors', () => {
   let xvfb: Xvfb;
   beforeAll(async () => {
-    xvfb = await Xvfb.start();
+    xvfb = await Xvfb.startOnHighDisplay(); // away from the low numbers other test files start, stop and reconnect to
   });
   afterAll(async () => {
     await xvfb?.stop();
@@ -466,17 +466,6 @@ describe.skipIf(skip)('X11 selection owner with several and misbehaving requesto
   });
 });
 
-async function startOnFreeHighDisplay(): Promise<Xvfb> {
-  for (let attempt = 0; ; attempt++) {
-    const n = 500 + Math.floor(Math.random() * 400);
-    try {
-      return await Xvfb.start(`:${n}`);
-    } catch (err) {
-      if (attempt >= 10) throw err; // Xvfb exits at once when the number is taken; try another
-    }
-  }
-}
-
 describe.skipIf(skip)('X11Backend when the display goes away', () => {
   it('rejects quickly when nothing listens on the display', async () => {
     await expect(X11Backend.connect(':987', log)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_CLIPBOARD' });
@@ -510,7 +499,7 @@ describe.skipIf(skip)('X11Backend when the display goes away', () => {
   it('reconnects after the X server restarts on the same display, and writes again', async () => {
     // A high, explicit number: the X server comes back on it after the restart, and Xvfbs that
     // other tests start meanwhile (-displayfd takes the lowest free number) do not take it.
-    let xvfb = await startOnFreeHighDisplay();
+    let xvfb = await Xvfb.startOnHighDisplay();
     const display = xvfb.display;
     let reconnects = 0;
     const backend = await X11Backend.connect(display, log, systemClock, { reconnectMinMs: 100, reconnectMaxMs: 1000 });

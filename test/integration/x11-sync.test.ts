@@ -68,7 +68,8 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
 
   beforeAll(async () => {
     dir = makeTempDir();
-    [xa, xb] = await Promise.all([Xvfb.start(), Xvfb.start()]);
+    // A's server is restarted by a test below: on a number start() does not hand out.
+    [xa, xb] = await Promise.all([Xvfb.startOnHighDisplay(), Xvfb.start()]);
     // Clips over 4 MiB are announced and fetched when an app pastes them (the 30 MiB image).
     const config = { eagerLimitBytes: 4 * 1024 * 1024, primary: true };
     const { homeA, homeB } = await trustedHomePair(dir, config, config);
