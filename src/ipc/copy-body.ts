@@ -6,7 +6,7 @@ import type { LocalBody } from '../sync/sync-engine.js';
 import type { SpoolPort } from '../sync/ports.js';
 
 /** What the copy route needs from the spool: store a stream under its content id. */
-export type LocalStore = Pick<SpoolPort, 'storeLocal'>;
+export type LocalStore = Pick<SpoolPort, 'storeLocal' | 'storeLocalFile'>;
 
 export interface ReceivedCopy {
   body: LocalBody;

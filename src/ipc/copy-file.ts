@@ -30,10 +30,14 @@ export async function readCopyFile(path: string, mime: string | null, limit: num
     let received: ReceivedCopy;
     try {
       if (store !== undefined && before.size > threshold) {
-        // Large: straight from the file into the spool, in pieces read ahead of the write.
+        // Large: the kernel copies the file into the spool, which then hashes the copy.
         const utf8 = new Utf8Check();
         const typeOf = (): string => mime ?? utf8.mime();
-        const stored = await store.storeLocal(filePieces(handle, limit, (piece) => mime === null && utf8.update(piece)), (size) => [{ mime: typeOf(), size }]);
+        const inspect = mime === null ? (piece: Buffer) => utf8.update(piece) : undefined;
+        // It was under the limit before the copy: over it now, it grew meanwhile.
+        const stored = await store
+          .storeLocalFile(path, (size) => [{ mime: typeOf(), size }], { maxBytes: limit, ...(inspect === undefined ? {} : { inspect }) })
+          .catch((err: unknown) => Promise.reject(isClipsyncError(err) && err.code === 'CLIPSYNC_ERR_CLIP_TOO_LARGE' ? changedWhileRead(path) : err));
         received = { body: { file: stored.path, id: stored.id, size: stored.size, leaves: stored.leaves }, mime: typeOf() };
       } else {
         const stream = handle.createReadStream({ start: 0, highWaterMark: READ_BYTES, autoClose: false });
@@ -64,29 +68,4 @@ function changedWhileRead(path: string): ClipsyncError {
 
 function unreadable(path: string, err: unknown): ClipsyncError {
   return fail('CLIPSYNC_ERR_USAGE', `cannot read ${path} (${fileErrorReason(err)})`, { hint: 'check the path and that you can read the file', cause: err });
-}
-
-/**
- * The file's bytes in pieces of READ_BYTES, the next one read while the consumer handles the
- * current one. Two buffers take turns: a piece is only valid until the consumer asks for the
- * one after the next (the spool copies each into its write buffer before asking). Stops with
- * CLIP_TOO_LARGE past `limit` (a file that grew).
- */
-async function* filePieces(handle: FileHandle, limit: number, inspect: (piece: Buffer) => void): AsyncGenerator<Buffer> {
-  const buffers = [Buffer.allocUnsafe(READ_BYTES), Buffer.allocUnsafe(READ_BYTES)];
-  let turn = 0;
-  let at = 0;
-  let next = handle.read(buffers[turn]!, 0, READ_BYTES, at);
-  for (;;) {
-    const { bytesRead, buffer } = await next;
-    if (bytesRead === 0) return;
-    at += bytesRead;
-    if (at > limit) throw tooLarge(limit);
-    turn ^= 1;
-    next = handle.read(buffers[turn]!, 0, READ_BYTES, at);
-    next.catch(() => undefined); // surfaces when awaited
-    const piece = buffer.subarray(0, bytesRead);
-    inspect(piece);
-    yield piece;
-  }
 }

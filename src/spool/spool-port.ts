@@ -34,5 +34,9 @@ export function spoolPort(spool: Spool): SpoolPort {
       const stored = await spool.storeLocal(source, { trailer: (size) => formatsTrailer(formatsOf(size)) });
       return { id: stored.id, size: stored.size, path: stored.file, leaves: stored.leaves };
     },
+    async storeLocalFile(path, formatsOf, options = {}) {
+      const stored = await spool.storeLocalFile(path, { ...options, trailer: (size) => formatsTrailer(formatsOf(size)) });
+      return { id: stored.id, size: stored.size, path: stored.file, leaves: stored.leaves };
+    },
   };
 }

@@ -47,6 +47,11 @@ export interface SpoolPort {
    * names its formats once its size is known (the id covers them).
    */
   storeLocal(source: Readable | AsyncIterable<Buffer>, formatsOf: (size: number) => ClipFormat[]): Promise<{ id: string; size: number; path: string; leaves: Buffer }>;
+  /**
+   * Stores a copy of the file at `path` (`clipsync copy FILE`) the same way, each piece of the
+   * copy shown to `inspect` before the formats are asked for; over `maxBytes` nothing is kept.
+   */
+  storeLocalFile(path: string, formatsOf: (size: number) => ClipFormat[], options?: { inspect?: (piece: Buffer) => void; maxBytes?: number }): Promise<{ id: string; size: number; path: string; leaves: Buffer }>;
 }
 
 /** Where received clips meet the desktop. */

@@ -172,7 +172,13 @@ export class ReceiveSide {
     try {
       body = await incoming.finish();
     } catch (err) {
-      if (state.stillReceiving(incoming)) state.incoming = undefined;
+      // Cancelled, superseded or disconnected while its last writes were settling: the bytes
+      // were dropped on purpose and whoever waited was told then, so this is no failure to report.
+      if (!state.stillReceiving(incoming)) {
+        log.debug({ reason: messageOf(err) }, 'a transfer that ended early was not finished');
+        return;
+      }
+      state.incoming = undefined;
       log.warn({ reason: messageOf(err) }, 'clip not applied');
       incoming.handle.end('failed', messageOf(err));
       this.settle(incoming, notFetched(state, `the bytes failed verification: ${messageOf(err)}`));

@@ -47,6 +47,18 @@ export class MemorySpool implements SpoolPort {
   readonly pinned = new Set<string>();
   failWrites = false;
   readonly stored = new Map<string, Buffer>();
+  private held: Promise<void> | undefined;
+
+  /** Holds every write from now until the returned function is called: a slow disk. */
+  holdWrites(): () => void {
+    let release!: () => void;
+    this.held = new Promise((resolve) => (release = resolve));
+    return () => {
+      this.held = undefined;
+      release();
+    };
+  }
+
   async beginIncoming(meta: ClipMeta): Promise<IncomingSink> {
     const inner = new MemorySink(meta);
     const spool = this;
@@ -55,6 +67,7 @@ export class MemorySpool implements SpoolPort {
         return inner.offset;
       },
       async write(chunk) {
+        await spool.held;
         if (spool.failWrites) throw fail('CLIPSYNC_ERR_DISK_FULL', 'the disk holding the spool is full');
         await inner.write(chunk);
       },
@@ -75,6 +88,9 @@ export class MemorySpool implements SpoolPort {
     this.pinned.delete(id);
   }
   async storeLocal(): Promise<never> {
+    throw new Error('not used here');
+  }
+  async storeLocalFile(): Promise<never> {
     throw new Error('not used here');
   }
 }

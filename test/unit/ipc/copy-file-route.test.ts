@@ -1,4 +1,4 @@
-import { appendFileSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CopyResponse } from '../../../src/ipc/schema.js';
@@ -61,14 +61,11 @@ describe('readCopyFile', () => {
   it('refuses a file that grows while it is read, and names it', async () => {
     const path = join(dir, 'growing');
     writeFileSync(path, Buffer.alloc(64 * 1024, 1));
-    // A store that appends to the file while it takes the bytes: the file changes mid-read.
+    // A store that appends to the file while it copies it: the file changes mid-copy.
     const store = {
-      storeLocal: async (source: AsyncIterable<Buffer>) => {
-        let size = 0;
-        for await (const chunk of source) {
-          size += chunk.length;
-          appendFileSync(path, 'more');
-        }
+      storeLocalFile: async (from: string) => {
+        const size = statSync(from).size;
+        appendFileSync(from, 'more');
         return { id: 'x'.repeat(64), size, path: '/dev/null', leaves: Buffer.alloc(32) };
       },
     };

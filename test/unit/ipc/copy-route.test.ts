@@ -81,6 +81,16 @@ describe('POST /v1/copy', () => {
           stored.push({ path, formats });
           return { id, size: data.length, path, leaves };
         },
+        storeLocalFile: async (from: string, formatsOf: (size: number) => ClipFormat[], options: { inspect?: (piece: Buffer) => void } = {}) => {
+          const data = readFileSync(from);
+          options.inspect?.(data);
+          const formats = formatsOf(data.length);
+          const { id, leaves } = clipTree(formats, data);
+          const path = join(api!.dir, id);
+          writeFileSync(path, data);
+          stored.push({ path, formats });
+          return { id, size: data.length, path, leaves };
+        },
       },
     });
     return { fake, stored };

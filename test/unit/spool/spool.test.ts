@@ -173,6 +173,33 @@ describe('Spool: local clips', () => {
     expect(listing()).toEqual([]);
   });
 
+  it('stores a copy of a file under the same id as its bytes streamed, 0600 whatever the original mode, each piece shown to inspect', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(2 * MiB + 5, 21);
+    const original = join(dir, 'original.bin');
+    writeFileSync(original, data, { mode: 0o644 });
+    let inspected = 0;
+    const trailer = (size: number) => formatsTrailer([{ mime: 'image/png', size }]);
+    const clip = await spool.storeLocalFile(original, { trailer, inspect: (piece) => (inspected += piece.length) });
+    expect(clip).toEqual({ id: metaOf(data, 'image/png').id, size: data.length, file: join(spoolDir, clip.id), leaves: leavesOf(data) });
+    expect(inspected).toBe(data.length);
+    expect(mode(clip.file)).toBe(0o600);
+    expect(readFileSync(clip.file).equals(data)).toBe(true);
+    // A copy, not a link: changing the original later leaves the clip as it was.
+    writeFileSync(original, 'changed afterwards');
+    expect(readFileSync(clip.file).equals(data)).toBe(true);
+    expect(listing()).toEqual([clip.id]);
+  });
+
+  it('refuses a file over maxBytes, and a file that cannot be read, keeping nothing of either', async () => {
+    const spool = await Spool.open(spoolDir);
+    const original = join(dir, 'big.bin');
+    writeFileSync(original, bytes(300 * KiB, 22));
+    expect((await rejection(spool.storeLocalFile(original, { maxBytes: 200 * KiB }))).code).toBe('CLIPSYNC_ERR_CLIP_TOO_LARGE');
+    await expect(spool.storeLocalFile(join(dir, 'missing.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(listing()).toEqual([]);
+  });
+
   it('reports a clip that is not there, and an offset outside the clip', async () => {
     const spool = await Spool.open(spoolDir);
     const missing = await rejection(spool.createReadStream('0'.repeat(64)));

@@ -304,6 +304,29 @@ describe('SyncEngine: hostile frames', () => {
     }
   });
 
+  it('takes a CANCEL right behind the END as a cancel: no refusal sent back, nothing logged as a failure', async () => {
+    // What a quick second copy does: the sender supersedes a clip whose END is already out.
+    // Into the spool, whose writes are slow: the END waits for them, and the CANCEL comes meanwhile.
+    const b = node('beta', { windowBytes: 64 * 1024, spoolThresholdBytes: 1024 });
+    const [raw, toRaw] = channelPair();
+    b.engine.attach({ fingerprint: 'SHA256:raw', name: 'raw', channel: toRaw });
+    const data = randomBytes(40 * 1024);
+    const id = idOf(data, BINARY);
+    await raw.send(FrameType.offer, ...offerOf(data, BINARY, clock.now(), 'SHA256:raw'));
+    await untilTrue(() => sentOfType(toRaw, FrameType.want).length === 1, 'a WANT');
+    const release = b.spool.holdWrites();
+    for (let at = 0; at < data.length; at += 1024) await raw.send(FrameType.data, { id, offset: at }, data.subarray(at, at + 1024));
+    await raw.send(FrameType.end, { id });
+    await raw.send(FrameType.cancel, { id });
+    await turns(5); // each frame is delivered on a turn of its own
+    release();
+    await turns(20);
+    expect(sentOfType(toRaw, FrameType.ack)).toEqual([]);
+    expect(b.log.at('warn')).toEqual([]);
+    expect(b.engine.currentClip()).toBeUndefined();
+    expect(raw.isOpen).toBe(true);
+  });
+
   it('ignores frames for transfers it does not have (late DATA after a cancel, a stray CREDIT or ACK)', async () => {
     const { b, raw } = await rawPeer();
     await raw.send(FrameType.data, { id: 'b'.repeat(64), offset: 0 }, Buffer.from('late'));
