@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const output = join(root, 'dist', 'cli', 'main.js');
+const clientOutput = join(root, 'dist', 'client', 'cli', 'client-main.js');
 const tsconfig = join(root, 'tsconfig.json');
 
 function newestTsMtime(dir) {
@@ -25,8 +26,8 @@ function newestTsMtime(dir) {
 }
 
 function needsBuild() {
-  if (!existsSync(output)) return true;
-  const builtAt = statSync(output).mtimeMs;
+  if (!existsSync(output) || !existsSync(clientOutput)) return true;
+  const builtAt = Math.min(statSync(output).mtimeMs, statSync(clientOutput).mtimeMs);
   const tsconfigAt = existsSync(tsconfig) ? statSync(tsconfig).mtimeMs : 0;
   return Math.max(newestTsMtime(join(root, 'src')), tsconfigAt) > builtAt;
 }
@@ -35,14 +36,19 @@ if (!needsBuild()) process.exit(0);
 
 console.error('clipsync: dist/ missing or stale, running tsc...');
 const localTsc = join(root, 'node_modules', '.bin', process.platform === 'win32' ? 'tsc.cmd' : 'tsc');
-// Fallback for installs without devDependencies. `--package typescript` is
-// needed because the bare `tsc` name on npm is an unrelated package.
-const [cmd, args] = existsSync(localTsc)
-  ? [localTsc, ['-p', 'tsconfig.json']]
-  : ['npx', ['--yes', '--package', 'typescript', 'tsc', '-p', 'tsconfig.json']];
-const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
-if (result.error) {
-  console.error(`clipsync: failed to run tsc: ${result.error.message}`);
-  process.exit(1);
+// Both builds `npm run build` makes: the ES modules, and the client commands as CommonJS
+// (tsconfig.client.json, for bin/clipsync.cjs). Fallback for installs without
+// devDependencies: `--package typescript`, because the bare `tsc` name on npm is an
+// unrelated package.
+for (const project of ['tsconfig.json', 'tsconfig.client.json']) {
+  const [cmd, args] = existsSync(localTsc)
+    ? [localTsc, ['-p', project]]
+    : ['npx', ['--yes', '--package', 'typescript', 'tsc', '-p', project]];
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  if (result.error) {
+    console.error(`clipsync: failed to run tsc: ${result.error.message}`);
+    process.exit(1);
+  }
+  if (result.status !== 0) process.exit(result.status ?? 1);
 }
-if (result.status !== 0) process.exit(result.status ?? 1);
+await import('./mark-commonjs.mjs');

@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { daemonPair } from './transfer.mjs';
 import { secondsOf, summarize, tempDir } from './lib.mjs';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** The `clipsync` command as installed (package.json bin). */
+const CLI = fileURLToPath(new URL('../../bin/clipsync.cjs', import.meta.url));
+/** The ES module entry the command was before (baseline row): what the CommonJS launcher saves. */
+const ESM_CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const ROUNDS = Number(process.env.BENCH_CLI_ROUNDS ?? 30);
 const COPIES = Number(process.env.BENCH_CLI_COPIES ?? 60);
 
@@ -24,13 +27,14 @@ export async function benchCliStartup() {
       const file = join(dir, 'yank.txt');
       writeFileSync(file, 'x'.repeat(1024));
       run(['copy', file])(); // something to paste
-      const samples = { node: [], paste: [], status: [] };
+      const samples = { node: [], paste: [], status: [], pasteEsm: [] };
       for (let i = 0; i < 3; i++) run(['status'])(); // warm the file cache
       // Interleaved, so load that drifts during the run hits every row alike.
       for (let round = 0; round < ROUNDS; round++) {
         samples.node.push(ms(() => execFileSync(process.execPath, ['-e', '0'], { stdio: 'ignore' })));
         samples.paste.push(ms(run(['paste'])));
         samples.status.push(ms(run(['status'])));
+        samples.pasteEsm.push(ms(() => execFileSync(process.execPath, [ESM_CLI, 'paste', '--home', home], { env, stdio: 'ignore' })));
       }
       // 1 KiB copies, each new, until the peer acknowledged it applied (it can paste it then).
       const copies = [];
@@ -38,7 +42,7 @@ export async function benchCliStartup() {
         writeFileSync(file, `${String(i).padStart(8, '0')}${'y'.repeat(1016)}`);
         copies.push(ms(run(['copy', file, '--wait'])));
       }
-      return { rounds: ROUNDS, node: summarize(samples.node), paste: summarize(samples.paste), status: summarize(samples.status), copy: summarize(copies), copies: COPIES };
+      return { rounds: ROUNDS, node: summarize(samples.node), paste: summarize(samples.paste), status: summarize(samples.status), pasteEsm: summarize(samples.pasteEsm), copy: summarize(copies), copies: COPIES };
     } finally {
       await pair.stop();
     }

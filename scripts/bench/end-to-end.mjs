@@ -12,7 +12,8 @@ import { secondsOf, summarize, tempDir } from './lib.mjs';
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_E2E_MIB ?? 256) * MiB;
 const RUNS = Number(process.env.BENCH_E2E_RUNS ?? 3);
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** The `clipsync` command as installed (package.json bin). */
+const CLI = fileURLToPath(new URL('../../bin/clipsync.cjs', import.meta.url));
 
 export async function benchEndToEnd() {
   const { dir, remove } = tempDir();

@@ -38,7 +38,7 @@ import { fingerprintOf } from '../../dist/identity/public-key.js';
 import { IpcClient } from '../../dist/ipc/client.js';
 import { summarize, tempDir } from './lib.mjs';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../bin/clipsync.cjs', import.meta.url));
 const TESTBED = fileURLToPath(new URL('../testbed.sh', import.meta.url));
 const PORT = 25470;
 const CONFIG = { backoffBaseMs: 100, backoffCapMs: 1000 };

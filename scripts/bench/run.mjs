@@ -280,11 +280,12 @@ out('## CLI start-up');
 out();
 out(`Wall time of each command as a process, against a running daemon (memory clipboard, one connected peer),`);
 out(`${cliStart.rounds} rounds with the rows interleaved; then ${cliStart.copies} copies of a new 1 KiB file with \`--wait\`, each until the`);
-out('peer has acknowledged it applied (from then on a paste there returns it).');
+out('peer has acknowledged it applied (from then on a paste there returns it). `clipsync` is bin/clipsync.cjs, as');
+out('package.json installs it: CommonJS, which runs the plain client commands without Node\'s ES module loader.');
 out();
 out('| command | p50 | p90 | p99 | p50 / node -e 0 |');
 out('| --- | --- | --- | --- | --- |');
-for (const [label, r] of [['baseline: `node -e 0`', cliStart.node], ['`clipsync paste`', cliStart.paste], ['`clipsync status`', cliStart.status], ['1 KiB `clipsync copy FILE --wait` to a peer', cliStart.copy]]) {
+for (const [label, r] of [['baseline: `node -e 0`', cliStart.node], ['`clipsync paste`', cliStart.paste], ['`clipsync status`', cliStart.status], ['baseline: `paste` through the ES module entry (`node dist/cli/main.js paste`)', cliStart.pasteEsm], ['1 KiB `clipsync copy FILE --wait` to a peer', cliStart.copy]]) {
   out(`| ${label} | ${fmt(r.median, 0)} ms | ${fmt(r.p90, 0)} ms | ${fmt(r.p99, 0)} ms | ${fmt(r.median / cliStart.node.median, 2)}× |`);
 }
 out();

@@ -1,28 +1,16 @@
 #!/usr/bin/env node
 import { ExitCode } from '../core/errors.js';
 import type { GlobalArgs } from './context.js';
-import { parseFastCommand } from './fast-path.js';
+import { runClientCommand } from './client-main.js';
 import { reportError, usageError } from './output.js';
 
 /** Thrown from yargs' fail hook so usage problems leave through the same exit path. */
 class UsageProblem extends Error {}
 
-/** The client commands in their plain forms, without loading yargs or any other command. */
+/** The plain forms of the client commands and of `daemon`, without loading yargs or any other command. */
 async function fastMain(argv: string[]): Promise<number | undefined> {
   if (argv[0] === 'daemon') return daemonMain(argv);
-  const fast = parseFastCommand(argv);
-  if (fast === undefined) return undefined;
-  try {
-    if (fast.command === 'paste') await (await import('./commands/clip-commands.js')).paste(fast.args);
-    else if (fast.command === 'copy') await (await import('./commands/clip-commands.js')).copy(fast.args);
-    else if (fast.command === 'status') await (await import('./commands/status-commands.js')).status(fast.args);
-    else if (fast.command === 'peers') await (await import('./commands/status-commands.js')).peers(fast.args);
-    else if (fast.command === 'transfers') await (await import('./commands/status-commands.js')).transfers(fast.args);
-    else await (await import('./commands/stop-command.js')).stop(fast.args);
-    return ExitCode.ok;
-  } catch (err) {
-    return reportError(err);
-  }
+  return runClientCommand(argv);
 }
 
 /** `daemon` in its plain forms, without yargs: what a daemon loads stays in its memory for good. */

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const CLI_ENTRY = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** The `clipsync` command as package.json's `bin` installs it. */
+export const CLI_ENTRY = fileURLToPath(new URL('../../bin/clipsync.cjs', import.meta.url));
 
 export interface CliResult {
   code: number;

@@ -15,6 +15,7 @@ import { makeTempDir, removeDir } from '../helpers/tmp.js';
  */
 
 const REGISTER = fileURLToPath(new URL('../fixtures/module-log/register.mjs', import.meta.url));
+const REQUIRE_LOG = fileURLToPath(new URL('../fixtures/module-log/require-log.cjs', import.meta.url));
 
 /** What no client command may load: the daemon's half, its dependencies, and yargs (plain forms skip it). */
 const FORBIDDEN = [
@@ -53,7 +54,7 @@ describe('client commands load only what they use', () => {
     const log = join(dir, `modules-${++n}.txt`);
     writeFileSync(log, '');
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', REGISTER, CLI_ENTRY, ...args, '--home', daemon.home], {
+      const child = spawn(process.execPath, ['--import', REGISTER, '--require', REQUIRE_LOG, CLI_ENTRY, ...args, '--home', daemon.home], {
         env: { ...process.env, CLIPSYNC_MODULE_LOG: log },
         stdio: ['pipe', 'pipe', 'inherit'],
       });
@@ -81,8 +82,10 @@ describe('client commands load only what they use', () => {
   ])('%s', async (_what, args, input) => {
     const result = await run(args, input);
     expect(result.code).toBe(0);
-    // The hook saw the run (the CLI's own modules at least), so an empty list cannot pass.
-    expect(result.modules.some((url) => url.endsWith('/dist/cli/main.js'))).toBe(true);
+    // The hooks saw the run (the CLI's own modules at least), so an empty list cannot pass; and
+    // the plain commands ran from the CommonJS build, without the ES module CLI.
+    expect(result.modules.some((url) => url.endsWith('/dist/client/cli/client-main.js'))).toBe(true);
+    expect(result.modules.filter((url) => url.includes('/dist/cli/'))).toEqual([]);
     expect(forbiddenIn(result.modules)).toEqual([]);
   });
 
