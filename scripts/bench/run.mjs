@@ -101,7 +101,7 @@ out('| --- | --- | --- |');
 out(`| clipsync, loopback TCP | ${gbps(transfer.clipsyncTcp.median)} | ${gbps(transfer.clipsyncTcp.min)} |`);
 out(`| clipsync, Unix socket | ${gbps(transfer.clipsyncUnix.median)} | ${gbps(transfer.clipsyncUnix.min)} |`);
 out(`| clipsync, loopback TCP, node without \`${transfer.nodeFlags.join(' ')}\` | ${gbps(transfer.clipsyncTcpNoFlags.median)} | ${gbps(transfer.clipsyncTcpNoFlags.min)} |`);
-out(`| ceiling: raw ws, same ${transfer.chunk / 1024} KiB chunking and window, no encryption, no hashing, no disk | ${gbps(transfer.rawWs.median)} | ${gbps(transfer.rawWs.min)} |`);
+out(`| baseline: raw ws, same ${transfer.chunk / 1024} KiB chunking and window, default client masking, no encryption, no hashing, no disk | ${gbps(transfer.rawWs.median)} | ${gbps(transfer.rawWs.min)} |`);
 out(`| ceiling: raw TCP (node net, ${transfer.chunk / 1024} KiB writes) | ${gbps(transfer.rawTcp.median)} | ${gbps(transfer.rawTcp.min)} |`);
 if (transfer.ssh.rows !== undefined) {
   for (const [cipher, r] of Object.entries(transfer.ssh.rows)) {
