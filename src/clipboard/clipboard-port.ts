@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { whenComplete } from '../core/filling-files.js';
 import { Readable } from 'node:stream';
 import { formatOffsets, type Clip } from '../sync/clip.js';
 import type { ClipboardPort } from '../sync/ports.js';
@@ -66,6 +67,7 @@ export function clipToWrite(clip: Clip, selection: Selection): ClipToWrite {
         async open() {
           if (clip.data !== undefined) return Readable.from([clip.data.subarray(start, start + format.size)], { objectMode: false });
           if (format.size === 0) return Readable.from([], { objectMode: false });
+          await whenComplete(clip.file!); // a copy still filling in (spool.ts)
           return createReadStream(clip.file!, { start, end: start + format.size - 1, highWaterMark: 1024 * 1024 });
         },
       };

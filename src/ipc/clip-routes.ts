@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { whenComplete } from '../core/filling-files.js';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../core/clock.js';
 import { fail } from '../core/errors.js';
@@ -52,6 +53,7 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
         });
       }
       const { start, end } = rangeOf(clip, format);
+      if (clip.file !== undefined) await whenComplete(clip.file); // a copy still filling in (spool.ts)
       const source = clip.file !== undefined && end > start ? createReadStream(clip.file, { start, end: end - 1 }) : undefined;
       if (source !== undefined) {
         // Open before answering 200, so a spool file that vanished is a clean error.
@@ -132,8 +134,11 @@ async function applyCopy(daemon: ClipView, clock: Clock, received: ReceivedCopy,
   const { clip, deliveries } = await daemon.sync.copyLocal(received.body, [{ mime: received.mime, size }], 'cli');
   const wait = query.get('wait') === '1';
   const timeout = Number(query.get('timeout') ?? 0);
+  // A large `copy FILE` was offered before its copy in the spool was made: the answer waits
+  // for that copy too, so the file may be changed or removed once the command returns.
+  const stored = received.stored ?? Promise.resolve();
   if (!(wait && query.get('progress') === '1')) {
-    const peers: DeliveryResult[] = wait ? await waitAll(deliveries, timeout, clock) : [];
+    const [, peers] = await Promise.all([stored, wait ? waitAll(deliveries, timeout, clock) : Promise.resolve([] as DeliveryResult[])]);
     return { id: clip.id, mime: clip.mime, size: clip.size, peers };
   }
   // Progress: one line per progress event of this clip's sends, then the result.
@@ -142,7 +147,10 @@ async function applyCopy(daemon: ClipView, clock: Clock, received: ReceivedCopy,
     daemon.transfers,
     res,
     (t) => t.id === clip.id && t.direction === 'send' && waiting.has(t.peer),
-    async (): Promise<CopyResponse> => ({ id: clip.id, mime: clip.mime, size: clip.size, peers: await waitAll(deliveries, timeout, clock) }),
+    async (): Promise<CopyResponse> => {
+      const [, peers] = await Promise.all([stored, waitAll(deliveries, timeout, clock)]);
+      return { id: clip.id, mime: clip.mime, size: clip.size, peers };
+    },
   );
   return undefined;
 }

@@ -12,6 +12,11 @@ export interface ReceivedCopy {
   body: LocalBody;
   /** The type given with --mime, else text/plain when every byte was valid UTF-8, else octet-stream. */
   mime: string;
+  /**
+   * `copy FILE` of a large file: the clip may be offered at once, but its copy in the spool is
+   * still being made; this settles when it is in place (answer the user only then).
+   */
+  stored?: Promise<void>;
 }
 
 /**

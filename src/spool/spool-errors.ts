@@ -46,3 +46,10 @@ export function notSpooledError(id: string, dir: string): ClipsyncError {
 export function closedError(id: string): ClipsyncError {
   return fail('CLIPSYNC_ERR_SPOOL', `the incoming spool file for clip ${id.slice(0, 16)}… is already finished or aborted`);
 }
+
+/** The file a local copy was being made from changed after it was hashed: the clip's bytes are gone. */
+export function fileChangedError(path: string): ClipsyncError {
+  return fail('CLIPSYNC_ERR_FILE_CHANGED', `${path} changed while it was being copied; the clip could not be kept`, {
+    hint: 'copy it again once nothing is writing to it (or copy a snapshot: cp it elsewhere first)',
+  });
+}

@@ -36,7 +36,7 @@ export function spoolPort(spool: Spool): SpoolPort {
     },
     async storeLocalFile(path, formatsOf, options = {}) {
       const stored = await spool.storeLocalFile(path, { ...options, trailer: (size) => formatsTrailer(formatsOf(size)) });
-      return { id: stored.id, size: stored.size, path: stored.file, leaves: stored.leaves };
+      return { id: stored.id, size: stored.size, path: stored.file, leaves: stored.leaves, stored: stored.stored };
     },
   };
 }

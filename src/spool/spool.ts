@@ -1,15 +1,16 @@
-import { constants } from 'node:fs';
-import { copyFile, lstat, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fail, isClipsyncError } from '../core/errors.js';
-import { LeafHasher, rootId } from '../content/content-hash.js';
+import { LeafHasher, LeafMismatch, rootId } from '../content/content-hash.js';
 import { planCleanup, type CleanupPlan, type SpoolEntry } from './spool-cleanup.js';
-import { busyError, notSpooledError, spoolIoError } from './spool-errors.js';
+import { busyError, fileChangedError, notSpooledError, spoolIoError } from './spool-errors.js';
 import { ensurePrivateDir, FILE_MODE, removeQuietly, replaceFileDurably, statFile, syncDir } from './spool-files.js';
 import { IncomingSpool, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
 import { PartAppender } from './part-appender.js';
 import { hashFileLeaves } from './file-leaves.js';
+import { LocalFileFill, copyCheckedLeaves } from './local-file-fill.js';
+import { registerFilling } from '../core/filling-files.js';
 import { assertClipId, classify, spoolFiles, tempFile } from './spool-names.js';
 
 export { IncomingSpool, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
@@ -188,41 +189,75 @@ export class Spool {
   }
 
   /**
-   * Stores a copy of the file at `path` (`clipsync copy FILE` of a large file). The kernel
-   * copies it (a reflink where the file system has them), then the copy is read back once to
-   * hash it, so the id is of exactly the bytes kept, whatever happens to the original
-   * meanwhile. Here that took 0.15 s for 256 MiB, against 0.35 s for reading it into this
-   * process and writing it out again (storeLocal). The caller checks that the file did not
-   * change around this (copy-file.ts). Each piece of the copy goes to `inspect`.
+   * Stores a copy of the file at `path` (`clipsync copy FILE` of a large file) in two steps,
+   * so the clip can be offered before its copy is made. First the file is read once to hash
+   * it (each piece also goes to `inspect`); this resolves then, with the content id and the
+   * name the copy will have. The copy then fills in behind, every leaf checked against those
+   * hashes as it is copied; meanwhile transfers read the file itself (core/filling-files.ts),
+   * and `stored` settles when the copy is in place, or rejects with FILE_CHANGED when the
+   * file no longer matches what was hashed. A 256 MiB copy --wait spent 0.15–0.5 s copying
+   * before its OFFER could go out; now only the 0.06 s of hashing (docs/BENCHMARKS.md).
    */
-  async storeLocalFile(path: string, options: { maxBytes?: number; trailer?: (size: number) => Buffer; inspect?: (piece: Buffer) => void } = {}): Promise<SpooledClip & { leaves: Buffer }> {
+  async storeLocalFile(
+    path: string,
+    options: { maxBytes?: number; trailer?: (size: number) => Buffer; inspect?: (piece: Buffer) => void } = {},
+  ): Promise<SpooledClip & { leaves: Buffer; stored: Promise<void> }> {
+    const source = await open(path, 'r');
+    let dest: FileHandle | undefined;
     const temp = tempFile(this.dir, 'local');
-    let handle: FileHandle | undefined;
     try {
-      try {
-        await copyFile(path, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-      } catch (err) {
-        // A copy that fails reading is the user's file's fault, not the spool's.
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS') throw spoolIoError(err, 'copying a file into the spool', this.dir);
-        throw err;
-      }
-      handle = await open(temp, 'r+');
-      // copyFile gives the copy the original's mode; a clip is private like the rest of the spool.
-      await handle.chmod(FILE_MODE);
-      const { leaves, size } = await hashFileLeaves(handle, options.inspect);
-      await handle.close();
-      handle = undefined;
+      const { leaves, size } = await hashFileLeaves(source, options.inspect);
       if (options.maxBytes !== undefined && size > options.maxBytes) {
         throw fail('CLIPSYNC_ERR_CLIP_TOO_LARGE', `the clip is over the limit of ${options.maxBytes} bytes`, {
           hint: 'copy something smaller, or raise the maximum clip size in the config',
         });
       }
-      return await this.commitLocal(temp, leaves, size, options.trailer);
+      const id = rootId(leaves, options.trailer?.(size) ?? Buffer.alloc(0));
+      const { complete } = spoolFiles(this.dir, id);
+      try {
+        dest = await open(temp, 'wx+', FILE_MODE);
+      } catch (err) {
+        throw spoolIoError(err, 'creating a spool file', this.dir);
+      }
+      const fill = new LocalFileFill(path);
+      registerFilling(complete, fill);
+      const stored = this.fillLocalCopy(path, source, dest, temp, complete, leaves, size, fill);
+      stored.catch(() => undefined); // the caller awaits it; readers hear through the fill
+      return { id, size, file: complete, leaves, stored };
     } catch (err) {
-      await handle?.close().catch(() => undefined);
-      await removeQuietly(temp);
+      await source.close().catch(() => undefined);
+      await dest?.close().catch(() => undefined);
+      if (dest !== undefined) await removeQuietly(temp);
       throw err;
+    }
+  }
+
+  private async fillLocalCopy(path: string, source: FileHandle, dest: FileHandle, temp: string, complete: string, leaves: Buffer, size: number, fill: LocalFileFill): Promise<void> {
+    try {
+      try {
+        await copyCheckedLeaves(source, dest, temp, leaves, size);
+        await dest.close();
+      } catch (err) {
+        await dest.close().catch(() => undefined);
+        if (err instanceof LeafMismatch) throw fileChangedError(path);
+        throw spoolIoError(err, 'copying a file into the spool', this.dir);
+      }
+      // Not synced: a complete file is proven leaf by leaf before a later run trusts it.
+      await this.exclusive(async () => {
+        try {
+          await rename(temp, complete);
+          await syncDir(this.dir);
+        } catch (err) {
+          throw spoolIoError(err, 'storing a copied clip', this.dir);
+        }
+      });
+      fill.succeed();
+    } catch (err) {
+      await removeQuietly(temp);
+      fill.fail(err as Error);
+      throw err;
+    } finally {
+      await source.close().catch(() => undefined);
     }
   }
 

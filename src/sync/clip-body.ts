@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { fillingFile } from '../core/filling-files.js';
 import { fail } from '../core/errors.js';
 import { LeafHasher, LeafMismatch, LeafVerifier } from '../content/content-hash.js';
 import type { ClipMeta } from './clip.js';
@@ -50,7 +51,7 @@ const LEAVES_READ_BYTES = 1024 * 1024;
 export class ClipReader {
   private readonly buffers: (Buffer | undefined)[] = [undefined, undefined];
   private turn = 0;
-  private handle: import('node:fs/promises').FileHandle | undefined;
+  private handle: FileHandle | undefined;
   private prefetched: { offset: number; length: number; chunk: Promise<Buffer> } | undefined;
 
   constructor(
@@ -75,7 +76,10 @@ export class ClipReader {
 
   private async readInto(slot: number, offset: number, length: number): Promise<Buffer> {
     const file = this.body.file!;
-    this.handle ??= await open(file, 'r');
+    // A copy still filling in (`copy FILE`, spool.ts): read on from the file it is made from.
+    const filling = fillingFile(file);
+    if (filling?.failure !== undefined) throw filling.failure;
+    this.handle ??= await open(filling?.source ?? file, 'r');
     let buffer = this.buffers[slot];
     if (buffer === undefined || buffer.length < length) this.buffers[slot] = buffer = Buffer.allocUnsafe(length);
     let done = 0;

@@ -48,10 +48,16 @@ export interface SpoolPort {
    */
   storeLocal(source: Readable | AsyncIterable<Buffer>, formatsOf: (size: number) => ClipFormat[]): Promise<{ id: string; size: number; path: string; leaves: Buffer }>;
   /**
-   * Stores a copy of the file at `path` (`clipsync copy FILE`) the same way, each piece of the
-   * copy shown to `inspect` before the formats are asked for; over `maxBytes` nothing is kept.
+   * Stores a copy of the file at `path` (`clipsync copy FILE`): resolves once the file is
+   * hashed (each piece shown to `inspect` before the formats are asked for; over `maxBytes`
+   * nothing is kept), while the copy at `path` of the result fills in; `stored` settles when
+   * it is in place (rejecting with FILE_CHANGED if the file changed meanwhile).
    */
-  storeLocalFile(path: string, formatsOf: (size: number) => ClipFormat[], options?: { inspect?: (piece: Buffer) => void; maxBytes?: number }): Promise<{ id: string; size: number; path: string; leaves: Buffer }>;
+  storeLocalFile(
+    path: string,
+    formatsOf: (size: number) => ClipFormat[],
+    options?: { inspect?: (piece: Buffer) => void; maxBytes?: number },
+  ): Promise<{ id: string; size: number; path: string; leaves: Buffer; stored: Promise<void> }>;
 }
 
 /** Where received clips meet the desktop. */

@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClipsyncError } from '../../../src/core/errors.js';
 import { LeafHasher, contentTree, rootId } from '../../../src/content/content-hash.js';
 import { clipId, clipTree, formatsTrailer } from '../../../src/sync/clip.js';
+import { ClipReader } from '../../../src/sync/clip-body.js';
+import { fillingFile, whenComplete } from '../../../src/core/filling-files.js';
 import { planCleanup, type SpoolEntry } from '../../../src/spool/spool-cleanup.js';
 import { spoolIoError } from '../../../src/spool/spool-errors.js';
 import { DEFAULT_SPOOL_CHUNK_BYTES, Spool, type IncomingMeta } from '../../../src/spool/spool.js';
@@ -181,14 +183,55 @@ describe('Spool: local clips', () => {
     let inspected = 0;
     const trailer = (size: number) => formatsTrailer([{ mime: 'image/png', size }]);
     const clip = await spool.storeLocalFile(original, { trailer, inspect: (piece) => (inspected += piece.length) });
-    expect(clip).toEqual({ id: metaOf(data, 'image/png').id, size: data.length, file: join(spoolDir, clip.id), leaves: leavesOf(data) });
+    expect(clip).toMatchObject({ id: metaOf(data, 'image/png').id, size: data.length, file: join(spoolDir, clip.id), leaves: leavesOf(data) });
     expect(inspected).toBe(data.length);
+    await clip.stored;
     expect(mode(clip.file)).toBe(0o600);
     expect(readFileSync(clip.file).equals(data)).toBe(true);
     // A copy, not a link: changing the original later leaves the clip as it was.
     writeFileSync(original, 'changed afterwards');
     expect(readFileSync(clip.file).equals(data)).toBe(true);
     expect(listing()).toEqual([clip.id]);
+  });
+
+  it('offers the clip while its copy fills in: a transfer reads on from the file itself, a paste waits for the copy', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(9 * MiB + 77, 23);
+    const original = join(dir, 'filling.bin');
+    writeFileSync(original, data);
+    const clip = await spool.storeLocalFile(original);
+    expect(fillingFile(clip.file)).toBeDefined(); // hashed, not yet copied
+    const reader = new ClipReader({ file: clip.file }, clip.size);
+    const chunks: Buffer[] = [];
+    try {
+      for (let at = 0; at < clip.size; at += 960 * KiB) chunks.push(Buffer.from(await reader.read(at, Math.min(960 * KiB, clip.size - at))));
+    } finally {
+      await reader.close();
+    }
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    await clip.stored;
+    expect(fillingFile(clip.file)).toBeUndefined();
+    await expect(whenComplete(clip.file)).resolves.toBeUndefined();
+    expect(readFileSync(clip.file).equals(data)).toBe(true);
+  });
+
+  it('fails the copy when the file changes after it was hashed: readers hear it, nothing is kept', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(6 * MiB, 24);
+    const original = join(dir, 'changing.bin');
+    writeFileSync(original, data);
+    const clip = await spool.storeLocalFile(original);
+    // Before the copy reaches the last leaf (its first read is still on its way).
+    const fd = openSync(original, 'r+');
+    writeSync(fd, Buffer.from([data[6 * MiB - 1]! ^ 1]), 0, 1, 6 * MiB - 1);
+    closeSync(fd);
+    const err = await rejection(clip.stored);
+    expect(err).toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED', message: expect.stringContaining(original) });
+    await expect(whenComplete(clip.file)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED' });
+    const reader = new ClipReader({ file: clip.file }, clip.size);
+    await expect(reader.read(5 * MiB, MiB)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED' });
+    await reader.close();
+    expect(listing()).toEqual([]);
   });
 
   it('refuses a file over maxBytes, and a file that cannot be read, keeping nothing of either', async () => {
