@@ -417,7 +417,7 @@ async function provenPrefix(handle: FileHandle, length: number, meta: IncomingMe
 }
 
 /** Whether the complete file `path` holds exactly the clip: its size and every leaf checked. */
-async function provenComplete(path: string, meta: IncomingMeta): Promise<boolean> {
+export async function provenComplete(path: string, meta: IncomingMeta): Promise<boolean> {
   const info = await statFile(path);
   if (info === undefined || info.size !== meta.size) return false;
   const handle = await open(path, 'r').catch(() => undefined);

@@ -1,4 +1,4 @@
-import { lstat, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, rename, rm, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fail, isClipsyncError } from '../core/errors.js';
@@ -6,7 +6,7 @@ import { LeafHasher, LeafMismatch, rootId } from '../content/content-hash.js';
 import { planCleanup, type CleanupPlan, type SpoolEntry } from './spool-cleanup.js';
 import { busyError, fileChangedError, notSpooledError, spoolIoError } from './spool-errors.js';
 import { ensurePrivateDir, FILE_MODE, removeQuietly, replaceFileDurably, statFile, syncDir } from './spool-files.js';
-import { IncomingSpool, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
+import { IncomingSpool, provenComplete, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
 import { PartAppender } from './part-appender.js';
 import { hashFileLeaves } from './file-leaves.js';
 import { LocalFileFill, copyCheckedLeaves } from './local-file-fill.js';
@@ -214,6 +214,14 @@ export class Spool {
       }
       const id = rootId(leaves, options.trailer?.(size) ?? Buffer.alloc(0));
       const { complete } = spoolFiles(this.dir, id);
+      if (await provenComplete(complete, { id, size, leaves })) {
+        // The same bytes copied (or received) before: that copy stands. Proven, not trusted:
+        // complete files are not synced, and a crash may have torn one.
+        await source.close();
+        const at = this.now() / 1000;
+        await utimes(complete, at, at).catch(() => undefined); // recently used: clean-up takes it last
+        return { id, size, file: complete, leaves, stored: Promise.resolve() };
+      }
       try {
         dest = await open(temp, 'wx+', FILE_MODE);
       } catch (err) {

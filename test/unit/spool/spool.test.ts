@@ -215,6 +215,28 @@ describe('Spool: local clips', () => {
     expect(readFileSync(clip.file).equals(data)).toBe(true);
   });
 
+  it('keeps a proven copy of the same bytes instead of copying again, and replaces a torn one', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(3 * MiB + 9, 25);
+    const original = join(dir, 'twice.bin');
+    writeFileSync(original, data);
+    const first = await spool.storeLocalFile(original);
+    await first.stored;
+    const second = await spool.storeLocalFile(original);
+    expect(second.file).toBe(first.file);
+    expect(fillingFile(second.file)).toBeUndefined(); // nothing to fill: the copy is there
+    await second.stored;
+    // A crash tore the stored copy (complete files are not synced): it is found out and made again.
+    const torn = Buffer.from(data);
+    torn[2 * MiB]! ^= 1;
+    writeFileSync(first.file, torn);
+    const third = await spool.storeLocalFile(original);
+    expect(fillingFile(third.file)).toBeDefined();
+    await third.stored;
+    expect(readFileSync(third.file).equals(data)).toBe(true);
+    expect(listing()).toEqual([first.id]);
+  });
+
   it('fails the copy when the file changes after it was hashed: readers hear it, nothing is kept', async () => {
     const spool = await Spool.open(spoolDir);
     const data = bytes(6 * MiB, 24);
