@@ -1,17 +1,24 @@
 /**
- * Files that are still being written while they are already a clip's body: `clipsync copy FILE`
- * offers the clip as soon as the file is hashed, and the spool's copy of it fills in while the
- * first peer is already receiving it. Readers ask here first. A transfer reads on from the
- * file the copy is made from (its receiver checks every leaf against the clip's hashes, so a
- * file changed meanwhile cannot pass for the clip); a paste waits for the copy to be complete.
+ * Files that are already a clip's body but not yet in place: `clipsync copy FILE` offers the
+ * clip as soon as the file is hashed, and the spool's copy of it is made afterwards. Readers
+ * ask here first. A transfer reads the file the copy is made from, through the handle the
+ * daemon holds on it (so renaming or removing the file meanwhile changes nothing, and a file
+ * changed in place cannot pass for the clip: its receiver checks every leaf against the
+ * clip's hashes); a paste waits for the copy to be complete.
  */
 export interface FillingFile {
-  /** The file the copy is made from. */
-  readonly source: string;
   /** Why the copy failed, once it has (the file changed after it was hashed, the disk is full). */
   readonly failure: Error | undefined;
   /** Resolves when the file is complete under its final name; rejects with why it never will be. */
   readonly complete: Promise<void>;
+  /** Reads the clip's bytes from wherever they are now (the held file, then the finished copy). */
+  openReader(): FileReader;
+}
+
+/** Positional reads, as a FileHandle has them. */
+export interface FileReader {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
 }
 
 const filling = new Map<string, FillingFile>();

@@ -34,10 +34,11 @@ export async function openSpool({ paths, config }: DaemonSetup, log: Logger): Pr
       (err: unknown) => log.warn({ reason: messageOf(err) }, 'spool clean-up failed'),
     );
   };
+  const copyFailed = (path: string, err: unknown): void => log.warn({ path, reason: messageOf(err) }, 'a copied file could not be kept; its clip cannot be pasted here');
   let timer: NodeJS.Timeout | undefined;
   return {
-    port: spoolPort(spool),
-    newPort: () => spoolPort(spool),
+    port: spoolPort(spool, copyFailed),
+    newPort: () => spoolPort(spool, copyFailed),
     startCleanup: () => {
       timer = setInterval(clean, SPOOL_CLEANUP_MS);
       timer.unref();

@@ -131,14 +131,31 @@ function checkedMime(mime: string | null): string | null {
 /** A copy's bytes are in: make it the current clip, offer it, and answer (at once, or with --wait, with progress). */
 async function applyCopy(daemon: ClipView, clock: Clock, received: ReceivedCopy, query: URLSearchParams, res: ServerResponse): Promise<CopyResponse | undefined> {
   const size = received.body.data?.length ?? received.body.size ?? 0;
-  const { clip, deliveries } = await daemon.sync.copyLocal(received.body, [{ mime: received.mime, size }], 'cli');
+  let made: Awaited<ReturnType<ClipDesk['copyLocal']>>;
+  try {
+    made = await daemon.sync.copyLocal(received.body, [{ mime: received.mime, size }], 'cli');
+  } catch (err) {
+    await received.copy?.cancel();
+    throw err;
+  }
+  const { clip, deliveries } = made;
   const wait = query.get('wait') === '1';
   const timeout = Number(query.get('timeout') ?? 0);
-  // A large `copy FILE` was offered before its copy in the spool was made: the answer waits
-  // for that copy too, so the file may be changed or removed once the command returns.
-  const stored = received.stored ?? Promise.resolve();
+  // A large `copy FILE` is offered before the spool's own copy of it is made (spool.ts).
+  // Made beside a transfer, that copy slowed it by a fifth: with --wait and peers to wait for,
+  // it is made once they answered, and the answer does not wait for it (the daemon holds the
+  // file open, so it may be removed or replaced at once; see docs/CONTROL-API.md). Otherwise
+  // the answer comes once the copy is in place.
+  const copy = received.copy;
+  const afterPeers = wait && deliveries.length > 0;
+  const stored = afterPeers ? Promise.resolve() : (copy?.start() ?? Promise.resolve());
+  const peersThenCopy = async (): Promise<DeliveryResult[]> => {
+    const peers = await waitAll(deliveries, timeout, clock);
+    if (afterPeers) void copy?.start().catch(() => undefined); // a failure is logged by the spool's port
+    return peers;
+  };
   if (!(wait && query.get('progress') === '1')) {
-    const [, peers] = await Promise.all([stored, wait ? waitAll(deliveries, timeout, clock) : Promise.resolve([] as DeliveryResult[])]);
+    const [, peers] = await Promise.all([stored, wait ? peersThenCopy() : Promise.resolve([] as DeliveryResult[])]);
     return { id: clip.id, mime: clip.mime, size: clip.size, peers };
   }
   // Progress: one line per progress event of this clip's sends, then the result.
@@ -148,7 +165,7 @@ async function applyCopy(daemon: ClipView, clock: Clock, received: ReceivedCopy,
     res,
     (t) => t.id === clip.id && t.direction === 'send' && waiting.has(t.peer),
     async (): Promise<CopyResponse> => {
-      const [, peers] = await Promise.all([stored, waitAll(deliveries, timeout, clock)]);
+      const [, peers] = await Promise.all([stored, peersThenCopy()]);
       return { id: clip.id, mime: clip.mime, size: clip.size, peers };
     },
   );

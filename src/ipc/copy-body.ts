@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import { fail } from '../core/errors.js';
 import { BINARY_MIME, TEXT_MIME } from '../sync/clip.js';
 import type { LocalBody } from '../sync/sync-engine.js';
-import type { SpoolPort } from '../sync/ports.js';
+import type { LocalFileCopy, SpoolPort } from '../sync/ports.js';
 
 /** What the copy route needs from the spool: store a stream under its content id. */
 export type LocalStore = Pick<SpoolPort, 'storeLocal' | 'storeLocalFile'>;
@@ -13,10 +13,10 @@ export interface ReceivedCopy {
   /** The type given with --mime, else text/plain when every byte was valid UTF-8, else octet-stream. */
   mime: string;
   /**
-   * `copy FILE` of a large file: the clip may be offered at once, but its copy in the spool is
-   * still being made; this settles when it is in place (answer the user only then).
+   * `copy FILE` of a large file: the clip may be offered at once, its copy in the spool made
+   * when the route says (start), or let go if the clip is refused (cancel).
    */
-  stored?: Promise<void>;
+  copy?: LocalFileCopy;
 }
 
 /**

@@ -30,7 +30,7 @@ export async function readCopyFile(path: string, mime: string | null, limit: num
     let received: ReceivedCopy;
     try {
       if (store !== undefined && before.size > threshold) {
-        // Large: the spool hashes the file, then copies it in behind the offer (spool.ts).
+        // Large: the spool hashes the file, holds it open, and copies it when told (spool.ts).
         const utf8 = new Utf8Check();
         const typeOf = (): string => mime ?? utf8.mime();
         const inspect = mime === null ? (piece: Buffer) => utf8.update(piece) : undefined;
@@ -38,7 +38,7 @@ export async function readCopyFile(path: string, mime: string | null, limit: num
         const stored = await store
           .storeLocalFile(path, (size) => [{ mime: typeOf(), size }], { maxBytes: limit, ...(inspect === undefined ? {} : { inspect }) })
           .catch((err: unknown) => Promise.reject(isClipsyncError(err) && err.code === 'CLIPSYNC_ERR_CLIP_TOO_LARGE' ? changedWhileRead(path) : err));
-        received = { body: { file: stored.path, id: stored.id, size: stored.size, leaves: stored.leaves }, mime: typeOf(), stored: stored.stored };
+        received = { body: { file: stored.path, id: stored.id, size: stored.size, leaves: stored.leaves }, mime: typeOf(), copy: stored.copy };
       } else {
         const stream = handle.createReadStream({ start: 0, highWaterMark: READ_BYTES, autoClose: false });
         received = await readCopyBody(stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>, mime, limit, threshold, store);
@@ -49,7 +49,10 @@ export async function readCopyFile(path: string, mime: string | null, limit: num
     const read = received.body.data?.length ?? received.body.size ?? 0;
     const after = await handle.stat();
     const there = await stat(path).catch(() => undefined);
-    if (read !== before.size || changed(before, after) || there === undefined || changed(before, there)) throw changedWhileRead(path);
+    if (read !== before.size || changed(before, after) || there === undefined || changed(before, there)) {
+      await received.copy?.cancel();
+      throw changedWhileRead(path);
+    }
     return received;
   } finally {
     await handle.close().catch(() => undefined);

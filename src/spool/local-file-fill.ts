@@ -1,26 +1,59 @@
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { PartAppender } from './part-appender.js';
 import { LEAF_BYTES, LeafMismatch, LeafVerifier } from '../content/content-hash.js';
-import type { FillingFile } from '../core/filling-files.js';
+import type { FileReader, FillingFile } from '../core/filling-files.js';
 
 /**
- * The spool's copy of a file the user copied (`clipsync copy FILE`), filled in after the clip
- * was already offered: its leaf hashes came from a first read of the file, so every leaf is
- * checked against them as it is copied (transfers read the file itself meanwhile, and their
- * receivers check it the same way; core/filling-files.ts). A leaf that no longer matches (the file changed after it was hashed) stops the copy: the clip's bytes
- * are then no longer anywhere, and `complete` rejects with why.
+ * The spool's copy of a file the user copied (`clipsync copy FILE`), made after the clip was
+ * already offered: its leaf hashes came from a first read of the file, so every leaf is
+ * checked against them as it is copied. Until then the clip is read from the file itself,
+ * through the handle held since that first read (core/filling-files.ts). A leaf that no
+ * longer matches (the file was changed in place) stops the copy: the clip's bytes are then no
+ * longer anywhere here, and `complete` rejects with why.
  */
 export class LocalFileFill implements FillingFile {
   failure: Error | undefined;
+  /** Set once the held handle is closed: readers go to the finished copy. */
+  private released = false;
   private settle!: { resolve: () => void; reject: (err: Error) => void };
   readonly complete: Promise<void>;
 
-  constructor(readonly source: string) {
+  constructor(
+    private readonly source: FileHandle,
+    private readonly finalPath: string,
+  ) {
     this.complete = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.complete.catch(() => undefined); // a failure is for whoever reads the clip, if anyone does
   }
 
-  /** The whole file is in place under its final name. */
+  openReader(): FileReader {
+    let own: FileHandle | undefined;
+    return {
+      read: async (buffer, offset, length, position) => {
+        if (this.failure !== undefined) throw this.failure;
+        if (!this.released) {
+          try {
+            return await this.source.read(buffer, offset, length, position);
+          } catch (err) {
+            if (!this.released) throw err; // closed under us only because the copy is done
+          }
+        }
+        if (this.failure !== undefined) throw this.failure;
+        own ??= await open(this.finalPath, 'r');
+        return own.read(buffer, offset, length, position);
+      },
+      close: async () => {
+        await own?.close().catch(() => undefined);
+      },
+    };
+  }
+
+  /** The copy is in place under its final name (or failed): the held handle goes. */
+  async release(): Promise<void> {
+    this.released = true;
+    await this.source.close().catch(() => undefined);
+  }
+
   succeed(): void {
     this.settle.resolve();
   }

@@ -53,3 +53,8 @@ export function fileChangedError(path: string): ClipsyncError {
     hint: 'copy it again once nothing is writing to it (or copy a snapshot: cp it elsewhere first)',
   });
 }
+
+/** A local copy whose clip was refused before its copy was made: nothing of it is kept. */
+export function fileNotKeptError(path: string): ClipsyncError {
+  return fail('CLIPSYNC_ERR_FILE_CHANGED', `${path} was not copied`, { hint: 'copy it again' });
+}

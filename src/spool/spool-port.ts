@@ -7,7 +7,7 @@ import type { SpoolPort } from '../sync/ports.js';
  * The spool as the engine and the copy route use it: incoming clips as sinks, local copies
  * stored by content id, and pins by id (the engine pins its current clip, whatever its age).
  */
-export function spoolPort(spool: Spool): SpoolPort {
+export function spoolPort(spool: Spool, onCopyFailed: (path: string, err: unknown) => void = () => undefined): SpoolPort {
   const unpins = new Map<string, () => void>();
   return {
     async beginIncoming(meta: ClipMeta): Promise<IncomingSink> {
@@ -36,7 +36,16 @@ export function spoolPort(spool: Spool): SpoolPort {
     },
     async storeLocalFile(path, formatsOf, options = {}) {
       const stored = await spool.storeLocalFile(path, { ...options, trailer: (size) => formatsTrailer(formatsOf(size)) });
-      return { id: stored.id, size: stored.size, path: stored.file, leaves: stored.leaves, stored: stored.stored };
+      // A copy made after the command answered fails where nobody waits: the log says so.
+      let started: Promise<void> | undefined;
+      const start = (): Promise<void> => {
+        if (started === undefined) {
+          started = stored.copy.start();
+          started.catch((err: unknown) => onCopyFailed(path, err));
+        }
+        return started;
+      };
+      return { id: stored.id, size: stored.size, path: stored.file, leaves: stored.leaves, copy: { start, cancel: () => stored.copy.cancel() } };
     },
   };
 }

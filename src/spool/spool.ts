@@ -1,10 +1,11 @@
 import { lstat, open, readdir, readFile, rename, rm, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import type { LocalFileCopy } from '../sync/ports.js';
 import { fail, isClipsyncError } from '../core/errors.js';
 import { LeafHasher, LeafMismatch, rootId } from '../content/content-hash.js';
 import { planCleanup, type CleanupPlan, type SpoolEntry } from './spool-cleanup.js';
-import { busyError, fileChangedError, notSpooledError, spoolIoError } from './spool-errors.js';
+import { busyError, fileChangedError, fileNotKeptError, notSpooledError, spoolIoError } from './spool-errors.js';
 import { ensurePrivateDir, FILE_MODE, removeQuietly, replaceFileDurably, statFile, syncDir } from './spool-files.js';
 import { IncomingSpool, provenComplete, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
 import { PartAppender } from './part-appender.js';
@@ -190,21 +191,20 @@ export class Spool {
 
   /**
    * Stores a copy of the file at `path` (`clipsync copy FILE` of a large file) in two steps,
-   * so the clip can be offered before its copy is made. First the file is read once to hash
-   * it (each piece also goes to `inspect`); this resolves then, with the content id and the
-   * name the copy will have. The copy then fills in behind, every leaf checked against those
-   * hashes as it is copied; meanwhile transfers read the file itself (core/filling-files.ts),
-   * and `stored` settles when the copy is in place, or rejects with FILE_CHANGED when the
-   * file no longer matches what was hashed. A 256 MiB copy --wait spent 0.15–0.5 s copying
-   * before its OFFER could go out; now only the 0.06 s of hashing (docs/BENCHMARKS.md).
+   * so the clip can be offered, and even delivered, before its copy is made. First the file is
+   * read once to hash it (each piece also goes to `inspect`); this resolves then, with the
+   * content id and the name the copy will have, and the file held open. `copy.start()` makes
+   * the copy, every leaf checked against those hashes, and resolves once it is in place, or
+   * rejects with FILE_CHANGED when the file was changed in place meanwhile. Until then the
+   * clip reads from the held file (core/filling-files.ts). `copy.cancel()` lets it go unmade.
+   * A 256 MiB copy --wait spent 0.15–0.5 s copying before its OFFER could go out, and the
+   * copy beside the transfer slowed it by 0.2 s; now the OFFER waits only for the hashing.
    */
   async storeLocalFile(
     path: string,
     options: { maxBytes?: number; trailer?: (size: number) => Buffer; inspect?: (piece: Buffer) => void } = {},
-  ): Promise<SpooledClip & { leaves: Buffer; stored: Promise<void> }> {
+  ): Promise<SpooledClip & { leaves: Buffer; copy: LocalFileCopy }> {
     const source = await open(path, 'r');
-    let dest: FileHandle | undefined;
-    const temp = tempFile(this.dir, 'local');
     try {
       const { leaves, size } = await hashFileLeaves(source, options.inspect);
       if (options.maxBytes !== undefined && size > options.maxBytes) {
@@ -220,33 +220,41 @@ export class Spool {
         await source.close();
         const at = this.now() / 1000;
         await utimes(complete, at, at).catch(() => undefined); // recently used: clean-up takes it last
-        return { id, size, file: complete, leaves, stored: Promise.resolve() };
+        return { id, size, file: complete, leaves, copy: { start: () => Promise.resolve(), cancel: () => Promise.resolve() } };
       }
-      try {
-        dest = await open(temp, 'wx+', FILE_MODE);
-      } catch (err) {
-        throw spoolIoError(err, 'creating a spool file', this.dir);
-      }
-      const fill = new LocalFileFill(path);
+      const fill = new LocalFileFill(source, complete);
       registerFilling(complete, fill);
-      const stored = this.fillLocalCopy(path, source, dest, temp, complete, leaves, size, fill);
-      stored.catch(() => undefined); // the caller awaits it; readers hear through the fill
-      return { id, size, file: complete, leaves, stored };
+      let started: Promise<void> | undefined;
+      const copy: LocalFileCopy = {
+        start: () => {
+          started ??= this.fillLocalCopy(path, source, complete, leaves, size, fill);
+          return started;
+        },
+        cancel: async () => {
+          if (started !== undefined) return;
+          started = Promise.reject(fileNotKeptError(path));
+          started.catch(() => undefined);
+          fill.fail(fileNotKeptError(path));
+          await fill.release();
+        },
+      };
+      return { id, size, file: complete, leaves, copy };
     } catch (err) {
       await source.close().catch(() => undefined);
-      await dest?.close().catch(() => undefined);
-      if (dest !== undefined) await removeQuietly(temp);
       throw err;
     }
   }
 
-  private async fillLocalCopy(path: string, source: FileHandle, dest: FileHandle, temp: string, complete: string, leaves: Buffer, size: number, fill: LocalFileFill): Promise<void> {
+  private async fillLocalCopy(path: string, source: FileHandle, complete: string, leaves: Buffer, size: number, fill: LocalFileFill): Promise<void> {
+    const temp = tempFile(this.dir, 'local');
+    let dest: FileHandle | undefined;
     try {
       try {
+        dest = await open(temp, 'wx+', FILE_MODE);
         await copyCheckedLeaves(source, dest, temp, leaves, size);
         await dest.close();
       } catch (err) {
-        await dest.close().catch(() => undefined);
+        await dest?.close().catch(() => undefined);
         if (err instanceof LeafMismatch) throw fileChangedError(path);
         throw spoolIoError(err, 'copying a file into the spool', this.dir);
       }
@@ -259,13 +267,13 @@ export class Spool {
           throw spoolIoError(err, 'storing a copied clip', this.dir);
         }
       });
+      await fill.release();
       fill.succeed();
     } catch (err) {
-      await removeQuietly(temp);
+      if (dest !== undefined) await removeQuietly(temp);
       fill.fail(err as Error);
+      await fill.release();
       throw err;
-    } finally {
-      await source.close().catch(() => undefined);
     }
   }
 

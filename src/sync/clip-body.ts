@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { fillingFile } from '../core/filling-files.js';
+import { fillingFile, type FileReader } from '../core/filling-files.js';
 import { fail } from '../core/errors.js';
 import { LeafHasher, LeafMismatch, LeafVerifier } from '../content/content-hash.js';
 import type { ClipMeta } from './clip.js';
@@ -51,7 +51,7 @@ const LEAVES_READ_BYTES = 1024 * 1024;
 export class ClipReader {
   private readonly buffers: (Buffer | undefined)[] = [undefined, undefined];
   private turn = 0;
-  private handle: FileHandle | undefined;
+  private handle: FileReader | undefined;
   private prefetched: { offset: number; length: number; chunk: Promise<Buffer> } | undefined;
 
   constructor(
@@ -79,7 +79,7 @@ export class ClipReader {
     // A copy still filling in (`copy FILE`, spool.ts): read on from the file it is made from.
     const filling = fillingFile(file);
     if (filling?.failure !== undefined) throw filling.failure;
-    this.handle ??= await open(filling?.source ?? file, 'r');
+    this.handle ??= filling !== undefined ? filling.openReader() : await open(file, 'r');
     let buffer = this.buffers[slot];
     if (buffer === undefined || buffer.length < length) this.buffers[slot] = buffer = Buffer.allocUnsafe(length);
     let done = 0;

@@ -50,14 +50,22 @@ export interface SpoolPort {
   /**
    * Stores a copy of the file at `path` (`clipsync copy FILE`): resolves once the file is
    * hashed (each piece shown to `inspect` before the formats are asked for; over `maxBytes`
-   * nothing is kept), while the copy at `path` of the result fills in; `stored` settles when
-   * it is in place (rejecting with FILE_CHANGED if the file changed meanwhile).
+   * nothing is kept), with the file held open; the clip at `path` of the result is readable
+   * from then on, and `copy` makes the spool's own copy of it.
    */
   storeLocalFile(
     path: string,
     formatsOf: (size: number) => ClipFormat[],
     options?: { inspect?: (piece: Buffer) => void; maxBytes?: number },
-  ): Promise<{ id: string; size: number; path: string; leaves: Buffer; stored: Promise<void> }>;
+  ): Promise<{ id: string; size: number; path: string; leaves: Buffer; copy: LocalFileCopy }>;
+}
+
+/** The spool's copy of a file the user copied, made when its caller says (spool.ts). */
+export interface LocalFileCopy {
+  /** Makes the copy (once; later calls return the same promise); resolves when it is in place, rejects with FILE_CHANGED when the file changed in place. */
+  start(): Promise<void>;
+  /** Lets it go unmade (the clip was refused): readers of it fail, the file is released. */
+  cancel(): Promise<void>;
 }
 
 /** Where received clips meet the desktop. */

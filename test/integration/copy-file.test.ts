@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chownSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ENTRY, runCli } from '../helpers/cli.js';
@@ -39,6 +39,21 @@ describe('copy FILE by path', () => {
     expect(result.size).toBe(size);
     expect(result.peers.map((p) => p.status)).toEqual(['delivered']);
     expect(sha256((await a.cliOk(['paste'])).stdout)).toBe(clip.sha256);
+  });
+
+  it('keeps the clip when the file is removed or replaced as soon as the command returns', async () => {
+    // With --wait the answer comes once the peer has the clip, before the daemon's own copy is
+    // made; the daemon holds the file open, so neither a remove nor a replace reaches the clip.
+    const removed = randomClipFile(dir, 'removed.bin', 5 * MiB + 3);
+    await b.cliOk(['copy', removed.path, '--wait']);
+    rmSync(removed.path);
+    expect(sha256((await b.cliOk(['paste'])).stdout)).toBe(removed.sha256);
+    expect(sha256((await a.cliOk(['paste'])).stdout)).toBe(removed.sha256);
+    const replaced = randomClipFile(dir, 'replaced.bin', 4 * MiB + 1);
+    await b.cliOk(['copy', replaced.path, '--wait']);
+    writeFileSync(`${replaced.path}.new`, 'the next version');
+    renameSync(`${replaced.path}.new`, replaced.path); // how editors save
+    expect(sha256((await b.cliOk(['paste'])).stdout)).toBe(replaced.sha256);
   });
 
   it('refuses a file that is being appended to, with its path, and keeps the current clip', async () => {

@@ -66,7 +66,7 @@ describe('readCopyFile', () => {
       storeLocalFile: async (from: string) => {
         const size = statSync(from).size;
         appendFileSync(from, 'more');
-        return { id: 'x'.repeat(64), size, path: '/dev/null', leaves: Buffer.alloc(32), stored: Promise.resolve() };
+        return { id: 'x'.repeat(64), size, path: '/dev/null', leaves: Buffer.alloc(32), copy: { start: async () => undefined, cancel: async () => undefined } };
       },
     };
     const err = await readCopyFile(path, null, 1 << 30, 1024, store as never).catch((e: unknown) => e as { code: string; message: string });

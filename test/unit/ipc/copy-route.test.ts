@@ -89,7 +89,7 @@ describe('POST /v1/copy', () => {
           const path = join(api!.dir, id);
           writeFileSync(path, data);
           stored.push({ path, formats });
-          return { id, size: data.length, path, leaves, stored: Promise.resolve() };
+          return { id, size: data.length, path, leaves, copy: { start: async () => undefined, cancel: async () => undefined } };
         },
       },
     });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -185,7 +185,7 @@ describe('Spool: local clips', () => {
     const clip = await spool.storeLocalFile(original, { trailer, inspect: (piece) => (inspected += piece.length) });
     expect(clip).toMatchObject({ id: metaOf(data, 'image/png').id, size: data.length, file: join(spoolDir, clip.id), leaves: leavesOf(data) });
     expect(inspected).toBe(data.length);
-    await clip.stored;
+    await clip.copy.start();
     expect(mode(clip.file)).toBe(0o600);
     expect(readFileSync(clip.file).equals(data)).toBe(true);
     // A copy, not a link: changing the original later leaves the clip as it was.
@@ -194,25 +194,41 @@ describe('Spool: local clips', () => {
     expect(listing()).toEqual([clip.id]);
   });
 
-  it('offers the clip while its copy fills in: a transfer reads on from the file itself, a paste waits for the copy', async () => {
+  it('offers the clip before its copy is made: readers read the held file, even once it is removed, and the copy then', async () => {
     const spool = await Spool.open(spoolDir);
     const data = bytes(9 * MiB + 77, 23);
     const original = join(dir, 'filling.bin');
     writeFileSync(original, data);
     const clip = await spool.storeLocalFile(original);
     expect(fillingFile(clip.file)).toBeDefined(); // hashed, not yet copied
+    rmSync(original); // the daemon holds it open: nothing changes for the clip
     const reader = new ClipReader({ file: clip.file }, clip.size);
     const chunks: Buffer[] = [];
+    const half = 5 * 960 * KiB;
     try {
-      for (let at = 0; at < clip.size; at += 960 * KiB) chunks.push(Buffer.from(await reader.read(at, Math.min(960 * KiB, clip.size - at))));
+      for (let at = 0; at < half; at += 960 * KiB) chunks.push(Buffer.from(await reader.read(at, 960 * KiB)));
+      // The copy is made while this reader is half-way: it reads on from the copy.
+      await clip.copy.start();
+      expect(fillingFile(clip.file)).toBeUndefined();
+      for (let at = half; at < clip.size; at += 960 * KiB) chunks.push(Buffer.from(await reader.read(at, Math.min(960 * KiB, clip.size - at))));
     } finally {
       await reader.close();
     }
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
-    await clip.stored;
-    expect(fillingFile(clip.file)).toBeUndefined();
     await expect(whenComplete(clip.file)).resolves.toBeUndefined();
     expect(readFileSync(clip.file).equals(data)).toBe(true);
+    expect(mode(clip.file)).toBe(0o600);
+  });
+
+  it('lets a copy go unmade when its clip was refused: readers hear why, nothing is kept', async () => {
+    const spool = await Spool.open(spoolDir);
+    const original = join(dir, 'refused.bin');
+    writeFileSync(original, bytes(2 * MiB, 26));
+    const clip = await spool.storeLocalFile(original);
+    await clip.copy.cancel();
+    await expect(whenComplete(clip.file)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED' });
+    await expect(clip.copy.start()).rejects.toMatchObject({ message: `${original} was not copied` });
+    expect(listing()).toEqual([]);
   });
 
   it('keeps a proven copy of the same bytes instead of copying again, and replaces a torn one', async () => {
@@ -221,33 +237,33 @@ describe('Spool: local clips', () => {
     const original = join(dir, 'twice.bin');
     writeFileSync(original, data);
     const first = await spool.storeLocalFile(original);
-    await first.stored;
+    await first.copy.start();
     const second = await spool.storeLocalFile(original);
     expect(second.file).toBe(first.file);
     expect(fillingFile(second.file)).toBeUndefined(); // nothing to fill: the copy is there
-    await second.stored;
+    await second.copy.start();
     // A crash tore the stored copy (complete files are not synced): it is found out and made again.
     const torn = Buffer.from(data);
     torn[2 * MiB]! ^= 1;
     writeFileSync(first.file, torn);
     const third = await spool.storeLocalFile(original);
     expect(fillingFile(third.file)).toBeDefined();
-    await third.stored;
+    await third.copy.start();
     expect(readFileSync(third.file).equals(data)).toBe(true);
     expect(listing()).toEqual([first.id]);
   });
 
-  it('fails the copy when the file changes after it was hashed: readers hear it, nothing is kept', async () => {
+  it('fails the copy when the file was changed in place after it was hashed: readers hear it, nothing is kept', async () => {
     const spool = await Spool.open(spoolDir);
     const data = bytes(6 * MiB, 24);
     const original = join(dir, 'changing.bin');
     writeFileSync(original, data);
     const clip = await spool.storeLocalFile(original);
-    // Before the copy reaches the last leaf (its first read is still on its way).
+    // Written in place (the same file, as `cp new FILE` does) before the copy is made.
     const fd = openSync(original, 'r+');
     writeSync(fd, Buffer.from([data[6 * MiB - 1]! ^ 1]), 0, 1, 6 * MiB - 1);
     closeSync(fd);
-    const err = await rejection(clip.stored);
+    const err = await rejection(clip.copy.start());
     expect(err).toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED', message: expect.stringContaining(original) });
     await expect(whenComplete(clip.file)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED' });
     const reader = new ClipReader({ file: clip.file }, clip.size);
