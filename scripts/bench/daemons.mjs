@@ -2,7 +2,7 @@
 // child processes, driven through the CLI and the control socket as a user's scripts would.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IpcClient } from '../../dist/ipc/client.js';
@@ -78,7 +78,9 @@ export async function startDaemon(home, args, nodeFlags = DAEMON_NODE_FLAGS) {
 /**
  * Copies `file` on the sender and times the transfer as the receiver reports it: from its
  * first progress event (the OFFER was accepted) to the end event of a verified clip. With
- * `cpu`, the CPU seconds each daemon spent in that window are added to it.
+ * `cpu`, the CPU seconds each daemon spent in that window are added to it, and (as `whole`)
+ * those of the whole command: from before the CLI starts until the sender's own copy of the
+ * file is in its spool, which `copy FILE --wait` makes after the peer answered.
  */
 export async function timedTransfer(sender, receiver, senderHome, file, cpu) {
   let started;
@@ -102,9 +104,17 @@ export async function timedTransfer(sender, receiver, senderHome, file, cpu) {
     throw new Error('event stream closed');
   })();
   await new Promise((resolve) => setTimeout(resolve, 100)); // let the event stream attach
+  const wholeAtStart = { sender: sender.cpuSeconds(), receiver: receiver.cpuSeconds() };
   // Asynchronously: the event stream must be read while the copy runs.
-  await promisify(execFile)(process.execPath, [CLI, 'copy', file, '--wait', '--home', senderHome], { env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' } });
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'copy', file, '--wait', '--json', '--home', senderHome], { env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' } });
   const { ended, size } = await finished;
+  if (cpu !== undefined) {
+    const { id } = JSON.parse(stdout);
+    await until(async () => existsSync(join(senderHome, 'spool', id))); // the sender's own copy, made after the answer
+    cpu.whole ??= { sender: 0, receiver: 0 };
+    cpu.whole.sender += sender.cpuSeconds() - wholeAtStart.sender;
+    cpu.whole.receiver += receiver.cpuSeconds() - wholeAtStart.receiver;
+  }
   const seconds = Number(ended - started) / 1e9;
   if (cpu !== undefined) cpu.wall += seconds;
   return size / seconds;

@@ -149,13 +149,15 @@ out();
   out();
   out('| path | CPU s per GiB |');
   out('| --- | --- |');
-  out(`| clipsync, both daemons, in the transfer's timed window (the sender's reading of the file into its spool before it is not counted) | ${fmt(ours, 2)} |`);
+  const whole = (transfer.cpu.whole.sender + transfer.cpu.whole.receiver) / gib;
+  out(`| clipsync, both daemons, in the transfer's timed window (from the receiver's first progress event to its verified clip) | ${fmt(ours, 2)} |`);
+  out(`| clipsync, both daemons, the whole \`copy FILE --wait\`: hashing the file, the transfer, and the sender's own copy of the file made after it (sender ${fmt(transfer.cpu.whole.sender / gib, 2)} + receiver ${fmt(transfer.cpu.whole.receiver / gib, 2)}) | ${fmt(whole, 2)} |`);
   const sshCpus = transfer.ssh.rows === undefined ? [] : Object.entries(transfer.ssh.rows).filter(([, r]) => r.cpu !== undefined);
   for (const [cipher, r] of sshCpus) out(`| baseline: OpenSSH pipe, ${cipher}: ssh ${fmt(r.cpu.client / gib, 2)} + sshd and its session ${fmt(r.cpu.server / gib, 2)} | ${fmt((r.cpu.client + r.cpu.server) / gib, 2)} |`);
   out();
   if (sshCpus.length > 0) {
     const cheapest = Math.min(...sshCpus.map(([, r]) => (r.cpu.client + r.cpu.server) / gib));
-    out(`Target: clipsync <= ssh + sshd (the cheaper cipher, ${fmt(cheapest, 2)} s) — ${ours <= cheapest ? 'met' : 'NOT met'}.`);
+    out(`Target: clipsync (the whole command) <= ssh + sshd (the cheaper cipher, ${fmt(cheapest, 2)} s) — ${whole <= cheapest ? 'met' : 'NOT met'}.`);
   } else {
     out('OpenSSH CPU not measured (needs openssh-server and /usr/bin/time).');
   }

@@ -180,7 +180,7 @@ export async function benchTransfer() {
     // Interleaved rounds: each round runs every mode once, so drifting load hits all alike.
     const rates = { tcp: [], unix: [], tcpNoFlags: [], ws: [], raw: [] };
     /** CPU seconds of both daemons over the timed windows of the TCP rows, and those windows. */
-    const cpu = { sender: 0, receiver: 0, wall: 0 };
+    const cpu = { sender: 0, receiver: 0, wall: 0, whole: { sender: 0, receiver: 0 } };
     for (let round = 0; round < RUNS; round++) {
       rates.tcp.push(...(await clipsyncRates('tcp', 1, DAEMON_NODE_FLAGS, cpu)));
       rates.unix.push(...(await clipsyncRates('unix', 1)));
@@ -197,7 +197,7 @@ export async function benchTransfer() {
       clipsyncUnix: summarize(rates.unix),
       clipsyncTcpNoFlags: summarize(rates.tcpNoFlags),
       nodeFlags: DAEMON_NODE_FLAGS,
-      cpu: { sender: cpu.sender / RUNS, receiver: cpu.receiver / RUNS, wall: cpu.wall / RUNS },
+      cpu: { sender: cpu.sender / RUNS, receiver: cpu.receiver / RUNS, wall: cpu.wall / RUNS, whole: { sender: cpu.whole.sender / RUNS, receiver: cpu.whole.receiver / RUNS } },
       chunk: CHUNK,
       rawWs: summarize(rates.ws),
       rawTcp: summarize(rates.raw),
