@@ -12,6 +12,12 @@ import { DialTarget } from './dial-target.js';
 /** After a refusal, wait this long before asking again: trust may be granted meanwhile. */
 export const REFUSED_RETRY_MS = 30_000;
 /**
+ * For this long after a pairing, a refusal is retried on the backoff schedule rather than after
+ * REFUSED_RETRY_MS: both sides said yes, but each writes its own trust when it hears the other's
+ * yes, so the first dial can reach the peer a moment before it trusts us.
+ */
+export const PAIRED_GRACE_MS = 10_000;
+/**
  * A connection that lasted this long resets the backoff: its loss starts again from the
  * shortest delay. One that drops sooner (a flapping link, a peer that crashes on connect)
  * keeps doubling the delay, so it is not redialed in a hot loop.
@@ -61,10 +67,13 @@ export class DialScheduler {
     const known = this.list.find((t) => t.address === formatted);
     if (known !== undefined) {
       known.fingerprint ??= fingerprint;
+      known.pairedAt = this.options.clock.now();
       if (known.state === 'backoff' || known.state === 'refused' || known.state === 'idle') this.schedule(known, 0);
       return;
     }
-    this.addStatic(address).fingerprint = fingerprint;
+    const target = this.addStatic(address);
+    target.fingerprint = fingerprint;
+    target.pairedAt = this.options.clock.now();
   }
 
   /**
@@ -190,7 +199,9 @@ export class DialScheduler {
   private retryLater(target: DialTarget, reason: string, refused: boolean): void {
     target.attempt++;
     target.lastError = reason;
-    target.enter(refused ? 'refused' : 'backoff', this.options.clock.now());
-    this.schedule(target, refused ? REFUSED_RETRY_MS : backoffDelay(target.attempt, this.options.backoff));
+    const now = this.options.clock.now();
+    target.enter(refused ? 'refused' : 'backoff', now);
+    const justPaired = target.pairedAt !== undefined && now - target.pairedAt < PAIRED_GRACE_MS;
+    this.schedule(target, refused && !justPaired ? REFUSED_RETRY_MS : backoffDelay(target.attempt, this.options.backoff));
   }
 }

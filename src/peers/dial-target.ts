@@ -15,6 +15,8 @@ export class DialTarget {
   attempt = 0;
   nextRetryAt: number | undefined;
   lastError: string | undefined;
+  /** When pairing added it (see DialScheduler.addPaired). */
+  pairedAt: number | undefined;
   private timer: TimerHandle | undefined;
 
   constructor(

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
-import { DialScheduler, REFUSED_RETRY_MS, STABLE_CONNECTION_MS } from '../../../src/peers/dial-scheduler.js';
+import { DialScheduler, PAIRED_GRACE_MS, REFUSED_RETRY_MS, STABLE_CONNECTION_MS } from '../../../src/peers/dial-scheduler.js';
 import type { DialTarget } from '../../../src/peers/dial-target.js';
 import type { Connection } from '../../../src/protocol/connection.js';
 import type { HandshakeResult } from '../../../src/secure/handshake.js';
@@ -96,6 +96,32 @@ describe('DialScheduler', () => {
     scheduler.addStatic(A);
     await advance(0);
     expect(targetOf()).toMatchObject({ state: 'refused', attempt: 1, fingerprint: PEER, lastError: 'key not trusted: your key is not trusted' });
+    await advance(REFUSED_RETRY_MS - 1);
+    expect(dialed).toHaveLength(1);
+    await advance(1);
+    expect(dialed).toHaveLength(2);
+  });
+
+  it('right after a pairing, asks a peer that refused us again on the backoff schedule (it trusts us a moment later)', async () => {
+    const { scheduler, dialed, script, targetOf, advance } = setup();
+    script.push('refused', 'refused', 'authenticated');
+    scheduler.addPaired(A, PEER);
+    await advance(0);
+    expect(targetOf()).toMatchObject({ state: 'refused', attempt: 1 });
+    await advance(500); // the first backoff step, not REFUSED_RETRY_MS
+    expect(dialed).toHaveLength(2);
+    await advance(1000);
+    expect(dialed).toHaveLength(3);
+    expect(targetOf()).toMatchObject({ state: 'idle' });
+  });
+
+  it('once the pairing is PAIRED_GRACE_MS old, a refusal waits REFUSED_RETRY_MS again', async () => {
+    const { clock, scheduler, dialed, script, targetOf, advance } = setup();
+    script.push('refused');
+    scheduler.addPaired(A, PEER);
+    targetOf().pairedAt = clock.now() - PAIRED_GRACE_MS; // paired a while ago
+    await advance(0);
+    expect(targetOf()).toMatchObject({ state: 'refused', attempt: 1 });
     await advance(REFUSED_RETRY_MS - 1);
     expect(dialed).toHaveLength(1);
     await advance(1);
