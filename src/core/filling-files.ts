@@ -38,6 +38,11 @@ export function registerFilling(path: string, file: FillingFile): void {
   );
 }
 
+/** Forgets `file` as the fill of `path` (one let go before it was ever a clip's body). */
+export function unregisterFilling(path: string, file: FillingFile): void {
+  if (filling.get(path) === file) filling.delete(path);
+}
+
 /** The fill of `path` under way, if any. */
 export function fillingFile(path: string): FillingFile | undefined {
   return filling.get(path);

@@ -150,9 +150,11 @@ async function applyCopy(daemon: ClipView, clock: Clock, received: ReceivedCopy,
   const afterPeers = wait && deliveries.length > 0;
   const stored = afterPeers ? Promise.resolve() : (copy?.start() ?? Promise.resolve());
   const peersThenCopy = async (): Promise<DeliveryResult[]> => {
-    const peers = await waitAll(deliveries, timeout, clock);
-    if (afterPeers) void copy?.start().catch(() => undefined); // a failure is logged by the spool's port
-    return peers;
+    try {
+      return await waitAll(deliveries, timeout, clock);
+    } finally {
+      if (afterPeers) void copy?.start().catch(() => undefined); // a failure is logged by the spool's port
+    }
   };
   if (!(wait && query.get('progress') === '1')) {
     const [, peers] = await Promise.all([stored, wait ? peersThenCopy() : Promise.resolve([] as DeliveryResult[])]);

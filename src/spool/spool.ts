@@ -11,7 +11,7 @@ import { IncomingSpool, provenComplete, type IncomingMeta, type SpooledClip } fr
 import { PartAppender } from './part-appender.js';
 import { hashFileLeaves } from './file-leaves.js';
 import { LocalFileFill, copyCheckedLeaves } from './local-file-fill.js';
-import { registerFilling } from '../core/filling-files.js';
+import { fillingFile, registerFilling, unregisterFilling } from '../core/filling-files.js';
 import { assertClipId, classify, spoolFiles, tempFile } from './spool-names.js';
 
 export { IncomingSpool, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
@@ -222,6 +222,12 @@ export class Spool {
         await utimes(complete, at, at).catch(() => undefined); // recently used: clean-up takes it last
         return { id, size, file: complete, leaves, copy: { start: () => Promise.resolve(), cancel: () => Promise.resolve() } };
       }
+      const underWay = fillingFile(complete);
+      if (underWay !== undefined && underWay.failure === undefined) {
+        // The same bytes copied a moment ago, and that copy is still to be made: it serves both.
+        await source.close();
+        return { id, size, file: complete, leaves, copy: { start: () => underWay.complete, cancel: () => Promise.resolve() } };
+      }
       const fill = new LocalFileFill(source, complete);
       registerFilling(complete, fill);
       let started: Promise<void> | undefined;
@@ -235,6 +241,7 @@ export class Spool {
           started = Promise.reject(fileNotKeptError(path));
           started.catch(() => undefined);
           fill.fail(fileNotKeptError(path));
+          unregisterFilling(complete, fill); // never a clip's body: nobody is to hear of it
           await fill.release();
         },
       };

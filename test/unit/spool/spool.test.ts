@@ -220,15 +220,29 @@ describe('Spool: local clips', () => {
     expect(mode(clip.file)).toBe(0o600);
   });
 
-  it('lets a copy go unmade when its clip was refused: readers hear why, nothing is kept', async () => {
+  it('lets a copy go unmade when its clip was refused: forgotten, nothing kept', async () => {
     const spool = await Spool.open(spoolDir);
     const original = join(dir, 'refused.bin');
     writeFileSync(original, bytes(2 * MiB, 26));
     const clip = await spool.storeLocalFile(original);
     await clip.copy.cancel();
-    await expect(whenComplete(clip.file)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED' });
+    expect(fillingFile(clip.file)).toBeUndefined();
     await expect(clip.copy.start()).rejects.toMatchObject({ message: `${original} was not copied` });
     expect(listing()).toEqual([]);
+  });
+
+  it('copies the same bytes once when they are copied again before the first copy was made', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(3 * MiB, 27);
+    const original = join(dir, 'twice-quickly.bin');
+    writeFileSync(original, data);
+    const first = await spool.storeLocalFile(original);
+    const second = await spool.storeLocalFile(original);
+    expect(second.file).toBe(first.file);
+    const both = Promise.all([second.copy.start(), first.copy.start()]);
+    await both;
+    expect(readFileSync(first.file).equals(data)).toBe(true);
+    expect(listing()).toEqual([first.id]);
   });
 
   it('keeps a proven copy of the same bytes instead of copying again, and replaces a torn one', async () => {
