@@ -4,13 +4,17 @@
  * ask here first. A transfer reads the file the copy is made from, through the handle the
  * daemon holds on it (so renaming or removing the file meanwhile changes nothing, and a file
  * changed in place cannot pass for the clip: its receiver checks every leaf against the
- * clip's hashes); a paste waits for the copy to be complete.
+ * clip's hashes); a paste here (or the desktop clipboard reading the clip) demands the copy
+ * and waits for it.
  */
 export interface FillingFile {
   /** Why the copy failed, once it has (the file changed after it was hashed, the disk is full). */
   readonly failure: Error | undefined;
-  /** Resolves when the file is complete under its final name; rejects with why it never will be. */
-  readonly complete: Promise<void>;
+  /**
+   * Makes the copy now if nobody has started it yet (someone here needs the bytes), and
+   * resolves when the file is complete under its final name; rejects with why it never will be.
+   */
+  demand(): Promise<void>;
   /** Reads the clip's bytes from wherever they are now (the held file, then the finished copy). */
   openReader(): FileReader;
 }
@@ -21,34 +25,53 @@ export interface FileReader {
   close(): Promise<void>;
 }
 
-const filling = new Map<string, FillingFile>();
+/**
+ * Every fill of a path, oldest first. The same bytes copied twice in quick succession make
+ * two fills of one path, each from its own open file: either one completing completes the
+ * path, and one cancelled or failed leaves the other standing.
+ */
+const filling = new Map<string, FillingFile[]>();
 
 /**
- * Registers `path` as filling until `file.complete` resolves. A fill that failed stays
- * registered, so readers of that clip hear why its file never came (rather than "no such
- * file"), until a new fill of the same path replaces it.
+ * Registers `file` as filling `path`. It stays registered until it completes or is let go
+ * (`unregisterFilling`); one that failed stays, so readers of that clip hear why its file
+ * never came (rather than "no such file"), until the path is complete after all.
  */
 export function registerFilling(path: string, file: FillingFile): void {
-  filling.set(path, file);
-  file.complete.then(
-    () => {
-      if (filling.get(path) === file) filling.delete(path);
-    },
-    () => undefined,
-  );
+  filling.set(path, [...(filling.get(path) ?? []), file]);
 }
 
-/** Forgets `file` as the fill of `path` (one let go before it was ever a clip's body). */
+/** Forgets `file` as a fill of `path` (it completed, or was let go before it was ever a clip's body). */
 export function unregisterFilling(path: string, file: FillingFile): void {
-  if (filling.get(path) === file) filling.delete(path);
+  keepOnly(path, (f) => f !== file);
 }
 
-/** The fill of `path` under way, if any. */
+/**
+ * `path` is complete (a fill finished, or the same bytes were received, stored from stdin or
+ * found already there): failed fills of it no longer speak for it. Fills still under way
+ * stay; they finish with the same bytes.
+ */
+export function pathCompleted(path: string): void {
+  keepOnly(path, (f) => f.failure === undefined);
+}
+
+function keepOnly(path: string, keep: (file: FillingFile) => boolean): void {
+  const left = (filling.get(path) ?? []).filter(keep);
+  if (left.length > 0) filling.set(path, left);
+  else filling.delete(path);
+}
+
+/**
+ * The fill of `path` to read from: the oldest one still good, else (all failed) the newest
+ * failure, so a reader hears why; undefined when nothing is filling it.
+ */
 export function fillingFile(path: string): FillingFile | undefined {
-  return filling.get(path);
+  const fills = filling.get(path);
+  if (fills === undefined) return undefined;
+  return fills.find((f) => f.failure === undefined) ?? fills[fills.length - 1];
 }
 
 /** Resolves once `path` is complete (at once when nothing is filling it); rejects if its fill failed. */
 export async function whenComplete(path: string): Promise<void> {
-  await filling.get(path)?.complete;
+  await fillingFile(path)?.demand();
 }

@@ -46,12 +46,14 @@ export async function readCopyFile(path: string, mime: string | null, limit: num
     } catch (err) {
       throw isClipsyncError(err) ? err : unreadable(path, err); // a read error (EIO) names the file
     }
-    const read = received.body.data?.length ?? received.body.size ?? 0;
-    const after = await handle.stat();
-    const there = await stat(path).catch(() => undefined);
-    if (read !== before.size || changed(before, after) || there === undefined || changed(before, there)) {
-      await received.copy?.cancel();
-      throw changedWhileRead(path);
+    try {
+      const read = received.body.data?.length ?? received.body.size ?? 0;
+      const after = await handle.stat();
+      const there = await stat(path).catch(() => undefined);
+      if (read !== before.size || changed(before, after) || there === undefined || changed(before, there)) throw changedWhileRead(path);
+    } catch (err) {
+      await received.copy?.cancel(); // not the clip: the spool lets go of the file it holds
+      throw err;
     }
     return received;
   } finally {

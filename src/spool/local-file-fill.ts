@@ -9,25 +9,80 @@ import type { FileReader, FillingFile } from '../core/filling-files.js';
  * checked against them as it is copied. Until then the clip is read from the file itself,
  * through the handle held since that first read (core/filling-files.ts). A leaf that no
  * longer matches (the file was changed in place) stops the copy: the clip's bytes are then no
- * longer anywhere here, and `complete` rejects with why.
+ * longer anywhere here, and `demand()` rejects with why.
+ *
+ * The copy is made once, when the first of these asks: `start()` (the copy route, at the
+ * time it chooses) or `demand()` (a paste here, or the desktop clipboard reading the clip,
+ * which cannot wait for the route: it may be what the route itself is waiting on).
  */
 export class LocalFileFill implements FillingFile {
   failure: Error | undefined;
   /** Set once the held handle is closed: readers go to the finished copy. */
   private released = false;
+  private started = false;
   private settle!: { resolve: () => void; reject: (err: Error) => void };
-  readonly complete: Promise<void>;
+  private readonly complete: Promise<void>;
 
+  /**
+   * `make` copies the held file to `finalPath` (resolving once it is in place there); `done`
+   * hears how it went, after the held handle is closed (not when the copy was cancelled).
+   */
   constructor(
     private readonly source: FileHandle,
     private readonly finalPath: string,
+    private readonly make: () => Promise<void>,
+    private readonly done: (err: Error | undefined) => void,
   ) {
     this.complete = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     this.complete.catch(() => undefined); // a failure is for whoever reads the clip, if anyone does
   }
 
+  /** Makes the copy, unless it is being (or was) made; resolves once it is in place. */
+  start(): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      void this.run();
+    }
+    return this.complete;
+  }
+
+  demand(): Promise<void> {
+    return this.start();
+  }
+
+  /** Lets the copy go unmade (its clip was refused); false when it was already started. */
+  async cancel(why: Error): Promise<boolean> {
+    if (this.started) return false;
+    this.started = true;
+    await this.end(why, false); // not for `done`: nobody asked for this copy
+    return true;
+  }
+
+  private async run(): Promise<void> {
+    let failure: Error | undefined;
+    try {
+      await this.make();
+    } catch (err) {
+      failure = err as Error;
+    }
+    await this.end(failure, true);
+  }
+
+  /**
+   * Readers see the failure before the handle goes, so none reads on past it; `done` hears
+   * before anyone waiting does, so they find the registry already up to date.
+   */
+  private async end(failure: Error | undefined, tellDone: boolean): Promise<void> {
+    this.failure = failure;
+    this.released = true;
+    await this.source.close().catch(() => undefined);
+    if (tellDone) this.done(failure);
+    if (failure === undefined) this.settle.resolve();
+    else this.settle.reject(failure);
+  }
+
   openReader(): FileReader {
-    let own: FileHandle | undefined;
+    let own: Promise<FileHandle> | undefined;
     return {
       read: async (buffer, offset, length, position) => {
         if (this.failure !== undefined) throw this.failure;
@@ -39,35 +94,22 @@ export class LocalFileFill implements FillingFile {
           }
         }
         if (this.failure !== undefined) throw this.failure;
-        own ??= await open(this.finalPath, 'r');
-        return own.read(buffer, offset, length, position);
+        // One open, however many reads arrive at once.
+        own ??= open(this.finalPath, 'r');
+        return (await own).read(buffer, offset, length, position);
       },
       close: async () => {
-        await own?.close().catch(() => undefined);
+        const handle = await own?.catch(() => undefined);
+        await handle?.close().catch(() => undefined);
       },
     };
-  }
-
-  /** The copy is in place under its final name (or failed): the held handle goes. */
-  async release(): Promise<void> {
-    this.released = true;
-    await this.source.close().catch(() => undefined);
-  }
-
-  succeed(): void {
-    this.settle.resolve();
-  }
-
-  fail(err: Error): void {
-    this.failure = err;
-    this.settle.reject(err);
   }
 }
 
 /**
  * Copies `size` bytes from `source` to `dest` (open for reading and writing at `destPath`)
- * a leaf at a time, checking each leaf against `leaves` before it is written. Throws LeafMismatch when a leaf differs, the source ends
- * early, or it has grown past `size`.
+ * a leaf at a time, checking each leaf against `leaves` before it is written. Throws
+ * LeafMismatch when a leaf differs or the source ends early.
  */
 export async function copyCheckedLeaves(source: FileHandle, dest: FileHandle, destPath: string, leaves: Buffer, size: number): Promise<void> {
   // Direct I/O, as for received clips (part-appender.ts): through the page cache, the fresh
@@ -100,9 +142,7 @@ async function copyLeaves(source: FileHandle, appender: PartAppender, leaves: Bu
   await next;
   await appender.flush();
   if (size === 0) verifier.finish();
-  // Grown since it was hashed: the clip is what it was, but the file is no longer that.
-  const { bytesRead } = await source.read(Buffer.alloc(1), 0, 1, size);
-  if (bytesRead !== 0) throw new LeafMismatch(Math.max(0, Math.ceil(size / LEAF_BYTES) - 1), size);
+  // Bytes appended since the hashing are not the clip's: its first `size` bytes, all checked, are.
 }
 
 /** The leaf of the file that starts at `at` (empty at the end); a file that ends early is a mismatch. */

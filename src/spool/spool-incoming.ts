@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
 import { open, readFile, rename, utimes, type FileHandle } from 'node:fs/promises';
+import { pathCompleted } from '../core/filling-files.js';
 import { fail, isClipsyncError } from '../core/errors.js';
 import { LEAF_BYTES, LeafMismatch, LeafVerifier, leafRange, blake3Hash, CONTENT_HASH_BYTES } from '../content/content-hash.js';
 import { PartAppender } from './part-appender.js';
@@ -202,6 +203,7 @@ export class IncomingSpool {
         // Already complete: mark it recently used so clean-up does not take it first.
         const at = this.context.now() / 1000;
         await utimes(this.files.complete, at, at).catch(() => undefined);
+        pathCompleted(this.files.complete); // a local copy of it that failed no longer speaks for it
         this.close('finished');
         return clip;
       }
@@ -222,6 +224,7 @@ export class IncomingSpool {
         await removeQuietly(this.files.sidecar);
         await syncDir(this.context.dir);
       });
+      pathCompleted(this.files.complete); // a local copy of it that failed no longer speaks for it
       this.close('finished');
       return clip;
     });

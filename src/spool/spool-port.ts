@@ -35,17 +35,13 @@ export function spoolPort(spool: Spool, onCopyFailed: (path: string, err: unknow
       return { id: stored.id, size: stored.size, path: stored.file, leaves: stored.leaves };
     },
     async storeLocalFile(path, formatsOf, options = {}) {
-      const stored = await spool.storeLocalFile(path, { ...options, trailer: (size) => formatsTrailer(formatsOf(size)) });
       // A copy made after the command answered fails where nobody waits: the log says so.
-      let started: Promise<void> | undefined;
-      const start = (): Promise<void> => {
-        if (started === undefined) {
-          started = stored.copy.start();
-          started.catch((err: unknown) => onCopyFailed(path, err));
-        }
-        return started;
-      };
-      return { id: stored.id, size: stored.size, path: stored.file, leaves: stored.leaves, copy: { start, cancel: () => stored.copy.cancel() } };
+      const stored = await spool.storeLocalFile(path, {
+        ...options,
+        trailer: (size) => formatsTrailer(formatsOf(size)),
+        onCopyFailed: (err) => onCopyFailed(path, err),
+      });
+      return { id: stored.id, size: stored.size, path: stored.file, leaves: stored.leaves, copy: stored.copy };
     },
   };
 }

@@ -11,7 +11,7 @@ import { IncomingSpool, provenComplete, type IncomingMeta, type SpooledClip } fr
 import { PartAppender } from './part-appender.js';
 import { hashFileLeaves } from './file-leaves.js';
 import { LocalFileFill, copyCheckedLeaves } from './local-file-fill.js';
-import { fillingFile, registerFilling, unregisterFilling } from '../core/filling-files.js';
+import { pathCompleted, registerFilling, unregisterFilling } from '../core/filling-files.js';
 import { assertClipId, classify, spoolFiles, tempFile } from './spool-names.js';
 
 export { IncomingSpool, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
@@ -193,16 +193,17 @@ export class Spool {
    * Stores a copy of the file at `path` (`clipsync copy FILE` of a large file) in two steps,
    * so the clip can be offered, and even delivered, before its copy is made. First the file is
    * read once to hash it (each piece also goes to `inspect`); this resolves then, with the
-   * content id and the name the copy will have, and the file held open. `copy.start()` makes
-   * the copy, every leaf checked against those hashes, and resolves once it is in place, or
-   * rejects with FILE_CHANGED when the file was changed in place meanwhile. Until then the
-   * clip reads from the held file (core/filling-files.ts). `copy.cancel()` lets it go unmade.
+   * content id and the name the copy will have, and the file held open. The copy is made,
+   * every leaf checked against those hashes, when `copy.start()` asks or someone here needs
+   * the bytes (core/filling-files.ts), whichever comes first; it fails with FILE_CHANGED when
+   * the file was changed in place meanwhile, and `onCopyFailed` hears of any failure. Until
+   * then the clip reads from the held file. `copy.cancel()` lets it go unmade.
    * A 256 MiB copy --wait spent 0.15–0.5 s copying before its OFFER could go out, and the
    * copy beside the transfer slowed it by 0.2 s; now the OFFER waits only for the hashing.
    */
   async storeLocalFile(
     path: string,
-    options: { maxBytes?: number; trailer?: (size: number) => Buffer; inspect?: (piece: Buffer) => void } = {},
+    options: { maxBytes?: number; trailer?: (size: number) => Buffer; inspect?: (piece: Buffer) => void; onCopyFailed?: (err: unknown) => void } = {},
   ): Promise<SpooledClip & { leaves: Buffer; copy: LocalFileCopy }> {
     const source = await open(path, 'r');
     try {
@@ -214,35 +215,27 @@ export class Spool {
       }
       const id = rootId(leaves, options.trailer?.(size) ?? Buffer.alloc(0));
       const { complete } = spoolFiles(this.dir, id);
-      if (await provenComplete(complete, { id, size, leaves })) {
-        // The same bytes copied (or received) before: that copy stands. Proven, not trusted:
-        // complete files are not synced, and a crash may have torn one.
+      if (await this.keepProven(complete, { id, size, leaves })) {
         await source.close();
-        const at = this.now() / 1000;
-        await utimes(complete, at, at).catch(() => undefined); // recently used: clean-up takes it last
         return { id, size, file: complete, leaves, copy: { start: () => Promise.resolve(), cancel: () => Promise.resolve() } };
       }
-      const underWay = fillingFile(complete);
-      if (underWay !== undefined && underWay.failure === undefined) {
-        // The same bytes copied a moment ago, and that copy is still to be made: it serves both.
-        await source.close();
-        return { id, size, file: complete, leaves, copy: { start: () => underWay.complete, cancel: () => Promise.resolve() } };
-      }
-      const fill = new LocalFileFill(source, complete);
+      // Its own fill even when the same bytes are filling already: each copy holds its own
+      // file, so one cancelled, or its file changed, leaves the other standing.
+      const make = (): Promise<void> => this.fillLocalCopy(path, source, complete, leaves, size);
+      const fill: LocalFileFill = new LocalFileFill(source, complete, make, (failure) => {
+        if (failure === undefined) {
+          unregisterFilling(complete, fill);
+          pathCompleted(complete);
+        } else {
+          options.onCopyFailed?.(failure); // stays registered: readers of the clip hear why
+        }
+      });
       registerFilling(complete, fill);
-      let started: Promise<void> | undefined;
       const copy: LocalFileCopy = {
-        start: () => {
-          started ??= this.fillLocalCopy(path, source, complete, leaves, size, fill);
-          return started;
-        },
+        start: () => fill.start(),
         cancel: async () => {
-          if (started !== undefined) return;
-          started = Promise.reject(fileNotKeptError(path));
-          started.catch(() => undefined);
-          fill.fail(fileNotKeptError(path));
-          unregisterFilling(complete, fill); // never a clip's body: nobody is to hear of it
-          await fill.release();
+          // Never a clip's body: nobody is to hear of it.
+          if (await fill.cancel(fileNotKeptError(path))) unregisterFilling(complete, fill);
         },
       };
       return { id, size, file: complete, leaves, copy };
@@ -252,36 +245,44 @@ export class Spool {
     }
   }
 
-  private async fillLocalCopy(path: string, source: FileHandle, complete: string, leaves: Buffer, size: number, fill: LocalFileFill): Promise<void> {
+  /**
+   * Whether `complete` already holds the clip (the same bytes copied or received before), and
+   * is kept: proven leaf by leaf, not trusted (complete files are not synced, and a crash may
+   * have torn one), then marked recently used so clean-up takes it last. Pinned meanwhile, so
+   * clean-up cannot take it between the proof and the mark.
+   */
+  private async keepProven(complete: string, meta: IncomingMeta): Promise<boolean> {
+    const unpin = this.pin(meta.id);
+    try {
+      if (!(await provenComplete(complete, meta))) return false;
+      const at = this.now() / 1000;
+      // Gone meanwhile after all (removed by hand): copy it again.
+      if (!(await utimes(complete, at, at).then(() => true, () => false))) return false;
+      pathCompleted(complete);
+      return true;
+    } finally {
+      unpin();
+    }
+  }
+
+  /** Copies the held file into the spool as `complete`, every leaf checked. */
+  private async fillLocalCopy(path: string, source: FileHandle, complete: string, leaves: Buffer, size: number): Promise<void> {
     const temp = tempFile(this.dir, 'local');
     let dest: FileHandle | undefined;
     try {
-      try {
-        dest = await open(temp, 'wx+', FILE_MODE);
-        await copyCheckedLeaves(source, dest, temp, leaves, size);
-        await dest.close();
-      } catch (err) {
-        await dest?.close().catch(() => undefined);
-        if (err instanceof LeafMismatch) throw fileChangedError(path);
-        throw spoolIoError(err, 'copying a file into the spool', this.dir);
-      }
+      dest = await open(temp, 'wx+', FILE_MODE);
+      await copyCheckedLeaves(source, dest, temp, leaves, size);
+      await dest.close();
       // Not synced: a complete file is proven leaf by leaf before a later run trusts it.
-      await this.exclusive(async () => {
-        try {
-          await rename(temp, complete);
-          await syncDir(this.dir);
-        } catch (err) {
-          throw spoolIoError(err, 'storing a copied clip', this.dir);
-        }
-      });
-      await fill.release();
-      fill.succeed();
+      await this.exclusive(() => rename(temp, complete));
     } catch (err) {
+      await dest?.close().catch(() => undefined);
       if (dest !== undefined) await removeQuietly(temp);
-      fill.fail(err as Error);
-      await fill.release();
-      throw err;
+      if (err instanceof LeafMismatch) throw fileChangedError(path);
+      throw spoolIoError(err, 'copying a file into the spool', this.dir);
     }
+    // In place: a directory sync that fails now changes nothing for this run.
+    await syncDir(this.dir).catch(() => undefined);
   }
 
   /** Names a stored local copy by its content id (the formats known only now go into it). */
@@ -297,6 +298,7 @@ export class Spool {
         throw spoolIoError(err, 'storing a copied clip', this.dir);
       }
     });
+    pathCompleted(complete);
     return { id, size, file: complete, leaves };
   }
 

@@ -151,6 +151,18 @@ describe.skipIf(skip)('two X11 desktops (Xvfb), a daemon on each with --clipboar
     await waitFor(async () => (await xPaste(xa.display, 'image/png'))?.equals(other) === true, { what: 'the other 30 MiB image on A', timeoutMs: 120_000 });
   }, 300_000);
 
+  it('copies a large file with `clipsync copy FILE` on a desktop: the command returns, apps here paste it, and the peer gets it', async () => {
+    // Over the spool threshold: the daemon offers the file before its own copy of it is made,
+    // and putting it on this desktop (which reads it to know it again) is what makes that copy.
+    const data = randomBytes(9 * 1024 * 1024 + 17);
+    const file = join(dir, 'large.bin');
+    writeFileSync(file, data);
+    const copied = JSON.parse((await a.cliOk(['copy', file, '--mime', 'application/x-clipsync-test', '--wait', '--json'])).stdout.toString()) as { peers: { status: string }[] };
+    expect(copied.peers.map((p) => p.status)).toEqual(['delivered']);
+    expect((await xPaste(xa.display, 'application/x-clipsync-test'))?.equals(data)).toBe(true);
+    await waitFor(async () => (await xPaste(xb.display, 'application/x-clipsync-test'))?.equals(data) === true, { what: 'the file on B', timeoutMs: 60_000 });
+  }, 120_000);
+
   it('never sends a copy a password manager marked secret', async () => {
     const bytesToB = (): number => wire.captured('toClient').length;
     const atStart = bytesToB();

@@ -231,18 +231,95 @@ describe('Spool: local clips', () => {
     expect(listing()).toEqual([]);
   });
 
-  it('copies the same bytes once when they are copied again before the first copy was made', async () => {
+  it('makes the copy when someone here needs the bytes before it was started (a paste, the desktop reading the clip)', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(2 * MiB + 5, 28);
+    const original = join(dir, 'demanded.bin');
+    writeFileSync(original, data);
+    const clip = await spool.storeLocalFile(original);
+    await whenComplete(clip.file); // nobody called start(): waiting for it would never end
+    expect(fillingFile(clip.file)).toBeUndefined();
+    expect(readFileSync(clip.file).equals(data)).toBe(true);
+    await clip.copy.start(); // the route's own start later is the same copy
+    expect(listing()).toEqual([clip.id]);
+  });
+
+  it('gives two copies of the same bytes made before either was copied each its own file: one let go, or changed in place, leaves the other standing', async () => {
     const spool = await Spool.open(spoolDir);
     const data = bytes(3 * MiB, 27);
-    const original = join(dir, 'twice-quickly.bin');
-    writeFileSync(original, data);
-    const first = await spool.storeLocalFile(original);
-    const second = await spool.storeLocalFile(original);
+    const [a, b, c] = ['one.bin', 'two.bin', 'three.bin'].map((name) => join(dir, name));
+    for (const path of [a!, b!, c!]) writeFileSync(path, data);
+    const failed: unknown[] = [];
+    const onCopyFailed = (err: unknown): void => void failed.push(err);
+    // Let go: the second still reads and completes.
+    const first = await spool.storeLocalFile(a!, { onCopyFailed });
+    const second = await spool.storeLocalFile(b!, { onCopyFailed });
     expect(second.file).toBe(first.file);
-    const both = Promise.all([second.copy.start(), first.copy.start()]);
-    await both;
+    await first.copy.cancel();
+    expect(fillingFile(first.file)).toBeDefined();
+    const reader = new ClipReader({ file: first.file }, first.size);
+    expect((await reader.read(0, MiB)).equals(data.subarray(0, MiB))).toBe(true);
+    await reader.close();
+    await whenComplete(first.file);
     expect(readFileSync(first.file).equals(data)).toBe(true);
+    expect(failed).toEqual([]); // a copy let go is nobody's failure
+    rmSync(first.file);
+    // Changed in place: that copy fails, the other one's file is still the clip.
+    const third = await spool.storeLocalFile(a!, { onCopyFailed });
+    const fourth = await spool.storeLocalFile(c!, { onCopyFailed });
+    const fd = openSync(a!, 'r+');
+    writeSync(fd, Buffer.from([data[0]! ^ 1]), 0, 1, 0);
+    closeSync(fd);
+    await expect(third.copy.start()).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED' });
+    expect(failed).toHaveLength(1);
+    await expect(whenComplete(third.file)).resolves.toBeUndefined(); // the fourth one's copy, demanded
+    expect(fillingFile(third.file)).toBeUndefined(); // complete: the failure no longer speaks for it
+    await fourth.copy.start();
+    expect(readFileSync(third.file).equals(data)).toBe(true);
     expect(listing()).toEqual([first.id]);
+  });
+
+  it('forgets a failed copy once the same bytes are stored another way (from a stream, or received)', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(2 * MiB, 29);
+    const original = join(dir, 'fails.bin');
+    const changeInPlace = (): void => {
+      const fd = openSync(original, 'r+');
+      writeSync(fd, Buffer.from([data[1]! ^ 1]), 0, 1, 1);
+      closeSync(fd);
+    };
+    writeFileSync(original, data);
+    const copied = await spool.storeLocalFile(original);
+    changeInPlace();
+    await expect(copied.copy.start()).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED' });
+    await expect(whenComplete(copied.file)).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED' });
+    await spool.storeLocal(Readable.from(pieces(data, 64 * KiB)));
+    expect(fillingFile(copied.file)).toBeUndefined();
+    await expect(whenComplete(copied.file)).resolves.toBeUndefined();
+    // The same through a transfer from a peer.
+    rmSync(copied.file);
+    writeFileSync(original, data);
+    const again = await spool.storeLocalFile(original);
+    changeInPlace();
+    await expect(again.copy.start()).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_FILE_CHANGED' });
+    const incoming = await spool.beginIncoming({ id: again.id, size: data.length, leaves: again.leaves });
+    await incoming.write(data);
+    await incoming.finish();
+    expect(fillingFile(again.file)).toBeUndefined();
+    const reader = new ClipReader({ file: again.file }, again.size);
+    expect((await reader.read(0, 64 * KiB)).equals(data.subarray(0, 64 * KiB))).toBe(true);
+    await reader.close();
+  });
+
+  it('keeps the clip when the file was only appended to after it was hashed: its bytes are all still there', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(2 * MiB + 3, 30);
+    const original = join(dir, 'log.txt');
+    writeFileSync(original, data);
+    const clip = await spool.storeLocalFile(original);
+    appendFileSync(original, 'one more line\n');
+    await clip.copy.start();
+    expect(readFileSync(clip.file).equals(data)).toBe(true);
   });
 
   it('keeps a proven copy of the same bytes instead of copying again, and replaces a torn one', async () => {
