@@ -1,7 +1,7 @@
-import ssh2 from 'ssh2';
 import { fail, messageOf } from '../core/errors.js';
+import { agentIdentities, agentSign, SSH_AGENT_RSA_SHA2_512 } from './ssh-agent-client.js';
 import type { Identity, Signature } from './identity.js';
-import { PublicKey, isSupportedKeyType, signatureAlgorithmFor } from './public-key.js';
+import { PublicKey, signatureAlgorithmFor } from './public-key.js';
 
 const AGENT_HINT = 'start an agent and add the key: `eval "$(ssh-agent)"` then `ssh-add PATH`';
 
@@ -16,20 +16,15 @@ export function agentSocketFromEnv(env: NodeJS.ProcessEnv = process.env): string
 
 /** The keys an agent holds that clipsync can use, ed25519 first. */
 export async function listAgentKeys(socketPath: string): Promise<PublicKey[]> {
-  const agent = new ssh2.OpenSSHAgent(socketPath);
-  const parsed = await new Promise<ssh2.ParsedKey[]>((resolve, reject) => {
-    // OpenSSHAgent hands back parsed keys; the wider callback type also allows other entries.
-    agent.getIdentities((err, keys) => (err ? reject(err) : resolve((keys ?? []) as ssh2.ParsedKey[])));
-  }).catch((err: unknown) => {
+  const held = await agentIdentities(socketPath).catch((err: unknown) => {
     throw fail('CLIPSYNC_ERR_IDENTITY', `cannot talk to ssh-agent at ${socketPath}: ${messageOf(err)}`, { hint: AGENT_HINT });
   });
   const usable: PublicKey[] = [];
-  for (const key of parsed) {
-    if (!isSupportedKeyType(key.type)) continue;
+  for (const key of held) {
     try {
-      usable.push(PublicKey.fromBlob(key.getPublicSSH(), key.comment));
+      usable.push(PublicKey.fromBlob(key.blob, key.comment));
     } catch {
-      // too-short RSA and the like: not usable as an identity
+      // DSA, security keys, too-short RSA and the like: not usable as an identity
     }
   }
   return usable.sort((a, b) => Number(b.type === 'ssh-ed25519') - Number(a.type === 'ssh-ed25519'));
@@ -48,20 +43,20 @@ export async function loadAgentIdentity(socketPath: string, publicKey: PublicKey
     });
   }
   const algorithm = signatureAlgorithmFor(publicKey.type);
-  const options = publicKey.type === 'ssh-rsa' ? { hash: 'sha512' as const } : {};
+  const flags = publicKey.type === 'ssh-rsa' ? SSH_AGENT_RSA_SHA2_512 : 0;
   return {
     publicKey,
     source: `ssh-agent (${source})`,
-    sign(data: Buffer): Promise<Signature> {
+    async sign(data: Buffer): Promise<Signature> {
       // A fresh connection per signature: the agent may have restarted since the last one.
-      const agent = new ssh2.OpenSSHAgent(socketPath);
-      return new Promise((resolve, reject) => {
-        agent.sign(publicKey.blob, data, options, (err, signature) => {
-          if (err || signature === undefined) {
-            reject(fail('CLIPSYNC_ERR_IDENTITY', `ssh-agent refused to sign: ${err ? messageOf(err) : 'no signature'}`, { hint: AGENT_HINT }));
-          } else resolve({ algorithm, signature });
-        });
+      const signed = await agentSign(socketPath, publicKey.blob, data, flags).catch((err: unknown) => {
+        throw fail('CLIPSYNC_ERR_IDENTITY', `ssh-agent refused to sign: ${messageOf(err)}`, { hint: AGENT_HINT });
       });
+      // An agent too old for SHA-2 answers with a SHA-1 ssh-rsa signature, which peers refuse.
+      if (signed.algorithm !== algorithm) {
+        throw fail('CLIPSYNC_ERR_IDENTITY', `ssh-agent signed with ${signed.algorithm}, not ${algorithm}`, { hint: 'use a newer ssh-agent (OpenSSH 7.2 or later)' });
+      }
+      return { algorithm, signature: signed.signature };
     },
   };
 }

@@ -1,14 +1,12 @@
-import { createPrivateKey, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import { chmod, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import ssh2 from 'ssh2';
 import { fail } from '../core/errors.js';
 import { generateOpenSshEd25519 } from './openssh-key-writer.js';
 import { ecdsaDerToSsh } from './signature-format.js';
 import { digestForKeyType } from './key-objects.js';
 import { PublicKey, signatureAlgorithmFor, isSupportedKeyType } from './public-key.js';
-
-const { utils } = ssh2;
+import { parsePrivateKeyFile } from './ssh-keys.js';
 
 export interface Signature {
   /** SSH signature algorithm name, e.g. `ssh-ed25519`, `rsa-sha2-512`. */
@@ -37,27 +35,26 @@ export async function loadIdentityFile(path: string): Promise<Identity> {
       { hint: 'run `clipsync init` to create one, or `clipsync init --identity PATH` to use an existing OpenSSH key' },
     );
   }
-  const parsed = utils.parseKey(text);
-  if (parsed instanceof Error) {
-    if (/encrypted|passphrase/i.test(parsed.message) || text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----')) {
-      throw fail('CLIPSYNC_ERR_IDENTITY', `the identity key ${path} is protected by a passphrase`, {
-        hint: `keep it in ssh-agent instead: \`ssh-add ${path}\`, then \`clipsync init --agent --identity ${path}.pub\``,
-      });
-    }
-    throw fail('CLIPSYNC_ERR_IDENTITY', `${path} is not an SSH private key clipsync can read (${parsed.message})`);
+  const parsed = parsePrivateKeyFile(text);
+  if (parsed.kind === 'encrypted') {
+    throw fail('CLIPSYNC_ERR_IDENTITY', `the identity key ${path} is protected by a passphrase`, {
+      hint: `keep it in ssh-agent instead: \`ssh-add ${path}\`, then \`clipsync init --agent --identity ${path}.pub\``,
+    });
   }
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key === undefined || !key.isPrivateKey()) {
+  if (parsed.kind === 'public') {
     throw fail('CLIPSYNC_ERR_IDENTITY', `${path} holds a public key; the identity must be a private key`);
   }
-  if (!isSupportedKeyType(key.type)) {
-    throw fail('CLIPSYNC_ERR_IDENTITY', `key type ${key.type} is not supported for an identity`);
+  if (parsed.kind === 'invalid') {
+    throw fail('CLIPSYNC_ERR_IDENTITY', `${path} is not an SSH private key clipsync can read (${parsed.reason})`);
   }
-  const publicKey = PublicKey.fromBlob(key.getPublicSSH(), key.comment);
+  if (parsed.kind === 'unsupported' || !isSupportedKeyType(parsed.type)) {
+    throw fail('CLIPSYNC_ERR_IDENTITY', `key type ${parsed.type} is not supported for an identity`);
+  }
+  const publicKey = PublicKey.fromBlob(parsed.publicBlob, parsed.comment);
   const algorithm = signatureAlgorithmFor(publicKey.type);
   const digest = digestForKeyType(publicKey.type);
   const isEcdsa = publicKey.type.startsWith('ecdsa-');
-  const privateKey = createPrivateKey(key.getPrivatePEM()); // parsed once, not per signature (key-objects.ts)
+  const privateKey = parsed.privateKey; // parsed once, not per signature (key-objects.ts)
   return {
     publicKey,
     source: path,

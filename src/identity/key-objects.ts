@@ -1,10 +1,9 @@
 import { verify, type KeyObject } from 'node:crypto';
 
 /**
- * Signing and verifying through Node key objects rather than ssh2's own sign and verify, which
- * hand Node a PEM string that Node parses again on every call: for an RSA-3072 identity that
- * parse cost more than the signature, a third of a handshake's CPU. An identity makes its
- * private key object once (identity.ts).
+ * Signing and verifying through Node key objects made once per key (identity.ts,
+ * public-key.ts), never from a PEM string per call: for an RSA-3072 identity that parse cost
+ * more than the signature, a third of a handshake's CPU.
  */
 
 /** The digest an SSH key type signs with (RFC 5656 for ECDSA; Ed25519 hashes internally). */

@@ -1,10 +1,11 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { sshString, uint32 } from './ssh-wire.js';
 
 /**
  * Writes a new ed25519 key in OpenSSH's own private key format ("openssh-key-v1",
- * unencrypted), the format `ssh-keygen -t ed25519` produces. clipsync does this itself
- * because ssh2's generateKeyPairSync emits a malformed key now and then (about 1 in 300 in
- * our measurements; neither ssh2 nor ssh-keygen can read those back).
+ * unencrypted), the format `ssh-keygen -t ed25519` produces (ssh-keys.ts reads it back).
+ * ssh2's generateKeyPairSync, used before, emitted a malformed key now and then (about 1 in
+ * 300 in our measurements; neither ssh2 nor ssh-keygen could read those back).
  */
 export function generateOpenSshEd25519(comment: string): { privateKey: string; publicKeyLine: string } {
   const { privateKey } = generateKeyPairSync('ed25519');
@@ -43,14 +44,4 @@ export function generateOpenSshEd25519(comment: string): { privateKey: string; p
     privateKey: ['-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----', ''].join('\n'),
     publicKeyLine: `ssh-ed25519 ${publicBlob.toString('base64')}${comment ? ` ${comment}` : ''}`,
   };
-}
-
-function uint32(n: number): Buffer {
-  const out = Buffer.allocUnsafe(4);
-  out.writeUInt32BE(n, 0);
-  return out;
-}
-
-function sshString(data: Buffer): Buffer {
-  return Buffer.concat([uint32(data.length), data]);
 }

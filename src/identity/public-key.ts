@@ -1,10 +1,8 @@
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { digestForKeyType, verifyWith } from './key-objects.js';
-import ssh2 from 'ssh2';
-import { fail } from '../core/errors.js';
+import { fail, isClipsyncError } from '../core/errors.js';
 import { ecdsaSshToDer } from './signature-format.js';
-
-const { utils } = ssh2;
+import { parsePublicBlob } from './ssh-keys.js';
 
 /** Key types an identity or a trusted key may have. DSA is refused: OpenSSH itself dropped it. */
 export const SUPPORTED_KEY_TYPES = [
@@ -44,14 +42,15 @@ export class PublicKey {
   readonly blob: Buffer;
   readonly fingerprint: string;
   readonly comment: string;
-  private readonly parsed: ssh2.ParsedKey;
+  /** Node's key object, made once when the blob is parsed: verifying does not parse again. */
+  private readonly keyObject: KeyObject;
 
-  private constructor(parsed: ssh2.ParsedKey, type: KeyType, comment: string) {
-    this.parsed = parsed;
+  private constructor(blob: Buffer, type: KeyType, comment: string, keyObject: KeyObject) {
     this.type = type;
-    this.blob = parsed.getPublicSSH();
+    this.blob = blob;
     this.fingerprint = fingerprintOf(this.blob);
     this.comment = comment;
+    this.keyObject = keyObject;
   }
 
   /** From `TYPE BASE64 [COMMENT]` (an authorized_keys line without options, or a .pub file). */
@@ -71,24 +70,25 @@ export class PublicKey {
     if (key.type !== type) {
       throw fail('CLIPSYNC_ERR_KEY_PARSE', `the key data is a ${key.type} key but the line says ${type}`);
     }
-    return new PublicKey(key.parsed, key.type, parts.slice(2).join(' '));
+    return key.withComment(parts.slice(2).join(' '));
   }
 
   /** From the SSH wire-format key blob (as carried in the handshake). */
   static fromBlob(blob: Buffer, comment = ''): PublicKey {
-    const parsed = utils.parseKey(blob);
-    if (parsed instanceof Error || Array.isArray(parsed)) {
-      throw fail('CLIPSYNC_ERR_KEY_PARSE', 'the public key data could not be parsed', {
-        cause: parsed instanceof Error ? parsed : undefined,
-      });
+    let parsed: { type: string; key: KeyObject };
+    try {
+      parsed = parsePublicBlob(blob);
+    } catch (err) {
+      if (isClipsyncError(err) && /^key type /.test(err.message)) throw err;
+      throw fail('CLIPSYNC_ERR_KEY_PARSE', 'the public key data could not be parsed', { cause: err });
     }
     if (!isSupportedKeyType(parsed.type)) {
       throw fail('CLIPSYNC_ERR_KEY_PARSE', `key type ${parsed.type} is not supported`);
     }
-    if (parsed.type === 'ssh-rsa' && rsaModulusBits(parsed.getPublicSSH()) < MIN_RSA_BITS) {
+    if (parsed.type === 'ssh-rsa' && rsaModulusBits(blob) < MIN_RSA_BITS) {
       throw fail('CLIPSYNC_ERR_KEY_PARSE', `RSA keys need at least ${MIN_RSA_BITS} bits`);
     }
-    return new PublicKey(parsed, parsed.type, comment);
+    return new PublicKey(Buffer.from(blob), parsed.type, comment, parsed.key);
   }
 
   /** The key as one authorized_keys line, `TYPE BASE64 COMMENT`. */
@@ -98,7 +98,7 @@ export class PublicKey {
   }
 
   withComment(comment: string): PublicKey {
-    return new PublicKey(this.parsed, this.type, comment);
+    return new PublicKey(this.blob, this.type, comment, this.keyObject);
   }
 
   /** Checks a signature made with `algorithm` (an SSH signature algorithm name). */
@@ -118,8 +118,7 @@ export class PublicKey {
         raw = der;
       }
     }
-    // Made per call: the handshake parses each peer's key afresh, so a kept one would not be reused.
-    return verifyWith(createPublicKey(this.parsed.getPublicPEM()), digest, data, raw);
+    return verifyWith(this.keyObject, digest, data, raw);
   }
 }
 

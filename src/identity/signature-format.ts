@@ -1,6 +1,6 @@
 /**
  * ECDSA signatures travel in SSH's encoding (RFC 5656: mpint r, mpint s), which is what an
- * ssh-agent returns; node's crypto, under ssh2, makes and checks DER (SEQUENCE of two
+ * ssh-agent returns; Node's crypto makes and checks DER (SEQUENCE of two
  * INTEGERs). These convert between the two. Ed25519 and RSA signatures are the same bytes
  * in both worlds.
  */

@@ -1,4 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClipsyncError } from '../../../src/core/errors.js';
 import { loadIdentityFile, type Identity } from '../../../src/identity/identity.js';
@@ -193,23 +195,18 @@ describe('PublicKey.verify', () => {
   });
 
   it('rejects the SHA-1 ssh-rsa algorithm even for a genuine SHA-1 RSA signature', async () => {
-    const { utils } = (await import('ssh2')).default;
-    const { readFileSync } = await import('node:fs');
-    const parsed = utils.parseKey(readFileSync(key('rsa-2048').path));
-    if (parsed instanceof Error || Array.isArray(parsed)) throw new Error('could not parse');
-    const sha1Sig = parsed.sign(data, 'sha1');
+    const { sign, verify } = await import('node:crypto');
+    const privateKey = createPrivateKey(pemOf(key('rsa-2048').path));
+    const sha1Sig = sign('sha1', data, privateKey);
     const pk = PublicKey.fromLine(key('rsa-2048').pubLine);
-    // The signature itself is valid SHA-1 RSA (ssh2 confirms), but clipsync refuses the algorithm.
-    expect(parsed.verify(data, sha1Sig, 'sha1')).toBe(true);
+    // The signature itself is valid SHA-1 RSA (Node confirms), but clipsync refuses the algorithm.
+    expect(verify('sha1', data, privateKey, sha1Sig)).toBe(true);
     expect(pk.verify(data, sha1Sig, 'ssh-rsa')).toBe(false);
   });
 
   it('accepts rsa-sha2-256 signatures for RSA keys', async () => {
-    const { utils } = (await import('ssh2')).default;
-    const { readFileSync } = await import('node:fs');
-    const parsed = utils.parseKey(readFileSync(key('rsa-3072').path));
-    if (parsed instanceof Error || Array.isArray(parsed)) throw new Error('could not parse');
-    const sig = parsed.sign(data, 'sha256');
+    const { sign } = await import('node:crypto');
+    const sig = sign('sha256', data, createPrivateKey(pemOf(key('rsa-3072').path)));
     const pk = PublicKey.fromLine(key('rsa-3072').pubLine);
     expect(pk.verify(data, sig, 'rsa-sha2-256')).toBe(true);
     expect(pk.verify(data, sig, 'rsa-sha2-512')).toBe(false);
@@ -222,3 +219,11 @@ describe('PublicKey.verify', () => {
     expect(other.verify(data, sig.signature, sig.algorithm)).toBe(false);
   });
 });
+
+/** An OpenSSH private key in PEM, converted by ssh-keygen itself (an independent reader for signing). */
+function pemOf(path: string): string {
+  const copy = `${path}.pem-copy`;
+  copyFileSync(path, copy);
+  execFileSync('ssh-keygen', ['-p', '-N', '', '-P', '', '-m', 'PEM', '-f', copy], { stdio: 'ignore' });
+  return readFileSync(copy, 'utf8');
+}
