@@ -22,12 +22,15 @@ export async function benchEndToEnd() {
     const ssh = await startSshd(dir);
     try {
       const env = { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' };
-      const times = { path: [], stdin: [] };
+      const times = { path: [], stdin: [], nodeStart: [] };
       const sshTimes = Object.fromEntries(SSH_CIPHERS.map(([label]) => [label, { total: [], connect: [] }]));
       // Rounds interleave every mode, each with a new file (the same bytes again would be a no-op).
       for (let run = 0; run < RUNS; run++) {
         const byPath = randomFile(join(dir, `path-${run}.bin`), SIZE, 1000 + run);
         times.path.push(secondsOf(() => execFileSync(process.execPath, [CLI, 'copy', byPath, '--wait', '--home', pair.homes.sender], { env, stdio: 'ignore' })));
+        // Node's own start and exit, in the same rounds: what clipsync's figure carries and
+        // OpenSSH's connect-excluded figure does not (ssh's own process start is excluded there).
+        times.nodeStart.push(secondsOf(() => execFileSync(process.execPath, ['-e', '0'], { stdio: 'ignore' })));
         const byStdin = randomFile(join(dir, `stdin-${run}.bin`), SIZE, 2000 + run);
         times.stdin.push(secondsOf(() => execFileSync(process.execPath, [CLI, 'copy', '--wait', '--home', pair.homes.sender], { env, stdio: [openSync(byStdin, 'r'), 'ignore', 'ignore'] })));
         if (ssh.missing !== undefined) continue;
@@ -38,7 +41,18 @@ export async function benchEndToEnd() {
         }
       }
       const rate = (samples) => SIZE / summarize(samples).median;
-      const result = { size: SIZE, runs: RUNS, path: rate(times.path), stdin: rate(times.stdin), pathSeconds: summarize(times.path), ssh: undefined, sshMissing: ssh.missing };
+      const nodeStart = summarize(times.nodeStart).median;
+      const result = {
+        size: SIZE,
+        runs: RUNS,
+        path: rate(times.path),
+        stdin: rate(times.stdin),
+        pathSeconds: summarize(times.path),
+        nodeStart,
+        pathWithoutNodeStart: SIZE / Math.max(1e-6, summarize(times.path).median - nodeStart),
+        ssh: undefined,
+        sshMissing: ssh.missing,
+      };
       if (ssh.missing === undefined) {
         result.ssh = Object.fromEntries(
           Object.entries(sshTimes).map(([label, t]) => {

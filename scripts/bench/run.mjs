@@ -261,6 +261,7 @@ out('| path | MB/s | s |');
 out('| --- | --- | --- |');
 out(`| \`clipsync copy FILE --wait\` (the daemon reads the file by its path) | ${fmt(e2e.path / 1e6, 0)} | ${fmt(e2e.size / e2e.path, 2)} |`);
 out(`| baseline: \`clipsync copy --wait < FILE\` (the bytes through the control socket, as before) | ${fmt(e2e.stdin / 1e6, 0)} | ${fmt(e2e.size / e2e.stdin, 2)} |`);
+out(`| \`clipsync copy FILE --wait\`, node's own ${fmt(e2e.nodeStart, 2)} s start and exit (\`node -e 0\`, same rounds) excluded | ${fmt(e2e.pathWithoutNodeStart / 1e6, 0)} | ${fmt(e2e.size / e2e.pathWithoutNodeStart, 2)} |`);
 if (e2e.ssh !== undefined) {
   for (const [cipher, r] of Object.entries(e2e.ssh)) {
     out(`| OpenSSH, ${cipher}, connect included | ${fmt(r.withConnect / 1e6, 0)} | ${fmt(e2e.size / r.withConnect, 2)} |`);
@@ -271,6 +272,10 @@ if (e2e.ssh !== undefined) {
   const aes = e2e.ssh['aes128-gcm'];
   out(`Target: >= 1.5× OpenSSH with the default cipher, connect included — ${e2e.path >= 1.5 * dflt.withConnect ? 'met' : 'NOT met'} (${fmt(e2e.path / dflt.withConnect, 2)}×).`);
   out(`Target: >= 1.0× OpenSSH with aes128-gcm, connect excluded — ${e2e.path >= aes.withoutConnect ? 'met' : 'NOT met'} (${fmt(e2e.path / aes.withoutConnect, 2)}×).`);
+  out(
+    `Like for like (both without their process start, clipsync's being a bare \`node -e 0\`): ${fmt(e2e.pathWithoutNodeStart / aes.withoutConnect, 2)}× — ` +
+      `the ceiling of the whole-command comparison on this machine, where starting node alone takes ${fmt(e2e.nodeStart, 2)} s.`,
+  );
 } else {
   out();
   out(`OpenSSH not measured: ${e2e.sshMissing}.`);
