@@ -17,6 +17,11 @@ export interface FillingFile {
   demand(): Promise<void>;
   /** Reads the clip's bytes from wherever they are now (the held file, then the finished copy). */
   openReader(): FileReader;
+  /**
+   * The path is complete by other means: a copy not yet started is not needed (its held file
+   * is let go, and it counts as done); one under way finishes on its own.
+   */
+  supersede(): void;
 }
 
 /** Positional reads, as a FileHandle has them. */
@@ -48,11 +53,19 @@ export function unregisterFilling(path: string, file: FillingFile): void {
 
 /**
  * `path` is complete (a fill finished, or the same bytes were received, stored from stdin or
- * found already there): failed fills of it no longer speak for it. Fills still under way
- * stay; they finish with the same bytes.
+ * found already there): no fill speaks for it any more. Readers go to the complete file, not
+ * to a held original that may since have been changed in place; a fill that fails later
+ * fails only for itself; one not yet started is not made at all.
  */
 export function pathCompleted(path: string): void {
-  keepOnly(path, (f) => f.failure === undefined);
+  const fills = filling.get(path) ?? [];
+  filling.delete(path);
+  for (const fill of fills) fill.supersede();
+}
+
+/** Whether `file` still speaks for `path` (it was not let go, and the path was not completed otherwise). */
+export function isFilling(path: string, file: FillingFile): boolean {
+  return filling.get(path)?.includes(file) === true;
 }
 
 function keepOnly(path: string, keep: (file: FillingFile) => boolean): void {

@@ -38,6 +38,10 @@ function publicJwk(type: string, reader: SshReader): JsonWebKey {
   if (type === 'ssh-rsa') {
     const e = reader.unsigned();
     const n = reader.unsigned();
+    // e = 1 makes every "signature" verify; real keys use an odd e >= 3 (ssh-keygen: 65537).
+    if (e.length === 0 || (e.length === 1 && e[0]! < 3) || (e[e.length - 1]! & 1) === 0) {
+      throw fail('CLIPSYNC_ERR_KEY_PARSE', 'the RSA public exponent is not an odd number of 3 or more');
+    }
     return { kty: 'RSA', n: b64url(n), e: b64url(e) };
   }
   const curveName = /^ecdsa-sha2-(nistp\d+)$/.exec(type)?.[1];

@@ -50,6 +50,12 @@ export class LocalFileFill implements FillingFile {
     return this.start();
   }
 
+  supersede(): void {
+    if (this.started) return;
+    this.started = true;
+    void this.end(undefined, false);
+  }
+
   /** Lets the copy go unmade (its clip was refused); false when it was already started. */
   async cancel(why: Error): Promise<boolean> {
     if (this.started) return false;

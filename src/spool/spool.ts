@@ -11,7 +11,7 @@ import { IncomingSpool, provenComplete, type IncomingMeta, type SpooledClip } fr
 import { PartAppender } from './part-appender.js';
 import { hashFileLeaves } from './file-leaves.js';
 import { LocalFileFill, copyCheckedLeaves } from './local-file-fill.js';
-import { pathCompleted, registerFilling, unregisterFilling } from '../core/filling-files.js';
+import { isFilling, pathCompleted, registerFilling, unregisterFilling } from '../core/filling-files.js';
 import { assertClipId, classify, spoolFiles, tempFile } from './spool-names.js';
 
 export { IncomingSpool, type IncomingMeta, type SpooledClip } from './spool-incoming.js';
@@ -224,11 +224,10 @@ export class Spool {
       const make = (): Promise<void> => this.fillLocalCopy(path, source, complete, leaves, size);
       const fill: LocalFileFill = new LocalFileFill(source, complete, make, (failure) => {
         if (failure === undefined) {
-          unregisterFilling(complete, fill);
           pathCompleted(complete);
-        } else {
+        } else if (isFilling(complete, fill)) {
           options.onCopyFailed?.(failure); // stays registered: readers of the clip hear why
-        }
+        } // else the clip is complete by other means: only this copy failed, and nobody needs it
       });
       registerFilling(complete, fill);
       const copy: LocalFileCopy = {

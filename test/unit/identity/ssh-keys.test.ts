@@ -75,6 +75,11 @@ describe.skipIf(skip)('SSH keys read without ssh2', () => {
     const shortEd = Buffer.concat([sshString('ssh-ed25519'), sshString(randomBytes(31))]);
     expect(() => parsePublicBlob(shortEd)).toThrow(/32 bytes/);
     expect(() => parsePublicBlob(Buffer.concat([sshString('ssh-dss'), sshString(randomBytes(8))]))).toThrow(/ssh-dss is not supported/);
+    // RSA with e = 1 (every "signature" would verify) or an even e.
+    const n = Buffer.concat([Buffer.from([0]), randomBytes(256)]);
+    for (const e of [[1], [0], [4], []]) {
+      expect(() => parsePublicBlob(Buffer.concat([sshString('ssh-rsa'), sshString(Buffer.from(e)), sshString(n)]))).toThrow(/exponent/);
+    }
   });
 
   it('makes the public blob of a key object, as ssh-keygen writes it', () => {

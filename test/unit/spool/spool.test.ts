@@ -311,6 +311,41 @@ describe('Spool: local clips', () => {
     await reader.close();
   });
 
+  it('once the clip is complete, no earlier copy speaks for it: reads come from the complete file, an unstarted copy is not made, a late failure harms nothing', async () => {
+    const spool = await Spool.open(spoolDir);
+    const data = bytes(2 * MiB + 11, 31);
+    const original = join(dir, 'edited-later.bin');
+    writeFileSync(original, data);
+    const failed: unknown[] = [];
+    const editInPlace = (): void => {
+      const fd = openSync(original, 'r+');
+      writeSync(fd, Buffer.from('XXXX'), 0, 4, 0);
+      closeSync(fd);
+    };
+    // Two copies; the second is made, then the original is edited in place.
+    const first = await spool.storeLocalFile(original, { onCopyFailed: (err) => void failed.push(err) });
+    const second = await spool.storeLocalFile(original);
+    await second.copy.start();
+    editInPlace();
+    const reader = new ClipReader({ file: first.file }, first.size);
+    expect((await reader.read(0, 1024)).equals(data.subarray(0, 1024))).toBe(true); // not the edited original
+    await reader.close();
+    await first.copy.start(); // superseded: done at once, nothing copied again
+    await expect(whenComplete(first.file)).resolves.toBeUndefined();
+    // A deferred copy that fails after the same bytes came from stdin: the clip stays readable.
+    rmSync(first.file);
+    writeFileSync(original, data);
+    const deferred = await spool.storeLocalFile(original, { onCopyFailed: (err) => void failed.push(err) });
+    const fill = fillingFile(deferred.file)!;
+    await spool.storeLocal(Readable.from(pieces(data, 64 * KiB)));
+    expect(fillingFile(deferred.file)).toBeUndefined();
+    editInPlace();
+    await fill.demand(); // superseded when the path completed: never copied, never failed
+    await expect(whenComplete(deferred.file)).resolves.toBeUndefined();
+    expect(readFileSync(deferred.file).equals(data)).toBe(true);
+    expect(failed).toEqual([]);
+  });
+
   it('keeps the clip when the file was only appended to after it was hashed: its bytes are all still there', async () => {
     const spool = await Spool.open(spoolDir);
     const data = bytes(2 * MiB + 3, 30);
