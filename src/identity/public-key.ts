@@ -85,7 +85,7 @@ export class PublicKey {
     if (!isSupportedKeyType(parsed.type)) {
       throw fail('CLIPSYNC_ERR_KEY_PARSE', `key type ${parsed.type} is not supported`);
     }
-    if (parsed.type === 'ssh-rsa' && rsaModulusBits(blob) < MIN_RSA_BITS) {
+    if (parsed.type === 'ssh-rsa' && (parsed.key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
       throw fail('CLIPSYNC_ERR_KEY_PARSE', `RSA keys need at least ${MIN_RSA_BITS} bits`);
     }
     return new PublicKey(Buffer.from(blob), parsed.type, comment, parsed.key);
@@ -120,22 +120,4 @@ export class PublicKey {
     }
     return verifyWith(this.keyObject, digest, data, raw);
   }
-}
-
-/** Bit length of an ssh-rsa blob's modulus: string "ssh-rsa", mpint e, mpint n. */
-function rsaModulusBits(blob: Buffer): number {
-  let offset = 0;
-  const readField = (): Buffer => {
-    const length = blob.readUInt32BE(offset);
-    const field = blob.subarray(offset + 4, offset + 4 + length);
-    offset += 4 + length;
-    return field;
-  };
-  readField();
-  readField();
-  const n = readField();
-  let start = 0;
-  while (start < n.length && n[start] === 0) start++;
-  if (start === n.length) return 0;
-  return (n.length - start - 1) * 8 + (32 - Math.clz32(n[start]!));
 }

@@ -1,3 +1,5 @@
+import { sshMpint } from './ssh-wire.js';
+
 /**
  * ECDSA signatures travel in SSH's encoding (RFC 5656: mpint r, mpint s), which is what an
  * ssh-agent returns; Node's crypto makes and checks DER (SEQUENCE of two
@@ -25,7 +27,7 @@ export function ecdsaDerToSsh(der: Buffer): Buffer {
   for (let i = 0; i < 2; i++) {
     expect(0x02);
     const length = readLength();
-    parts.push(mpint(der.subarray(offset, offset + length)));
+    parts.push(sshMpint(der.subarray(offset, offset + length))); // DER's r and s are positive
     offset += length;
   }
   return Buffer.concat(parts);
@@ -46,18 +48,6 @@ export function ecdsaSshToDer(ssh: Buffer): Buffer | undefined {
   if (offset !== ssh.length) return undefined;
   const body = Buffer.concat(ints.map((n) => Buffer.concat([Buffer.from([0x02]), derLength(n.length), n])));
   return Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
-}
-
-/** Minimal two's-complement big-endian with a length prefix; a set high bit gets a 0 byte. */
-function mpint(value: Buffer): Buffer {
-  let start = 0;
-  while (start < value.length - 1 && value[start] === 0 && (value[start + 1]! & 0x80) === 0) start++;
-  const trimmed = value.subarray(start);
-  const body = trimmed[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed;
-  const out = Buffer.allocUnsafe(4 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  body.copy(out, 4);
-  return out;
 }
 
 function derLength(length: number): Buffer {

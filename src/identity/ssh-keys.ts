@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { fail } from '../core/errors.js';
-import { SshReader, sshString } from './ssh-wire.js';
+import { SshReader, sshMpint, sshString } from './ssh-wire.js';
 
 /**
  * SSH keys to and from Node key objects: public key blobs (authorized_keys, the handshake,
@@ -62,21 +62,13 @@ export function publicBlobOf(key: KeyObject): Buffer {
   const jwk = createPublicKey(key).export({ format: 'jwk' });
   const field = (value: string | undefined): Buffer => Buffer.from(value ?? '', 'base64url');
   if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return Buffer.concat([sshString('ssh-ed25519'), sshString(field(jwk.x))]);
-  if (jwk.kty === 'RSA') return Buffer.concat([sshString('ssh-rsa'), sshString(mpint(field(jwk.e))), sshString(mpint(field(jwk.n)))]);
+  if (jwk.kty === 'RSA') return Buffer.concat([sshString('ssh-rsa'), sshMpint(field(jwk.e)), sshMpint(field(jwk.n))]);
   const curveName = Object.keys(CURVES).find((name) => CURVES[name]!.jwk === jwk.crv);
   if (jwk.kty === 'EC' && curveName !== undefined) {
     const point = Buffer.concat([Buffer.from([4]), field(jwk.x), field(jwk.y)]);
     return Buffer.concat([sshString(`ecdsa-sha2-${curveName}`), sshString(curveName), sshString(point)]);
   }
   throw fail('CLIPSYNC_ERR_KEY_PARSE', `key type ${jwk.crv ?? jwk.kty ?? kind} is not supported`);
-}
-
-/** An unsigned magnitude as an mpint's bytes: a set high bit gets a zero byte in front. */
-function mpint(magnitude: Buffer): Buffer {
-  let start = 0;
-  while (start < magnitude.length && magnitude[start] === 0) start++;
-  const trimmed = magnitude.subarray(start);
-  return trimmed.length > 0 && (trimmed[0]! & 0x80) !== 0 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed;
 }
 
 export type PrivateKeyFile =

@@ -17,6 +17,17 @@ export function sshString(data: Buffer | string): Buffer {
   return Buffer.concat([uint32(bytes.length), bytes]);
 }
 
+/**
+ * A non-negative integer (its unsigned big-endian bytes; leading zeros allowed) as an `mpint`
+ * field: minimal, with a zero byte in front when the high bit is set, length first.
+ */
+export function sshMpint(magnitude: Buffer): Buffer {
+  let start = 0;
+  while (start < magnitude.length && magnitude[start] === 0) start++;
+  const trimmed = magnitude.subarray(start);
+  return sshString(trimmed.length > 0 && (trimmed[0]! & 0x80) !== 0 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
+}
+
 /** Reads fields in order; anything short or left over is a parse error naming `what`. */
 export class SshReader {
   private offset = 0;
