@@ -48,9 +48,15 @@ export interface FormatPolicyOptions {
 }
 
 export class FormatPolicy {
-  private readonly travelling: Set<string>;
+  private travelling!: Set<string>;
 
-  constructor(private readonly options: FormatPolicyOptions) {
+  constructor(private options: FormatPolicyOptions) {
+    this.update(options);
+  }
+
+  /** New settings from a config reload: the next copy is judged by them. */
+  update(options: FormatPolicyOptions): void {
+    this.options = options;
     this.travelling = new Set([...DEFAULT_FORMATS, ...options.extra].map((t) => t.toLowerCase()));
   }
 

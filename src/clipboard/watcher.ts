@@ -2,7 +2,7 @@ import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { ClipboardBackend, Representation, Selection } from './backend.js';
-import { copyFingerprints, type FormatPolicy } from './formats.js';
+import { copyFingerprints, isSensitive, type FormatPolicy } from './formats.js';
 
 /** What the watcher hands the daemon: a new copy made on this machine. */
 export interface LocalCopy {
@@ -10,6 +10,8 @@ export interface LocalCopy {
   formats: Representation[];
   /** True for what the clipboard held when the daemon started (older than any copy). */
   initial: boolean;
+  /** Marked secret by a password manager and still synced (config `sendSensitive`): never kept in history. */
+  sensitive: boolean;
 }
 
 export interface WatcherStats {
@@ -168,7 +170,7 @@ export class ClipboardWatcher {
       return;
     }
     this.known.set(selection, new Set(prints));
-    this.onCopy({ selection, formats: judged.formats, initial });
+    this.onCopy({ selection, formats: judged.formats, initial, sensitive: isSensitive(snapshot) });
   }
 
   private schedulePoll(): void {

@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'CLIPSYNC_ERR_NOT_FETCHED'
   | 'CLIPSYNC_ERR_PAIRING'
   | 'CLIPSYNC_ERR_UNKNOWN_PEER'
+  | 'CLIPSYNC_ERR_NO_SUCH_CLIP'
   | 'CLIPSYNC_ERR_INTERNAL';
 
 const exitCodeFor: Partial<Record<ErrorCode, ExitCodeValue>> = {

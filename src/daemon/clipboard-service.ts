@@ -1,7 +1,8 @@
 import { messageOf } from '../core/errors.js';
 import { componentLogger, type Logger } from '../core/log.js';
 import type { ClipboardBackend, Selection } from '../clipboard/backend.js';
-import { FormatPolicy } from '../clipboard/formats.js';
+import { FormatPolicy, type FormatPolicyOptions } from '../clipboard/formats.js';
+import type { Config } from '../core/config/config.js';
 import { ClipboardWatcher } from '../clipboard/watcher.js';
 import { assembleClip } from '../sync/clip.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
@@ -10,8 +11,12 @@ import type { SyncEngines } from './sync-service.js';
 
 /** Which types travel and their caps, from the config. */
 export function formatPolicy(setup: DaemonSetup): FormatPolicy {
-  const { config } = setup;
-  return new FormatPolicy({ extra: config.formats.extra, maxFormatBytes: config.formats.maxBytes, maxClipBytes: config.maxClipBytes, sendSensitive: config.sendSensitive });
+  return new FormatPolicy(formatPolicyOptions(setup.config));
+}
+
+/** The format policy's settings in a config (again on each reload: formats, maxClipBytes, sendSensitive are live). */
+export function formatPolicyOptions(config: Config): FormatPolicyOptions {
+  return { extra: config.formats.extra, maxFormatBytes: config.formats.maxBytes, maxClipBytes: config.maxClipBytes, sendSensitive: config.sendSensitive };
 }
 
 /**
@@ -19,19 +24,19 @@ export function formatPolicy(setup: DaemonSetup): FormatPolicy {
  * adopted as the current clip, older than any copy; each later change is a local copy. When
  * the display comes back after going away, the current clip is offered to it again.
  */
-export function clipboardWatcher(setup: DaemonSetup, backend: ClipboardBackend, engines: SyncEngines, log: Logger): ClipboardWatcher | undefined {
+export function clipboardWatcher(setup: DaemonSetup, backend: ClipboardBackend, engines: SyncEngines, log: Logger, policy: FormatPolicy = formatPolicy(setup)): ClipboardWatcher | undefined {
   if (backend.kind === 'memory' && !backend.hasEvents) return undefined;
   const selections: Selection[] = engines.primary === undefined ? ['clipboard'] : ['clipboard', 'primary'];
   const engineFor = (selection: Selection): SyncEngine => (selection === 'primary' ? engines.primary! : engines.clipboard);
   return new ClipboardWatcher(
     backend,
-    formatPolicy(setup),
+    policy,
     selections,
     (copy) => {
       const sync = engineFor(copy.selection);
       if (copy.initial) return sync.adoptInitial(copy.formats);
       const clip = assembleClip(copy.formats);
-      void sync.copyLocal({ data: clip.data }, clip.formats, 'clipboard').catch((err: unknown) => log.warn({ selection: copy.selection, reason: messageOf(err) }, 'clipboard change not synced'));
+      void sync.copyLocal({ data: clip.data }, clip.formats, 'clipboard', { sensitive: copy.sensitive }).catch((err: unknown) => log.warn({ selection: copy.selection, reason: messageOf(err) }, 'clipboard change not synced'));
     },
     () => {
       for (const selection of selections) {

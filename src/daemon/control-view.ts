@@ -10,6 +10,8 @@ import { VERSION } from '../core/version.js';
 import type { DaemonSetup } from './daemon-setup.js';
 import type { DiscoveryService } from './discovery-service.js';
 import type { PeerServices } from './peer-services.js';
+import type { ConfigReloader } from './config-reload.js';
+import type { SyncControls } from './sync-controls.js';
 
 export interface ControlParts {
   setup: DaemonSetup;
@@ -23,13 +25,16 @@ export interface ControlParts {
   discovery: () => DiscoveryService | undefined;
   /** The clipboard watcher's counts, once it runs. */
   clipboardStats: () => WatcherStats | undefined;
+  controls: SyncControls;
+  config: ConfigReloader;
   stop: () => void;
 }
 
 /** The daemon as the control socket sees it: `status`, and the parts its routes use. */
 export function controlView(parts: ControlParts): DaemonView {
-  const { setup, backend, sync, network, transfers, spool, listeners, discovery } = parts;
+  const { setup, backend, sync, network, transfers, spool, listeners, discovery, controls } = parts;
   const { config, identity } = setup;
+  const live = parts.config;
   const startedAt = new Date();
   /** off (--no-mdns), running, or disabled (no link can multicast). */
   const mdnsState = (): 'off' | 'running' | 'disabled' => {
@@ -43,7 +48,9 @@ export function controlView(parts: ControlParts): DaemonView {
     pairing: network.pairing,
     sync,
     watcher: undefined,
-    maxClipBytes: config.maxClipBytes,
+    get maxClipBytes() {
+      return live.current().maxClipBytes;
+    },
     spoolThresholdBytes: config.spoolThresholdBytes,
     store: spool,
     transfers,
@@ -61,8 +68,13 @@ export function controlView(parts: ControlParts): DaemonView {
       sensitiveSkipped: parts.clipboardStats()?.sensitiveSkipped ?? 0,
       mdns: mdnsState(),
       startedAt: startedAt.toISOString(),
+      paused: controls.pause.info(),
     }),
     reloadTrust: () => network.reloadTrust(),
+    pause: controls.pause,
+    history: controls.history,
+    rulesOf: controls.rulesOf,
+    reloadConfig: () => live.reload('request'),
     stop: parts.stop,
   };
 }

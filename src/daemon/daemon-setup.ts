@@ -21,6 +21,8 @@ export interface DaemonSetup {
   identity: Identity;
   trust: TrustedKeys;
   root: Logger;
+  /** The command line's overrides, applied again on each config reload. */
+  flags: DaemonFlags;
 }
 
 /** Creates the home on first run, applies the flags, loads the identity and the trusted keys. */
@@ -32,10 +34,11 @@ export async function loadSetup(paths: Paths, flags: DaemonFlags, root: Logger):
   if (home.created) log.info({ fingerprint: identity.publicKey.fingerprint, source: home.source }, 'created a new identity');
   const trust = new TrustedKeys(paths.trustFile, config.trustFiles, componentLogger(root, 'trust'));
   log.info({ trusted: await trust.count(), files: [paths.trustFile, ...config.trustFiles] }, 'trust loaded');
-  return { paths, config, identity, trust, root };
+  return { paths, config, identity, trust, root, flags };
 }
 
-function applyFlags(config: Config, flags: DaemonFlags): Config {
+/** The flags over config.json; at start and again on every reload, so a flag keeps winning. */
+export function applyFlags(config: Config, flags: DaemonFlags): Config {
   return {
     ...config,
     listen: flags.listen !== undefined && flags.listen.length > 0 ? flags.listen : config.listen,

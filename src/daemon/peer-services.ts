@@ -26,7 +26,7 @@ export interface PeerServices {
  * survives authentication goes to sync, pairing connections to pairing and never to sync (no
  * clip may flow before trust), and a trust change takes effect at once.
  */
-export function buildPeerServices(setup: DaemonSetup, sync: Pick<SyncEngine, 'attach'>): PeerServices {
+export function buildPeerServices(setup: DaemonSetup, sync: Pick<SyncEngine, 'attach'>, onTrusted: (fingerprint: string, name: string) => void = () => undefined): PeerServices {
   const { config, identity, trust, paths, root } = setup;
   const log = componentLogger(root, 'daemon');
   const isTrusted = async (fp: string): Promise<boolean> => (await trust.find(fp)) !== undefined;
@@ -37,6 +37,7 @@ export function buildPeerServices(setup: DaemonSetup, sync: Pick<SyncEngine, 'at
       name: config.name,
       checkTrust: async (key) => {
         const entry = await trust.find(key.fingerprint);
+        if (entry !== undefined) onTrusted(key.fingerprint, entry.name); // the name per-peer rules may be keyed by
         return entry === undefined ? undefined : { name: entry.name };
       },
       admitPairing: (peer) => pairing.admit(peer),

@@ -15,7 +15,9 @@ import { loadSetup, type DaemonFlags } from './daemon-setup.js';
 import type { DiscoveryService } from './discovery-service.js';
 import { buildPeerServices } from './peer-services.js';
 import { openSpool } from './spool-service.js';
-import { clipboardWatcher } from './clipboard-service.js';
+import { clipboardWatcher, formatPolicy, formatPolicyOptions } from './clipboard-service.js';
+import { configReloader } from './config-reload.js';
+import { buildSyncControls } from './sync-controls.js';
 import { buildSyncEngines } from './sync-service.js';
 
 export type { DaemonFlags } from './daemon-setup.js';
@@ -48,13 +50,40 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   const spool = await openSpool(setup, log);
   const transfers = new TransferBoard();
   let watcher: ClipboardWatcher | undefined;
-  const engines = buildSyncEngines(setup, backend, spool, transfers, () => watcher);
+  const controls = buildSyncControls(setup, spool);
+  await controls.start();
+  const engines = buildSyncEngines(setup, backend, spool, transfers, () => watcher, controls);
   const sync = engines.clipboard;
-  const network = buildPeerServices(setup, engines);
+  const network = buildPeerServices(setup, engines, controls.learnTrustName);
   network.watchTrust();
+  const policy = formatPolicy(setup);
+  // Live config: what can change while running does so here; the rest waits for a restart.
+  const liveConfig = configReloader(setup, (next, changed) => {
+    setup.config = next;
+    controls.applyConfig(next);
+    policy.update(formatPolicyOptions(next));
+    for (const engine of [engines.clipboard, engines.primary]) engine?.setLimits({ maxClipBytes: next.maxClipBytes, eagerLimitBytes: next.eagerLimitBytes });
+    if (changed.includes('peers')) {
+      const known = new Set(network.peers.list().map((p) => p.address));
+      for (const address of next.peers.map(parseAddress)) if (!known.has(formatAddress(address))) network.peers.addStaticPeer(address);
+    }
+  });
   const listeners: Listener[] = [];
   let discovery: DiscoveryService | undefined;
-  const view = controlView({ setup, backend, sync, network, transfers, spool: spool.port, listeners, discovery: () => discovery, clipboardStats: () => watcher?.stats, stop: () => requestStop() });
+  const view = controlView({
+    setup,
+    backend,
+    sync,
+    network,
+    transfers,
+    spool: spool.port,
+    listeners,
+    discovery: () => discovery,
+    clipboardStats: () => watcher?.stats,
+    controls,
+    config: liveConfig,
+    stop: () => requestStop(),
+  });
 
   // Start: the control socket, then the listeners and the clipboard (undone if either fails).
   const ipc = new IpcServer(paths.socketPath, buildRoutes(view), componentLogger(root, 'ipc'));
@@ -62,7 +91,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   try {
     for (const address of config.listen.map(parseAddress)) listeners.push(await listen(address, (socket, remote) => network.peers.acceptInbound(socket, remote)));
     // Made before it starts, so a clip received meanwhile is already noted as our own write.
-    watcher = clipboardWatcher(setup, backend, engines, log);
+    watcher = clipboardWatcher(setup, backend, engines, log, policy);
     await watcher?.start();
   } catch (err) {
     await Promise.all(listeners.map((l) => l.close()));
@@ -103,11 +132,13 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   network.peers.whenActive(() => networkWatch.resume());
   networkWatch.start();
   spool.startCleanup();
+  liveConfig.watch();
 
   await stopRequested;
   // Stop: no new work, goodbyes to peers (1001), partial transfers kept on disk for a resume,
   // then the sockets; the control socket last, so `stop` sees it through.
   networkWatch.stop();
+  liveConfig.stop();
   spool.stop();
   network.unwatchTrust();
   await watcher?.stop(); // hands an owned clip to a clipboard manager, where there is one
@@ -115,6 +146,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   await discovery?.discovery.stop(); // goodbye packets: peers stop dialing us at once
   await network.stop();
   await engines.shutdown();
+  await controls.stop();
   await Promise.all(listeners.map((l) => l.close()));
   await ipc.close();
   await unlink(paths.pidFile).catch(() => undefined);

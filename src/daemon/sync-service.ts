@@ -8,6 +8,7 @@ import { SyncEngine } from '../sync/sync-engine.js';
 import type { TransferBoard } from '../sync/transfer-board.js';
 import type { DaemonSetup } from './daemon-setup.js';
 import type { SpoolService } from './spool-service.js';
+import type { SyncControls } from './sync-controls.js';
 
 /** How long `copy --wait` waits for a peer that dropped mid-transfer to come back. */
 const DELIVERY_GRACE_MS = 30_000;
@@ -27,7 +28,14 @@ export interface SyncEngines {
  * transfer board: PRIMARY changes with every selection of text, and on an engine of its own it
  * never cancels or delays a CLIPBOARD transfer.
  */
-export function buildSyncEngines(setup: DaemonSetup, backend: ClipboardBackend, spool: SpoolService, transfers: TransferBoard, watcher: () => ClipboardWatcher | undefined): SyncEngines {
+export function buildSyncEngines(
+  setup: DaemonSetup,
+  backend: ClipboardBackend,
+  spool: SpoolService,
+  transfers: TransferBoard,
+  watcher: () => ClipboardWatcher | undefined,
+  controls?: Pick<SyncControls, 'gate' | 'history'>,
+): SyncEngines {
   const { config, identity, root } = setup;
   const engine = (selection: SyncedSelection): SyncEngine => {
     const sync: SyncEngine = new SyncEngine({
@@ -40,6 +48,9 @@ export function buildSyncEngines(setup: DaemonSetup, backend: ClipboardBackend, 
       spool: selection === 'clipboard' ? spool.port : spool.newPort(),
       deliveryGraceMs: DELIVERY_GRACE_MS,
       transfers,
+      gate: controls?.gate,
+      // The history is of CLIPBOARD: PRIMARY changes with every selection of text.
+      ...(selection === 'clipboard' && controls !== undefined ? { onClip: (clip, origin) => controls.history.record(clip, origin.peerName) } : {}),
       log: selection === 'clipboard' ? componentLogger(root, 'sync') : componentLogger(root, 'sync').child({ selection }),
     });
     return sync;

@@ -3,7 +3,10 @@ import type { PairCandidate, PairingInfo } from '../pairing/pairing-types.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
 import type { TransferBoard } from '../sync/transfer-board.js';
 import type { LocalStore } from './copy-body.js';
-import type { StatusResponse } from './schema.js';
+import type { ConfigReloadResponse, StatusResponse } from './schema.js';
+import type { EffectiveRules } from '../core/config/peer-rules.js';
+import type { HistoryDesk } from './history-routes.js';
+import type { PauseDesk } from './pause-routes.js';
 
 /*
  * What the control API needs from the running daemon, and no more: each part lists only what
@@ -31,7 +34,7 @@ export interface PairingDesk {
  * The clip model: the current clip, a copy made here, and the fetch of an announced clip's
  * bytes. Derived, so it follows the engine's signatures.
  */
-export type ClipDesk = Pick<SyncEngine, 'currentClip' | 'copyLocal' | 'fetch'>;
+export type ClipDesk = Pick<SyncEngine, 'currentClip' | 'copyLocal' | 'fetch' | 'fetchAnnounced'>;
 
 /** The system clipboard's watcher: `settled` once every change it was told of has been read. */
 export interface ClipboardPoll {
@@ -53,5 +56,11 @@ export interface DaemonView {
   store: LocalStore | undefined;
   transfers: TransferFeed;
   reloadTrust(): Promise<number>;
+  pause: PauseDesk;
+  history: HistoryDesk;
+  /** A peer's effective rules (config `peerRules`), for `peers`. */
+  rulesOf(fingerprint: string | null, name: string | null): EffectiveRules;
+  /** Reads config.json again now (`POST /v1/config/reload`): what applied, what needs a restart. */
+  reloadConfig(): Promise<ConfigReloadResponse>;
   stop(): void;
 }

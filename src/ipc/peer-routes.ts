@@ -5,10 +5,14 @@ import type { PeersResponse, TransferEvent } from './schema.js';
 import type { RouteTable } from './server.js';
 
 /** Peers and the transfers in flight with them: `peers`, `transfers`, `transfers --watch`. */
-export function peerRoutes(daemon: Pick<DaemonView, 'peers' | 'transfers'>): RouteTable {
+export function peerRoutes(daemon: Pick<DaemonView, 'peers' | 'transfers' | 'rulesOf'>): RouteTable {
   return {
     'GET /v1/peers': async (): Promise<PeersResponse> =>
-      daemon.peers.list().map((peer) => ({ ...peer, transfers: peer.fingerprint === null ? [] : daemon.transfers.forPeer(peer.fingerprint) })),
+      daemon.peers.list().map((peer) => ({
+        ...peer,
+        transfers: peer.fingerprint === null ? [] : daemon.transfers.forPeer(peer.fingerprint),
+        rules: daemon.rulesOf(peer.fingerprint, peer.name),
+      })),
 
     'GET /v1/transfers': async (): Promise<TransferInfo[]> => daemon.transfers.list(),
 

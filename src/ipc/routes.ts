@@ -4,6 +4,8 @@ import { daemonRoutes } from './daemon-routes.js';
 import type { DaemonView } from './daemon-view.js';
 import { pairingRoutes } from './pairing-routes.js';
 import { peerRoutes } from './peer-routes.js';
+import { historyRoutes } from './history-routes.js';
+import { pauseRoutes } from './pause-routes.js';
 import type { RouteTable } from './server.js';
 
 export type { DaemonView } from './daemon-view.js';
@@ -19,5 +21,8 @@ export function buildRoutes(daemon: DaemonView, clock: Clock = systemClock): Rou
     ...peerRoutes(daemon),
     ...clipRoutes(daemon, clock),
     ...pairingRoutes(daemon.pairing),
+    ...pauseRoutes(daemon.pause),
+    ...historyRoutes(daemon.history, daemon.sync),
+    'POST /v1/config/reload': async () => daemon.reloadConfig(),
   };
 }

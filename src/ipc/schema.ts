@@ -3,6 +3,8 @@ import type { DeliveryResult } from '../sync/delivery.js';
 import type { PeerInfo } from '../peers/peer-types.js';
 import type { TransferInfo, TransferOutcome } from '../sync/transfer-board.js';
 import type { ClipboardKind } from '../clipboard/backend.js';
+import type { EffectiveRules } from '../core/config/peer-rules.js';
+import type { PauseInfo } from '../sync/pause-state.js';
 
 /** Response bodies of the control API; the CLI's --json output is built from these. */
 export interface StatusResponse {
@@ -26,10 +28,23 @@ export interface StatusResponse {
   /** `local` false: the clip is announced, its bytes still on the peer (fetched when pasted). */
   clip: (ClipMeta & { local: boolean }) | null;
   startedAt: string;
+  /** Set while syncing is paused (`clipsync pause`): since when, and until when (null: until `resume`). */
+  paused: PauseInfo | null;
+}
+
+/** `POST /v1/config/reload`: how the daemon took config.json as it is now. */
+export interface ConfigReloadResponse {
+  /** False when the file is invalid: nothing changed, and `error` says which key and why. */
+  ok: boolean;
+  error?: { code: string; message: string; hint?: string };
+  /** Keys whose new value is in effect now. */
+  applied: string[];
+  /** Keys whose new value waits for a restart of the daemon. */
+  restartNeeded: string[];
 }
 
 /** `peers --json`: each peer with the transfers in flight to or from it. */
-export type PeersResponse = (PeerInfo & { transfers: TransferInfo[] })[];
+export type PeersResponse = (PeerInfo & { transfers: TransferInfo[]; rules: EffectiveRules })[];
 
 /** One line of `GET /v1/events` (and the progress lines of `copy --wait`). */
 export type TransferEvent =

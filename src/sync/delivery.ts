@@ -2,10 +2,11 @@
 export interface DeliveryResult {
   fingerprint: string;
   name: string;
-  status: 'delivered' | 'failed';
+  /** `skipped`: not sent by choice (a pause here, or a peer rule on either side), not a failure. */
+  status: 'delivered' | 'failed' | 'skipped';
   /**
-   * Why it failed, in words for the user; on a delivery, only when there is something to say
-   * (a lazy clip: "announced; the bytes move when it is pasted").
+   * Why it failed or was skipped, in words for the user; on a delivery, only when there is
+   * something to say (a lazy clip: "announced; the bytes move when it is pasted").
    */
   detail?: string;
 }

@@ -13,9 +13,10 @@ import type { PeerChannel } from './ports.js';
 /**
  * How a receiver answers a clip: applied, already had it, holds a newer one, refused, or
  * `announced`: made current without its bytes (over the receiver's eager limit), which it
- * fetches with a WANT only when the clip is pasted.
+ * fetches with a WANT only when the clip is pasted; or `declined`: not taken by choice (paused,
+ * or the receiver's per-peer rules), which the sender reports as skipped rather than failed.
  */
-export type AckStatus = 'applied' | 'have' | 'stale' | 'rejected' | 'announced';
+export type AckStatus = 'applied' | 'have' | 'stale' | 'rejected' | 'announced' | 'declined';
 
 /** An ACK reason is for people; it is cut to this many characters on the way out. */
 export const MAX_REASON_LENGTH = 300;

@@ -32,7 +32,9 @@ export interface ReceiveOptions {
    * A verified clip that won, or an announced one: make it current, `acknowledge` it to the
    * sender, then put it on the clipboard (the sender's `copy --wait` need not wait for the desktop).
    */
-  apply: (clip: Clip, acknowledge: () => Promise<void>) => Promise<void>;
+  apply: (clip: Clip, acknowledge: () => Promise<void>, from: SessionState) => Promise<void>;
+  /** Why a clip from this peer is not taken now (paused, its rules), or undefined to take it. */
+  decline?: (from: SessionState, meta: ClipMeta) => string | undefined;
 }
 
 /** Someone waiting for a transfer to end: a fetch (a paste of an announced clip). */
@@ -57,6 +59,11 @@ export class ReceiveSide {
     this.partials = new PartialTransfers(options.now);
   }
 
+  setLimits(limits: { maxClipBytes: number; eagerLimitBytes: number }): void {
+    this.options.maxClipBytes = limits.maxClipBytes;
+    this.options.eagerLimitBytes = limits.eagerLimitBytes;
+  }
+
   async onOffer(state: SessionState, meta: ClipMeta): Promise<void> {
     const { log, clock, current } = this.options;
     if (meta.ts > this.options.now() + MAX_FUTURE_SKEW_MS) {
@@ -74,6 +81,11 @@ export class ReceiveSide {
       return state.ack(meta.id, held.data !== undefined || held.file !== undefined ? 'have' : 'announced');
     }
     if (!isNewer(meta, current())) return state.ack(meta.id, 'stale');
+    const declined = this.options.decline?.(state, meta);
+    if (declined !== undefined) {
+      log.info({ peer: state.fingerprint, clip: meta.id.slice(0, 16), reason: declined }, 'declined a clip');
+      return state.ack(meta.id, 'declined', declined);
+    }
     if (meta.size > this.options.maxClipBytes) {
       const reason = `clip of ${meta.size} bytes is over ${this.options.maxClipBytes}, the receiver's limit`;
       log.warn({ peer: state.fingerprint, clip: meta.id.slice(0, 16), size: meta.size }, 'refused an oversized clip');
@@ -115,7 +127,7 @@ export class ReceiveSide {
       await sink?.discard();
       const clip: Clip = { ...metaOf(meta), from: state.fingerprint };
       log.info({ peer: state.fingerprint, clip: meta.id.slice(0, 16), size: meta.size, formats: meta.formats.map((f) => f.mime), from: state.name }, 'clip announced');
-      return this.options.apply(clip, () => state.ack(meta.id, 'announced'));
+      return this.options.apply(clip, () => state.ack(meta.id, 'announced'), state);
     }
     if (sink === undefined) return;
     // A fetch may have begun while the sink opened: this offer is newer, and the sender has
@@ -194,8 +206,14 @@ export class ReceiveSide {
       this.settle(incoming, clip);
       return state.ack(id, 'stale');
     }
+    // Paused (or the rules changed) while it travelled: not applied, unless a paste asked for it.
+    const declined = this.waiters.has(incoming) ? undefined : this.options.decline?.(state, meta);
+    if (declined !== undefined) {
+      log.info({ reason: declined }, 'declined a received clip');
+      return state.ack(id, 'declined', declined);
+    }
     log.info({ size: meta.size, mime: meta.mime, formats: meta.formats.map((f) => f.mime), origin: meta.origin, from: state.name }, 'clip received');
-    await this.options.apply(clip, () => state.ack(id, 'applied'));
+    await this.options.apply(clip, () => state.ack(id, 'applied'), state);
     this.settle(incoming, clip);
   }
 

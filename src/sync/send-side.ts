@@ -23,6 +23,8 @@ export class SendSide {
     private readonly log: Logger,
     /** This daemon's current clip: a WANT for it is served even without an OFFER on that connection (a lazy fetch). */
     private readonly current: () => Clip | undefined,
+    /** Whether a peer may fetch the current clip unoffered (not while paused, not against its rules). */
+    private readonly mayServe: (state: SessionState, clip: Clip) => boolean = () => true,
   ) {}
 
   /**
@@ -48,7 +50,7 @@ export class SendSide {
 
   onWant(state: SessionState, id: string, offset: number, window: number, restart = false): void {
     const current = this.current();
-    if ((state.outgoing === undefined || !state.outgoing.isLive) && current?.id === id && isLocal(current)) {
+    if ((state.outgoing === undefined || !state.outgoing.isLive) && current?.id === id && isLocal(current) && this.mayServe(state, current)) {
       // A receiver that was only announced this clip now fetches it (someone pasted it there):
       // stream it as if it had just been offered on this connection, and settle on its ACK.
       state.outgoing = new Outgoing(current, state.session.channel);
@@ -103,6 +105,11 @@ export class SendSide {
       outgoing.settle();
     }
     const { fingerprint, name } = state;
+    if (status === 'declined') {
+      // Paused there, or its rules keep this clip (or this peer's clips) out: a choice, not a failure.
+      this.deliveries.settle(id, { fingerprint, name, status: 'skipped', detail: reason?.slice(0, MAX_REASON_LENGTH) ?? 'declined by the peer' });
+      return;
+    }
     if (delivered) {
       this.deliveries.settle(id, { fingerprint, name, status: 'delivered', ...(status === 'announced' ? { detail: ANNOUNCED_DETAIL } : {}) });
       return;

@@ -13,6 +13,7 @@ import type { ClipboardPort, PeerSession, SpoolPort } from './ports.js';
 import { ReceiveSide } from './receive-side.js';
 import { SendSide } from './send-side.js';
 import { SessionState } from './session-state.js';
+import { clipForPeer, declineReason, receivedFromPeer, type SyncGate } from './sync-gate.js';
 import type { TransferBoard } from './transfer-board.js';
 
 export interface SyncOptions {
@@ -37,6 +38,19 @@ export interface SyncOptions {
   log: Logger;
   /** Time for the grace period, the partial-transfer expiry and the hybrid clock; the system clock by default. */
   clock?: Clock;
+  /** The pause and the per-peer rules, asked before every send and apply; without it, everything travels. */
+  gate?: SyncGate;
+  /**
+   * Hears each clip that became current and may be remembered (history): copies made here
+   * (not while paused, not secret ones) and clips received or announced, with the peer's name.
+   */
+  onClip?: (clip: Clip, origin: { peerName: string | null }) => void;
+}
+
+/** What `copyLocal` is told about a copy besides its bytes. */
+export interface CopyOptions {
+  /** Marked secret by a password manager (sent only with `sendSensitive`): never remembered. */
+  sensitive?: boolean;
 }
 
 /** A peer the clip is on its way to, and how that will end. */
@@ -70,13 +84,20 @@ export class SyncEngine {
   private readonly fetching = new Map<string, Promise<Clip>>();
   /** The last name each peer had, for the message that a clip's holder is not connected. */
   private readonly peerNames = new Map<string, string>();
+  /** A clip copied while paused: not offered later either, not even to a peer that connects after the pause. */
+  private withheld: string | undefined;
 
   constructor(private readonly options: SyncOptions) {
     const clock = options.clock ?? systemClock;
     const now = (): number => clock.now();
     this.hlc = new HybridClock(now);
     this.grace = new DeliveryGrace(this.deliveries, options.deliveryGraceMs, (fp) => this.sessions.get(fp)?.outgoing?.isStreaming === true, clock);
-    this.sending = new SendSide(this.deliveries, options.transfers, options.log, () => this.current);
+    this.sending = new SendSide(this.deliveries, options.transfers, options.log, () => this.current, (state, clip) => {
+      const verdict = clipForPeer(options.gate, state, clip);
+      return 'clip' in verdict && verdict.clip.id === clip.id && clip.id !== this.withheld;
+    });
+    // A clip narrowed to some of its formats is built in memory; larger ones travel whole or not at all.
+    const inMemoryBytes = (): number => Math.min(options.spoolThresholdBytes, options.eagerLimitBytes ?? Infinity);
     this.receiving = new ReceiveSide({
       maxClipBytes: options.maxClipBytes,
       windowBytes: options.windowBytes,
@@ -88,13 +109,23 @@ export class SyncEngine {
       clock: this.hlc,
       now,
       current: () => this.current,
-      apply: async (clip, acknowledge) => {
+      decline: (state, meta) => declineReason(options.gate, state, meta, inMemoryBytes()),
+      apply: async (received, acknowledge, state) => {
+        const clip = receivedFromPeer(options.gate, state, received);
         this.setCurrent(clip);
         await acknowledge();
+        options.onClip?.(clip, { peerName: state.name });
         // Not waited for: a paste waiting on this clip (a fetch) has it now, whatever the desktop takes.
         void this.writeToClipboard(clip);
       },
     });
+  }
+
+  /** New limits from a config reload: the next copy and the next offer are checked against them. */
+  setLimits(limits: { maxClipBytes: number; eagerLimitBytes: number }): void {
+    this.options.maxClipBytes = limits.maxClipBytes;
+    this.options.eagerLimitBytes = limits.eagerLimitBytes;
+    this.receiving.setLimits(limits);
   }
 
   currentClip(): Clip | undefined {
@@ -106,7 +137,7 @@ export class SyncEngine {
    * is the bytes, or a spool file already named by its content id. Returns the clip and,
    * per connected peer, a promise of how delivery went.
    */
-  async copyLocal(body: LocalBody, formats: ClipFormat[], source: 'cli' | 'clipboard'): Promise<{ clip: Clip; deliveries: PendingDelivery[] }> {
+  async copyLocal(body: LocalBody, formats: ClipFormat[], source: 'cli' | 'clipboard', options: CopyOptions = {}): Promise<{ clip: Clip; deliveries: PendingDelivery[] }> {
     const size = body.data?.length ?? body.size ?? 0;
     if (size > this.options.maxClipBytes) {
       throw fail('CLIPSYNC_ERR_CLIP_TOO_LARGE', `the clip is ${size} bytes, over the limit of ${this.options.maxClipBytes} bytes`, {
@@ -129,12 +160,23 @@ export class SyncEngine {
       if (source === 'cli') await this.writeToClipboard(clip);
       this.options.log.info({ clip: id.slice(0, 16), size, mime, formats: formats.map((f) => f.mime), source }, 'local copy');
     }
-    const deliveries = [...this.sessions.values()].map((state) => {
-      const result = this.deliveries.wait(clip.id, state.fingerprint);
-      void this.sending.offer(state, clip);
-      return { fingerprint: state.fingerprint, name: state.name, result };
-    });
+    // Copied while paused: kept here only, and never offered later (a peer that connects after
+    // the pause gets nothing until the next copy).
+    const paused = this.options.gate?.pausedReason() !== undefined;
+    this.withheld = paused ? clip.id : undefined;
+    if (!paused && options.sensitive !== true) this.options.onClip?.(clip, { peerName: null });
+    const deliveries = [...this.sessions.values()].map((state) => this.deliver(state, clip));
     return { clip, deliveries };
+  }
+
+  /** Offers a clip to one peer as its rules have it (maybe narrowed), or says why it was skipped. */
+  private deliver(state: SessionState, clip: Clip): PendingDelivery {
+    const { fingerprint, name } = state;
+    const verdict = clipForPeer(this.options.gate, state, clip);
+    if ('skip' in verdict) return { fingerprint, name, result: Promise.resolve({ fingerprint, name, status: 'skipped', detail: verdict.skip }) };
+    const result = this.deliveries.wait(verdict.clip.id, fingerprint);
+    void this.sending.offer(state, verdict.clip);
+    return { fingerprint, name, result };
   }
 
   /** What the system clipboard held when the daemon started: kept, but older than any copy. */
@@ -164,8 +206,14 @@ export class SyncEngine {
       }
     });
     session.channel.once('close', (info) => this.detach(state, info.code));
-    // Only a clip whose bytes are here: an announced one is the origin's to offer.
-    if (this.current !== undefined && isLocal(this.current)) void this.sending.offer(state, this.current);
+    // Only a clip whose bytes are here: an announced one is the origin's to offer. Not one
+    // copied while paused, and only as this peer's rules allow.
+    const current = this.current;
+    if (current !== undefined && isLocal(current) && current.id !== this.withheld) {
+      const verdict = clipForPeer(this.options.gate, state, current);
+      if ('clip' in verdict) void this.sending.offer(state, verdict.clip);
+      else this.options.log.debug({ peer: state.fingerprint, reason: verdict.skip }, 'current clip not offered to a new peer');
+    }
   }
 
   /**
@@ -186,6 +234,19 @@ export class SyncEngine {
         fail('CLIPSYNC_ERR_NOT_FETCHED', `clip ${id.slice(0, 16)}… is no longer the current clip`, { hint: 'paste again to get the current one' }),
       );
     }
+    return this.fetchAnnounced(current);
+  }
+
+  /**
+   * The bytes of any announced clip, current or not (`history get` of an older one): asked of
+   * the peer that announced it, which gives them only while it still holds that clip.
+   */
+  fetchAnnounced(announced: Clip): Promise<Clip> {
+    const id = announced.id;
+    if (isLocal(announced)) return Promise.resolve(announced);
+    const pending = this.fetching.get(id);
+    if (pending !== undefined) return pending;
+    const current = announced;
     const holder = current.from ?? current.origin;
     const state = this.sessions.get(holder);
     if (state === undefined || !state.isLive) {

@@ -54,8 +54,11 @@ export async function copy(args: CopyArgs): Promise<void> {
   const failed = result.peers.filter((p) => p.status === 'failed');
   if (args.json === true) printJson(result);
   else if (args.wait === true) {
-    const delivered = result.peers.length - failed.length;
+    const skipped = result.peers.filter((p) => p.status === 'skipped');
+    const delivered = result.peers.length - failed.length - skipped.length;
     process.stderr.write(`copied ${result.size} bytes; ${delivered} of ${result.peers.length} peers have it\n`);
+    // Not sent by choice (a pause, a peer rule): said, but no failure.
+    for (const p of skipped) process.stderr.write(`skipped ${p.name || p.fingerprint}: ${p.detail ?? 'by a rule'}\n`);
   }
   if (failed.length > 0) {
     const names = failed.map((p) => `${p.name || p.fingerprint} (${p.detail ?? 'failed'})`).join(', ');

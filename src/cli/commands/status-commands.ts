@@ -21,6 +21,17 @@ export async function status(args: GlobalArgs): Promise<void> {
   printLine(`mdns:        ${status.mdns === 'disabled' ? 'disabled (no multicast; static peers only, retrying)' : status.mdns}`);
   printLine(`peers:       ${status.peers.connected} connected, ${status.peers.known} known`);
   printLine(`clip:        ${status.clip === null ? 'none yet' : `${status.clip.formats.map((f) => `${f.mime} (${formatBytes(f.size)})`).join(', ')}`}`);
+  // Only while paused (a daemon from before pauses has no `paused`): nothing is sent or applied.
+  if (status.paused) printLine(`paused:      ${describePaused(status.paused)}`);
+}
+
+/** "until 14:05:10 (in 9m 12s)", "until `clipsync resume`" — kept here, not imported: status runs on the fast path. */
+function describePaused(paused: NonNullable<StatusResponse['paused']>): string {
+  const since = `since ${new Date(paused.since).toLocaleTimeString()}`;
+  if (paused.until === null) return `${since}, until \`clipsync resume\``;
+  const left = Math.max(0, Math.ceil((Date.parse(paused.until) - Date.now()) / 1000));
+  const wait = left >= 3600 ? `${Math.floor(left / 3600)}h ${Math.floor((left % 3600) / 60)}m` : left >= 60 ? `${Math.floor(left / 60)}m ${left % 60}s` : `${left}s`;
+  return `${since}, until ${new Date(paused.until).toLocaleTimeString()} (in ${wait}); nothing is sent or applied`;
 }
 
 /** `clipsync status` and `clipsync peers`: what the running daemon sees. */
@@ -52,13 +63,14 @@ export async function peers(args: GlobalArgs): Promise<void> {
   printList(list, {
     json: args.json,
     empty: 'no peers yet: start the daemon with --peer ADDR, or dial this one from another machine',
-    headers: ['NAME', 'STATE', 'ADDRESS', 'FINGERPRINT', 'RTT', 'NOTE'],
+    headers: ['NAME', 'STATE', 'ADDRESS', 'FINGERPRINT', 'RTT', 'RULES', 'NOTE'],
     row: (p) => [
       p.name ?? '-',
       p.state,
       p.address ?? '-',
       p.fingerprint ?? '-',
       p.rttMs === null ? '-' : `${p.rttMs} ms`,
+      describeRules(p.rules),
       [p.lastError ?? '', ...p.transfers.map(describeTransfer)].filter((s) => s !== '').join('; '),
     ],
   });
@@ -89,6 +101,13 @@ export async function transfers(args: GlobalArgs & { watch?: boolean }): Promise
       formatDuration(t.etaMs),
     ],
   });
+}
+
+/** "-" when no rule applies, else e.g. "no send; text/*; ≤ 1.0 MiB" (a daemon from before rules sends none). */
+function describeRules(rules: PeersResponse[number]['rules'] | undefined): string {
+  if (rules === undefined || rules.matched === null) return '-';
+  const parts = [rules.send ? '' : 'no send', rules.receive ? '' : 'no receive', rules.formats === null ? '' : rules.formats.join(','), rules.maxBytes === null ? '' : `≤ ${formatBytes(rules.maxBytes)}`];
+  return parts.filter((p) => p !== '').join('; ') || 'all allowed';
 }
 
 function percent(t: TransferInfo): string {

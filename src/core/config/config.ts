@@ -3,6 +3,7 @@ import { homedir, hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fail } from '../errors.js';
 import type { Paths } from './paths.js';
+import { isFormatGlob, type PeerRule, type PeerRules } from './peer-rules.js';
 
 export const DEFAULT_PORT = 25470;
 /** `auto` picks the platform's clipboard (else memory); `system` insists on one; the rest name a backend. */
@@ -62,7 +63,14 @@ export interface Config {
   backoffCapMs: number;
   /** A pairing request not accepted on both sides within this expires (close 4011). */
   pairingTimeoutMs: number;
+  /** The last `size` clips are kept for `clipsync history` (0: none); `persist` keeps them across restarts. */
+  history: { size: number; persist: boolean };
+  /** Per-peer rules, keyed by trust-store name or `SHA256:` fingerprint (sync/peer-rules.ts). */
+  peerRules: PeerRules;
 }
+
+/** The most clips `history.size` may keep. */
+export const MAX_HISTORY_SIZE = 1000;
 
 export function defaultConfig(paths: Paths): Config {
   return {
@@ -92,6 +100,8 @@ export function defaultConfig(paths: Paths): Config {
     backoffBaseMs: 1000,
     backoffCapMs: 30_000,
     pairingTimeoutMs: 120_000,
+    history: { size: 50, persist: false },
+    peerRules: {},
   };
 }
 
@@ -189,6 +199,8 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     backoffBaseMs: positive('backoffBaseMs') ?? defaults.backoffBaseMs,
     backoffCapMs: positive('backoffCapMs') ?? defaults.backoffCapMs,
     pairingTimeoutMs: positive('pairingTimeoutMs') ?? defaults.pairingTimeoutMs,
+    history: readHistory(input['history'], defaults.history, bad),
+    peerRules: readPeerRules(input['peerRules'], bad),
   };
 }
 
@@ -205,6 +217,43 @@ function readFormats(value: unknown, defaults: Config['formats'], bad: (key: str
   const maxBytes = v['maxBytes'];
   if (maxBytes !== undefined && !(typeof maxBytes === 'number' && Number.isInteger(maxBytes) && maxBytes > 0)) bad('formats.maxBytes', 'a positive whole number');
   return { extra: (extra as string[] | undefined) ?? defaults.extra, maxBytes: (maxBytes as number | undefined) ?? defaults.maxBytes };
+}
+
+/** `history`: `{ "size": 50, "persist": false }`, either key optional. */
+function readHistory(value: unknown, defaults: Config['history'], bad: (key: string, what: string) => never): Config['history'] {
+  if (value === undefined) return defaults;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('history', 'an object with "size" and "persist"');
+  const v = value as Record<string, unknown>;
+  for (const key of Object.keys(v)) if (key !== 'size' && key !== 'persist') bad(`history.${key}`, 'one of history.size, history.persist (unknown key)');
+  const size = v['size'];
+  if (size !== undefined && !(typeof size === 'number' && Number.isInteger(size) && size >= 0 && size <= MAX_HISTORY_SIZE)) bad('history.size', `a whole number from 0 to ${MAX_HISTORY_SIZE}`);
+  const persist = v['persist'];
+  if (persist !== undefined && typeof persist !== 'boolean') bad('history.persist', 'true or false');
+  return { size: (size as number | undefined) ?? defaults.size, persist: (persist as boolean | undefined) ?? defaults.persist };
+}
+
+/** `peerRules`: `{ "laptop": { "send": false }, "SHA256:…": { "formats": ["text/*"], "maxBytes": 1048576 } }`. */
+function readPeerRules(value: unknown, bad: (key: string, what: string) => never): PeerRules {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('peerRules', 'an object keyed by peer name or SHA256: fingerprint');
+  const rules: PeerRules = {};
+  for (const [peer, raw] of Object.entries(value as Record<string, unknown>)) {
+    const at = `peerRules.${peer}`;
+    if (peer.trim() === '') bad('peerRules', 'keyed by non-empty peer names or SHA256: fingerprints');
+    if (peer.startsWith('SHA256:') && !/^SHA256:[A-Za-z0-9+/]{43}$/.test(peer)) bad(at, 'keyed by a whole fingerprint, SHA256: and 43 base64 characters (see `clipsync peers`)');
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad(at, 'an object with any of "send", "receive", "formats", "maxBytes"');
+    const r = raw as Record<string, unknown>;
+    const rule: PeerRule = {};
+    for (const [key, v] of Object.entries(r)) {
+      if (key === 'send' || key === 'receive') rule[key] = typeof v === 'boolean' ? v : bad(`${at}.${key}`, 'true or false');
+      else if (key === 'formats') {
+        rule.formats = Array.isArray(v) && v.every((g) => typeof g === 'string' && isFormatGlob(g)) ? (v as string[]) : bad(`${at}.formats`, 'an array of media types or globs such as "text/*", "image/png"');
+      } else if (key === 'maxBytes') rule.maxBytes = typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : bad(`${at}.maxBytes`, 'a positive whole number');
+      else bad(`${at}.${key}`, 'one of send, receive, formats, maxBytes (unknown key)');
+    }
+    rules[peer] = rule;
+  }
+  return rules;
 }
 
 /**

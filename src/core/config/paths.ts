@@ -14,6 +14,8 @@ export interface Paths {
   socketPath: string;
   pidFile: string;
   spoolDir: string;
+  /** `history.persist`: the clip history across restarts (0600). */
+  historyFile: string;
 }
 
 /**
@@ -49,6 +51,7 @@ function build(home: string | undefined, configDir: string, stateDir: string, ru
     socketPath: join(runtimeDir, 'clipsync.sock'),
     pidFile: join(runtimeDir, 'clipsync.pid'),
     spoolDir: join(stateDir, 'spool'),
+    historyFile: join(stateDir, 'history.json'),
   };
 }
 
