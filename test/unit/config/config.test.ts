@@ -75,6 +75,8 @@ describe('validateConfig', () => {
         backoffBaseMs: 200,
         backoffCapMs: 5000,
         pairingTimeoutMs: 30_000,
+        history: { size: 10, persist: true },
+        peerRules: { laptop: { send: false }, 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA': { formats: ['text/*'], maxBytes: 100, receive: true } },
       },
       defaults,
       paths,
@@ -105,6 +107,8 @@ describe('validateConfig', () => {
       backoffBaseMs: 200,
       backoffCapMs: 5000,
       pairingTimeoutMs: 30_000,
+      history: { size: 10, persist: true },
+      peerRules: { laptop: { send: false }, 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA': { formats: ['text/*'], maxBytes: 100, receive: true } },
     });
   });
 

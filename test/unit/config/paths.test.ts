@@ -18,6 +18,7 @@ describe('resolvePaths', () => {
       socketPath: join(home, 'clipsync.sock'),
       pidFile: join(home, 'clipsync.pid'),
       spoolDir: join(home, 'spool'),
+      historyFile: join(home, 'history.json'),
     });
   });
 

@@ -13,6 +13,9 @@ import type { DeliveryResult } from '../../../src/sync/delivery.js';
 import { TransferBoard, type TransferInfo } from '../../../src/sync/transfer-board.js';
 import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 import { captureLog, type CapturedLog } from '../_support/logger.js';
+import { rulesFor } from '../../../src/core/config/peer-rules.js';
+import { ClipHistory } from '../../../src/sync/clip-history.js';
+import { PauseState } from '../../../src/sync/pause-state.js';
 
 /*
  * Unit-test support for the control API: the real IpcServer with the real route table, on a
@@ -69,6 +72,8 @@ export class FakeSync implements ClipDesk {
     if (this.clip?.id === id && (this.clip.data !== undefined || this.clip.file !== undefined)) return this.clip;
     throw new ClipsyncError('CLIPSYNC_ERR_NOT_FETCHED', `clip ${id.slice(0, 16)}… cannot be fetched here`);
   };
+
+  readonly fetchAnnounced: ClipDesk['fetchAnnounced'] = async (clip) => this.fetch(clip.id);
 }
 
 export class FakePeers implements PeerDirectory {
@@ -179,6 +184,7 @@ export const STATUS = {
   sensitiveSkipped: 0,
   mdns: 'off',
   startedAt: '2026-01-01T00:00:00.000Z',
+  paused: null,
 } as const;
 
 export interface FakeDaemon {
@@ -220,6 +226,10 @@ export function fakeDaemon(overrides: Partial<DaemonView> = {}): FakeDaemon {
       fake.trustReloads += 1;
       return 2;
     },
+    pause: new PauseState(),
+    history: new ClipHistory(50, undefined, captureLog().log),
+    rulesOf: (fingerprint, name) => rulesFor({}, fingerprint, name),
+    reloadConfig: async () => ({ ok: true, applied: [], restartNeeded: [] }),
     stop: () => {
       fake.stops += 1;
     },

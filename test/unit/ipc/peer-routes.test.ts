@@ -22,10 +22,11 @@ describe('GET /v1/peers', () => {
     toA.advance(30);
     api = await startControlApi(fake.view);
     const peers = await api.client.json<PeersResponse>({ method: 'GET', path: '/v1/peers' });
+    const rules = { send: true, receive: true, formats: null, maxBytes: null, matched: null };
     expect(peers).toEqual([
-      { ...peerInfo('SHA256:a', 'a'), transfers: [toA.info(), fromA.info()] },
-      { ...peerInfo('SHA256:b', 'b', 'backoff'), transfers: [] },
-      { ...peerInfo(null, null, 'connecting'), transfers: [] },
+      { ...peerInfo('SHA256:a', 'a'), transfers: [toA.info(), fromA.info()], rules },
+      { ...peerInfo('SHA256:b', 'b', 'backoff'), transfers: [], rules },
+      { ...peerInfo(null, null, 'connecting'), transfers: [], rules },
     ]);
     expect(peers[0]!.transfers[0]!.bytes).toBe(30);
   });
