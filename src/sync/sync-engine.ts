@@ -209,7 +209,8 @@ export class SyncEngine {
     // Only a clip whose bytes are here: an announced one is the origin's to offer. Not one
     // copied while paused, and only as this peer's rules allow.
     const current = this.current;
-    if (current !== undefined && isLocal(current) && current.id !== this.withheld) {
+    if (current !== undefined && current.id === this.withheld) this.options.log.debug({ peer: state.fingerprint }, 'current clip was copied while paused; not offered to a new peer');
+    else if (current !== undefined && isLocal(current)) {
       const verdict = clipForPeer(this.options.gate, state, current);
       if ('clip' in verdict) void this.sending.offer(state, verdict.clip);
       else this.options.log.debug({ peer: state.fingerprint, reason: verdict.skip }, 'current clip not offered to a new peer');
