@@ -218,7 +218,6 @@ function previewFromMemory(clip: Clip): string {
 /** Up to 80 characters: whitespace runs collapsed to one space, other control characters shown as `?`. */
 export function previewOf(text: string): string {
   const collapsed = text.replace(/\s+/gu, ' ').trim();
-  // eslint-disable-next-line no-control-regex
   const visible = collapsed.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffd]/gu, '?');
   return Array.from(visible).slice(0, PREVIEW_CHARS).join('');
 }
