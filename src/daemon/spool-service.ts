@@ -30,6 +30,7 @@ export async function openSpool({ paths, config }: DaemonSetup, log: Logger): Pr
     spool.cleanup().then(
       (plan) => {
         if (plan.remove.length > 0) log.info({ removed: plan.remove.length }, 'spool cleaned up');
+        else log.debug('spool clean-up found nothing to remove');
       },
       (err: unknown) => log.warn({ reason: messageOf(err) }, 'spool clean-up failed'),
     );

@@ -4,7 +4,8 @@ import { messageOf } from '../core/errors.js';
 import { componentLogger } from '../core/log.js';
 import { ClipHistory } from '../sync/clip-history.js';
 import { PauseState } from '../sync/pause-state.js';
-import type { SyncGate } from '../sync/sync-gate.js';
+import type { PeerRef, SyncGate } from '../sync/sync-gate.js';
+import type { Clip } from '../sync/clip.js';
 import type { DaemonSetup } from './daemon-setup.js';
 import { loadHistory, removeHistory, saveHistory } from './history-file.js';
 import type { SpoolService } from './spool-service.js';
@@ -23,6 +24,8 @@ export interface SyncControls {
   gate: SyncGate;
   /** A peer's rules as `peers` shows them: by fingerprint, else by its trust-store name. */
   rulesOf(fingerprint: string | null, name: string | null): EffectiveRules;
+  /** Adds a clip to the history: from a peer (named as in the trust store), or copied here (null). */
+  remember(clip: Clip, from: PeerRef | null): void;
   /** The handshake found this key in the trust store under `name`: what rules by name match. */
   learnTrustName(fingerprint: string, name: string): void;
   /** Reads the history file back (with `history.persist`), or removes a stale one. */
@@ -70,6 +73,7 @@ export function buildSyncControls(setup: DaemonSetup, spool: SpoolService): Sync
     gate,
     rulesOf,
     learnTrustName: (fingerprint, name) => void trustNames.set(fingerprint, name),
+    remember: (clip, from) => history.record(clip, from === null ? null : (trustNames.get(from.fingerprint) ?? from.name)),
     async start() {
       if (config.history.persist) {
         const entries = await loadHistory(setup.paths.historyFile, log);

@@ -34,7 +34,7 @@ export function buildSyncEngines(
   spool: SpoolService,
   transfers: TransferBoard,
   watcher: () => ClipboardWatcher | undefined,
-  controls?: Pick<SyncControls, 'gate' | 'history'>,
+  controls?: Pick<SyncControls, 'gate' | 'remember'>,
 ): SyncEngines {
   const { config, identity, root } = setup;
   const engine = (selection: SyncedSelection): SyncEngine => {
@@ -50,7 +50,7 @@ export function buildSyncEngines(
       transfers,
       gate: controls?.gate,
       // The history is of CLIPBOARD: PRIMARY changes with every selection of text.
-      ...(selection === 'clipboard' && controls !== undefined ? { onClip: (clip, origin) => controls.history.record(clip, origin.peerName) } : {}),
+      ...(selection === 'clipboard' && controls !== undefined ? { onClip: (clip, from) => controls.remember(clip, from) } : {}),
       log: selection === 'clipboard' ? componentLogger(root, 'sync') : componentLogger(root, 'sync').child({ selection }),
     });
     return sync;

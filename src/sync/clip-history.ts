@@ -110,6 +110,8 @@ export class ClipHistory {
     }
     this.trim();
     this.emit();
+    // Written before a large clip had moved to the spool: move it now.
+    for (const entry of this.entries) if (entry.clip.data !== undefined && entry.clip.data.length > HISTORY_INLINE_BYTES) void this.moveToSpool(entry);
   }
 
   /** Called on every change (a clip remembered, cleared, let go); returns the function that stops it. */

@@ -13,7 +13,7 @@ import type { ClipboardPort, PeerSession, SpoolPort } from './ports.js';
 import { ReceiveSide } from './receive-side.js';
 import { SendSide } from './send-side.js';
 import { SessionState } from './session-state.js';
-import { clipForPeer, declineReason, receivedFromPeer, type SyncGate } from './sync-gate.js';
+import { clipForPeer, declineReason, receivedFromPeer, type PeerRef, type SyncGate } from './sync-gate.js';
 import type { TransferBoard } from './transfer-board.js';
 
 export interface SyncOptions {
@@ -44,7 +44,7 @@ export interface SyncOptions {
    * Hears each clip that became current and may be remembered (history): copies made here
    * (not while paused, not secret ones) and clips received or announced, with the peer's name.
    */
-  onClip?: (clip: Clip, origin: { peerName: string | null }) => void;
+  onClip?: (clip: Clip, from: PeerRef | null) => void;
 }
 
 /** What `copyLocal` is told about a copy besides its bytes. */
@@ -114,7 +114,7 @@ export class SyncEngine {
         const clip = receivedFromPeer(options.gate, state, received);
         this.setCurrent(clip);
         await acknowledge();
-        options.onClip?.(clip, { peerName: state.name });
+        options.onClip?.(clip, { fingerprint: state.fingerprint, name: state.name });
         // Not waited for: a paste waiting on this clip (a fetch) has it now, whatever the desktop takes.
         void this.writeToClipboard(clip);
       },
@@ -164,7 +164,7 @@ export class SyncEngine {
     // the pause gets nothing until the next copy).
     const paused = this.options.gate?.pausedReason() !== undefined;
     this.withheld = paused ? clip.id : undefined;
-    if (!paused && options.sensitive !== true) this.options.onClip?.(clip, { peerName: null });
+    if (!paused && options.sensitive !== true) this.options.onClip?.(clip, null);
     const deliveries = [...this.sessions.values()].map((state) => this.deliver(state, clip));
     return { clip, deliveries };
   }

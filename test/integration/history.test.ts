@@ -121,7 +121,8 @@ describe('history.size and history.persist', () => {
   it('keeps only the last history.size clips, and a persisted history (0600) survives a restart', async () => {
     const home = join(dir, 'solo');
     await initHome(home, 'solo');
-    mergeConfig(home, { history: { size: 3, persist: true } });
+    // Spool files not in use are removed at start: the history's must survive that (it pins them).
+    mergeConfig(home, { history: { size: 3, persist: true }, spoolMaxAgeMs: 1 });
     daemon = await TestDaemon.start({ home, listen: [] });
     const large = randomBytes(200 * 1024); // over the inline size: kept in the spool while remembered
     for (const text of ['one', 'two', 'three', 'four']) await daemon.cliOk(['copy'], { input: text });
@@ -131,6 +132,7 @@ describe('history.size and history.persist', () => {
     const file = join(home, 'history.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     daemon = await TestDaemon.start({ home, listen: [] });
+    await daemon.waitForLog((l) => l.msg === 'spool cleaned up' || l.msg === 'spool clean-up found nothing to remove', 'the clean-up at start');
     const restored = await history(daemon);
     expect(restored.map((h) => h.preview)).toEqual(['', 'four', 'three']);
     expect(restored[0]).toMatchObject({ size: large.length, local: true });
