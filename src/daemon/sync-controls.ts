@@ -65,7 +65,9 @@ export function buildSyncControls(setup: DaemonSetup, spool: SpoolService): Sync
     saveTimer = setTimeout(save, HISTORY_SAVE_DELAY_MS);
     saveTimer.unref();
   };
-  history.onChange(scheduleSave);
+  history.onChange(() => {
+    if (config.history.persist) scheduleSave();
+  });
 
   return {
     pause,

@@ -1,7 +1,7 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestDaemon, initHome } from '../helpers/daemon.js';
+import { TestDaemon, initHome, trustedHomePair } from '../helpers/daemon.js';
 import { runCli } from '../helpers/cli.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 
@@ -94,5 +94,33 @@ describe('live config and the config commands', () => {
     const notJson = await runCli(['config', 'check', bad, '--home', join(dir, 'nowhere')]);
     expect(notJson.code).toBe(1);
     expect(notJson.stderr).toContain('is not valid JSON');
+  });
+});
+
+describe('peers added to config.json while running', () => {
+  let dir: string;
+  const daemons: TestDaemon[] = [];
+
+  beforeAll(() => {
+    dir = makeTempDir();
+  });
+
+  afterAll(async () => {
+    await Promise.all(daemons.map((d) => d.stop()));
+    removeDir(dir);
+  });
+
+  it('are dialed at once; removing one needs a restart', async () => {
+    const { homeA, homeB } = await trustedHomePair(dir, {}, {});
+    const a = await TestDaemon.start({ home: homeA });
+    daemons.push(a);
+    const b = await TestDaemon.start({ home: homeB, listen: [] });
+    daemons.push(b);
+    const address = await a.tcpAddress();
+    const added = await b.cliOk(['config', 'set', 'peers', JSON.stringify([address])]);
+    expect(added.text).toContain('the running daemon applied it');
+    await Promise.all([a.waitConnected(1), b.waitConnected(1)]);
+    const removed = await b.cliOk(['config', 'set', 'peers', '[]']);
+    expect(removed.text).toContain('needs a restart');
   });
 });
