@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
   const fast = await fastMain(argv);
   if (fast !== undefined) return fast;
   // Everything else: the full command line, loaded only now.
-  const [{ default: yargs }, { VERSION }, clip, daemon, identity, pair, statusCmds, stop, trust] = await Promise.all([
+  const [{ default: yargs }, { VERSION }, clip, daemon, identity, pair, statusCmds, stop, trust, service] = await Promise.all([
     import('yargs'),
     import('../core/version.js'),
     import('./commands/clip-commands.js'),
@@ -40,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
     import('./commands/status-commands.js'),
     import('./commands/stop-command.js'),
     import('./commands/trust-commands.js'),
+    import('./commands/service-command.js'),
   ]);
   let cli = yargs(argv)
     .scriptName('clipsync')
@@ -61,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
   cli = statusCmds.statusCommands(cli);
   cli = clip.clipCommands(cli);
   cli = stop.stopCommand(cli);
+  cli = service.serviceCommand(cli);
   try {
     await cli.parseAsync();
     return ExitCode.ok;
