@@ -1,4 +1,5 @@
 import { CLIPBOARD_CHOICES, type ClipboardChoice } from '../core/config/config.js';
+import { LOG_FORMATS, type LogFormat } from '../core/log-format.js';
 
 /**
  * `clipsync daemon` in its plain forms, parsed without yargs. Not for start-up time but for
@@ -16,6 +17,7 @@ export interface DaemonCommandArgs {
   mdns?: boolean;
   'mdns-interface'?: string[];
   clipboard?: ClipboardChoice;
+  'log-format'?: LogFormat;
 }
 
 const REPEATABLE = ['listen', 'peer', 'mdns-interface'] as const;
@@ -35,12 +37,16 @@ export function parseDaemonCommand(argv: readonly string[]): DaemonCommandArgs |
     seen.add(option);
     if (name === 'json') args.json = true;
     else if (name === 'mdns' || name === 'no-mdns') args.mdns = name === 'mdns';
-    else if (name === 'home' || name === 'clipboard' || repeatable) {
+    else if (name === 'home' || name === 'clipboard' || name === 'log-format' || repeatable) {
       const value = rest[++i];
       if (value === undefined || value.startsWith('-')) return undefined;
       // yargs reads an array option greedily (`--peer a b`): such forms are left to it.
       if (repeatable && rest[i + 1] !== undefined && !rest[i + 1]!.startsWith('-')) return undefined;
       if (name === 'home') args.home = value;
+      else if (name === 'log-format') {
+        if (!(LOG_FORMATS as readonly string[]).includes(value)) return undefined; // yargs lists the choices
+        args['log-format'] = value as LogFormat;
+      }
       else if (name === 'clipboard') {
         if (!(CLIPBOARD_CHOICES as readonly string[]).includes(value)) return undefined; // yargs lists the choices
         args.clipboard = value as ClipboardChoice;

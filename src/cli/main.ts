@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
   const fast = await fastMain(argv);
   if (fast !== undefined) return fast;
   // Everything else: the full command line, loaded only now.
-  const [{ default: yargs }, { VERSION }, clip, daemon, identity, pair, statusCmds, stop, trust, history, pause, config] = await Promise.all([
+  const [{ default: yargs }, { VERSION }, clip, daemon, identity, pair, statusCmds, stop, trust, history, pause, config, service] = await Promise.all([
     import('yargs'),
     import('../core/version.js'),
     import('./commands/clip-commands.js'),
@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
     import('./commands/history-command.js'),
     import('./commands/pause-commands.js'),
     import('./commands/config-command.js'),
+    import('./commands/service-command.js'),
   ]);
   let cli = yargs(argv)
     .scriptName('clipsync')
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
   cli = history.historyCommand(cli);
   cli = pause.pauseCommands(cli);
   cli = config.configCommand(cli);
+  cli = service.serviceCommand(cli);
   try {
     await cli.parseAsync();
     return ExitCode.ok;

@@ -18,6 +18,7 @@ import { openSpool } from './spool-service.js';
 import { clipboardWatcher, formatPolicy, formatPolicyOptions } from './clipboard-service.js';
 import { configReloader } from './config-reload.js';
 import { buildSyncControls } from './sync-controls.js';
+import { stopWithParent } from './parent-watch.js';
 import { buildSyncEngines } from './sync-service.js';
 
 export type { DaemonFlags } from './daemon-setup.js';
@@ -122,6 +123,10 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     'daemon ready',
   );
   stopOnSignals(log, requestStop);
+  const unwatchParent = stopWithParent(process.env, () => {
+    log.info({ parent: 'npm start' }, 'the process that started the daemon is gone: stopping');
+    requestStop();
+  });
   const networkWatch = new NetworkWatch({
     intervalMs: NETWORK_POLL_MS,
     wakeGapMs: WAKE_GAP_MS,
@@ -137,6 +142,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   await stopRequested;
   // Stop: no new work, goodbyes to peers (1001), partial transfers kept on disk for a resume,
   // then the sockets; the control socket last, so `stop` sees it through.
+  unwatchParent();
   networkWatch.stop();
   liveConfig.stop();
   spool.stop();

@@ -99,7 +99,7 @@ describe('client commands load only what they use', () => {
   it('stop', async () => {
     const result = await run(['stop', '--json']);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ stopped: true });
+    expect(JSON.parse(result.stdout)).toEqual({ stopped: true, pid: expect.any(Number) });
     expect(forbiddenIn(result.modules)).toEqual([]);
   });
 });

@@ -14,6 +14,8 @@ describe('parseDaemonCommand', () => {
       peer: ['unix:/a', 'tcp://h:1'],
     });
     expect(parseDaemonCommand(['daemon', '--mdns', '--mdns-interface', 'eth0', '--mdns-interface', '10.0.0.2'])).toEqual({ mdns: true, 'mdns-interface': ['eth0', '10.0.0.2'] });
+    expect(parseDaemonCommand(['daemon', '--log-format', 'pretty'])).toEqual({ 'log-format': 'pretty' });
+    expect(parseDaemonCommand(['daemon', '--log-format', 'json'])).toEqual({ 'log-format': 'json' });
   });
 
   it('leaves everything else to yargs', () => {
@@ -35,6 +37,8 @@ describe('parseDaemonCommand', () => {
       ['daemon', '--mdnsInterface', 'eth0'],
       ['daemon', '--home', '/a', '--home', '/b'],
       ['daemon', '--bogus'],
+      ['daemon', '--log-format', 'xml'],
+      ['daemon', '--log-format'],
       ['daemon', '--version'],
     ]) {
       expect(parseDaemonCommand(argv), argv.join(' ')).toBeUndefined();

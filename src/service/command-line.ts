@@ -1,0 +1,44 @@
+/**
+ * What a service runs: the absolute node, the node flags the daemon is tuned with, the absolute
+ * path of this installation's `dist/cli/main.js`, and the command. Absolute paths because neither
+ * systemd's user manager nor launchd has the PATH of your shell (and `npm link` puts `clipsync`
+ * wherever npm's prefix is): the unit names exactly what `clipsync service install` ran from.
+ */
+
+/**
+ * The daemon's node flags, the same as package.json's `start` script (a test keeps the two
+ * equal). --initial-old-space-size=64 (MiB) keeps V8 from a full garbage collection every few
+ * megabytes while a large clip streams in (about a quarter faster, same peak memory);
+ * --max-semi-space-size=1 (MiB) reclaims received messages' buffers sooner (a lower peak during a
+ * large transfer); --single-threaded keeps V8's compiler and collector on the main thread, whose
+ * helper threads otherwise leave 4–9 MiB of malloc arenas in an idle daemon (docs/BENCHMARKS.md).
+ */
+export const DAEMON_NODE_FLAGS = ['--initial-old-space-size=64', '--max-semi-space-size=1', '--single-threaded'] as const;
+
+export type ServiceProgram = 'daemon' | 'tray';
+
+export interface Installation {
+  /** Absolute path of node (process.execPath of the installing command). */
+  nodePath: string;
+  /** Absolute path of this installation's dist/cli/main.js. */
+  entryPath: string;
+  /** `--home DIR` for the service, absolute; undefined for the default home. */
+  home?: string;
+}
+
+/** The argv a service runs, node first. The tray gets no daemon tuning flags. */
+export function programArguments(install: Installation, program: ServiceProgram): string[] {
+  const flags = program === 'daemon' ? [...DAEMON_NODE_FLAGS] : [];
+  const home = install.home === undefined ? [] : ['--home', install.home];
+  return [install.nodePath, ...flags, install.entryPath, program, ...home];
+}
+
+/** One command line for people to read or paste into a POSIX shell. */
+export function shellLine(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(' ');
+}
+
+function shellQuote(arg: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
