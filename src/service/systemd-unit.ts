@@ -40,6 +40,8 @@ export function renderDaemonUnit(options: UnitOptions): string {
     'Type=simple',
     `ExecStart=${execLine(programArguments(options, 'daemon'))}`,
     'Environment=CLIPSYNC_LOG_LEVEL=info',
+    '# `systemctl --user reload clipsync`: SIGHUP re-reads config.json (as a change to the file would).',
+    'ExecReload=/bin/kill -HUP $MAINPID',
     '# stderr is the journal: one JSON line per record (`journalctl --user -u clipsync -f`).',
     'Restart=on-failure',
     'RestartSec=2',
