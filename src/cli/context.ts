@@ -12,5 +12,16 @@ export function pathsFrom(args: GlobalArgs): Paths {
 }
 
 export function clientFrom(args: GlobalArgs): IpcClient {
-  return new IpcClient(pathsFrom(args).socketPath);
+  return new IpcClient(pathsFrom(args).socketPath, startCommand(args));
+}
+
+/** The command that starts the daemon this client talks to: the same `--home` as the one given. */
+function startCommand(args: GlobalArgs): string {
+  if (args.home === undefined) return 'clipsync daemon';
+  return `clipsync --home ${shellWord(args.home)} daemon`;
+}
+
+/** A word the shell reads back as itself: bare when it is plain, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }

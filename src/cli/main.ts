@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../core/errors.js';
 import type { GlobalArgs } from './context.js';
 import { runClientCommand } from './client-main.js';
@@ -47,9 +48,17 @@ async function main(argv: string[]): Promise<number> {
   ]);
   let cli = yargs(argv)
     .scriptName('clipsync')
+    .usage('clipsync: copy on one machine, paste on your others; peer to peer, trusted by SSH keys.\n\nUsage: $0 <command> [options]')
+    .example('$0 daemon', 'run the daemon here (or once: clipsync service install)')
+    .example('$0 id', "print this machine's key, to trust on the other")
+    .example('$0 trust laptop.pub', 'trust another machine (or: clipsync pair)')
+    .example('echo hi | $0 copy --wait', 'copy, and wait until every peer has it')
+    .example('$0 paste', 'print the clip')
+    .example('$0 status', 'what the daemon is doing; peers, history, pause for more')
+    .epilog(`Every command, config.json and the exit codes: ${fileURLToPath(new URL('../../README.md', import.meta.url))}`)
     .version(VERSION)
     .strict()
-    .demandCommand(1, 'name a command; see `clipsync --help`')
+    .demandCommand(1, 'name a command (for example: clipsync status)')
     .option('home', { type: 'string', global: true, describe: 'Keep all state under this directory (env CLIPSYNC_HOME)' })
     .option('json', { type: 'boolean', global: true, default: false, describe: 'Machine-readable output' })
     .fail((message, err) => {

@@ -18,7 +18,11 @@ export interface IpcRequest {
  * the daemon becomes a ClipsyncError with the daemon's code, message and hint.
  */
 export class IpcClient {
-  constructor(readonly socketPath: string) {}
+  /** `startCommand`: how this user starts the daemon for this socket (the not-running hint names it). */
+  constructor(
+    readonly socketPath: string,
+    private readonly startCommand = 'clipsync daemon',
+  ) {}
 
   /** Sends a request; resolves with the response stream once headers arrive and the status is 2xx. */
   async open(req: IpcRequest): Promise<IncomingMessage> {
@@ -78,7 +82,7 @@ export class IpcClient {
   private connectError(err: NodeJS.ErrnoException): ClipsyncError {
     if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
       return fail('CLIPSYNC_ERR_NOT_RUNNING', 'the clipsync daemon is not running', {
-        hint: 'start it with `clipsync daemon` (or `systemctl --user start clipsync`)',
+        hint: `start it with \`${this.startCommand}\`, or run it as a login service with \`clipsync service install\``,
       });
     }
     if (err.code === 'EPIPE' || err.code === 'ECONNRESET') {

@@ -23,6 +23,7 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
   return {
     'POST /v1/copy': async ({ req, res, query }) => {
       const mime = checkedMime(query.get('mime'));
+      checkedTimeout(query.get('timeout'));
       const received = await receiveCopyBody(req, mime, daemon.maxClipBytes, daemon.spoolThresholdBytes, daemon.store);
       return applyCopy(daemon, clock, received, query, res);
     },
@@ -30,6 +31,7 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
     // `copy FILE`: the daemon reads the file by its path (docs/CONTROL-API.md).
     'POST /v1/copy/file': async ({ res, query }) => {
       const mime = checkedMime(query.get('mime'));
+      checkedTimeout(query.get('timeout'));
       const path = query.get('path');
       if (path === null || path === '') throw fail('CLIPSYNC_ERR_USAGE', 'name the file to copy with ?path=');
       const received = await readCopyFile(path, mime, daemon.maxClipBytes, daemon.spoolThresholdBytes, daemon.store);
@@ -121,6 +123,15 @@ async function waitAll(deliveries: PendingDelivery[], timeoutSeconds: number, cl
     (d) =>
       settled.get(d) ?? { fingerprint: d.fingerprint, name: d.name, status: 'failed', detail: `no acknowledgement within ${timeoutSeconds} s` },
   );
+}
+
+/** `timeout=SEC`: seconds (fractions allowed), 0 for no limit. Checked before any byte is taken: a bad one copies nothing. */
+function checkedTimeout(timeout: string | null): void {
+  if (timeout === null || timeout === '') return;
+  const seconds = Number(timeout);
+  if (!/^\d+(\.\d+)?$/.test(timeout.trim()) || !Number.isFinite(seconds)) {
+    throw fail('CLIPSYNC_ERR_USAGE', `timeout=${timeout} is not a number of seconds (0 or more; fractions allowed)`);
+  }
 }
 
 function checkedMime(mime: string | null): string | null {

@@ -72,5 +72,5 @@ function changedWhileRead(path: string): ClipsyncError {
 }
 
 function unreadable(path: string, err: unknown): ClipsyncError {
-  return fail('CLIPSYNC_ERR_USAGE', `cannot read ${path} (${fileErrorReason(err)})`, { hint: 'check the path and that you can read the file', cause: err });
+  return fail('CLIPSYNC_ERR_FILE_UNREADABLE', `cannot read ${path} (${fileErrorReason(err)})`, { hint: 'check the path and that you can read the file', cause: err });
 }

@@ -18,6 +18,8 @@ export type RouteTable = Record<string, RouteHandler>;
 const STATUS_FOR_CODE: Record<string, number> = {
   CLIPSYNC_ERR_NO_ROUTE: 404,
   CLIPSYNC_ERR_USAGE: 400,
+  // The request was well formed; the file it names is not there or not readable.
+  CLIPSYNC_ERR_FILE_UNREADABLE: 422,
   CLIPSYNC_ERR_NOTHING_TO_PASTE: 404,
   CLIPSYNC_ERR_CLIP_TOO_LARGE: 413,
   CLIPSYNC_ERR_UNKNOWN_PEER: 404,

@@ -71,17 +71,18 @@ describe('client commands load only what they use', () => {
   }
 
   it.each([
-    ['copy (stdin)', ['copy'], 'yanked text'],
-    ['copy FILE --wait --json', ['copy', CLI_ENTRY, '--wait', '--json'], ''],
-    ['paste', ['paste'], ''],
-    ['paste --list --json', ['paste', '--list', '--json'], ''],
-    ['status', ['status'], ''],
-    ['status --json', ['status', '--json'], ''],
-    ['peers --json', ['peers', '--json'], ''],
-    ['transfers', ['transfers'], ''],
-  ])('%s', async (_what, args, input) => {
-    const result = await run(args, input);
-    expect(result.code).toBe(0);
+    ['copy (stdin)', ['copy'], 'yanked text', 0],
+    // This daemon has no peers: --wait reached nobody, which is exit 1 (the copy itself ran).
+    ['copy FILE --wait --json', ['copy', CLI_ENTRY, '--wait', '--json'], '', 1],
+    ['paste', ['paste'], '', 0],
+    ['paste --list --json', ['paste', '--list', '--json'], '', 0],
+    ['status', ['status'], '', 0],
+    ['status --json', ['status', '--json'], '', 0],
+    ['peers --json', ['peers', '--json'], '', 0],
+    ['transfers', ['transfers'], '', 0],
+  ] as const)('%s', async (_what, args, input, code) => {
+    const result = await run([...args], input);
+    expect(result.code).toBe(code);
     // The hooks saw the run (the CLI's own modules at least), so an empty list cannot pass; and
     // the plain commands ran from the CommonJS build, without the ES module CLI.
     expect(result.modules.some((url) => url.endsWith('/dist/client/cli/client-main.js'))).toBe(true);

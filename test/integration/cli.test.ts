@@ -197,7 +197,7 @@ describe('one daemon', () => {
     await daemon.cliOk(['copy', file, '--mime', 'application/x-test']);
     expect((await daemon.status()).clip).toMatchObject({ mime: 'application/x-test', size: 4 });
     const missing = await daemon.cli(['copy', join(dir, 'nope')]);
-    expect(missing.code).toBe(2);
+    expect(missing.code).toBe(1);
   });
 
   it('refuses an oversized clip with a clear message and keeps the previous clip', async () => {

@@ -81,7 +81,7 @@ describe('copy FILE by path', () => {
     if (process.getuid?.() !== 0) {
       // As an ordinary user: a file only root can read.
       const result = await runCli(['copy', '/etc/shadow', '--home', b.home]);
-      expect(result.code).toBe(2);
+      expect(result.code).toBe(1);
       expect(result.stderr).toContain('cannot read /etc/shadow (EACCES: permission denied)');
       return;
     }
@@ -100,7 +100,7 @@ describe('copy FILE by path', () => {
       child.on('error', reject);
       child.on('close', (code) => resolve({ code, stderr }));
     });
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(1);
     expect(result.stderr).toContain(`cannot read ${secret} (EACCES: permission denied)`);
     expect(result.stderr).toMatch(/hint: check the path and that you can read the file/);
   });

@@ -44,6 +44,10 @@ export interface CopyArgs extends GlobalArgs {
 
 /** `clipsync copy`: also run without yargs by the fast path (fast-path.ts), editors call it on every yank. */
 export async function copy(args: CopyArgs): Promise<void> {
+  // yargs reads `--timeout abc` as NaN and `--timeout -5` as -5: neither is a time to wait.
+  if (args.timeout !== undefined && !(Number.isFinite(args.timeout) && args.timeout >= 0)) {
+    throw usageError(`--timeout must be a number of seconds, 0 or more (fractions allowed); got ${String(args.timeout)}`);
+  }
   const query = { mime: args.mime, wait: args.wait === true ? '1' : undefined, timeout: args.timeout?.toString() };
   const path = await fileToCopy(args.file);
   // A file is read by the daemon itself, by its path: no copy of its bytes through the socket.
@@ -56,9 +60,14 @@ export async function copy(args: CopyArgs): Promise<void> {
   else if (args.wait === true) {
     const skipped = result.peers.filter((p) => p.status === 'skipped');
     const delivered = result.peers.length - failed.length - skipped.length;
-    process.stderr.write(`copied ${result.size} bytes; ${delivered} of ${result.peers.length} peers have it\n`);
+    if (result.peers.length > 0) process.stderr.write(`copied ${result.size} bytes; ${delivered} of ${result.peers.length} peers have it\n`);
     // Not sent by choice (a pause, a peer rule): said, but no failure.
     for (const p of skipped) process.stderr.write(`skipped ${p.name || p.fingerprint}: ${p.detail ?? 'by a rule'}\n`);
+  }
+  if (args.wait === true && result.peers.length === 0) {
+    throw fail('CLIPSYNC_ERR_DELIVERY', 'nobody was reached: no peer was connected (the clip is set here)', {
+      hint: '`clipsync peers` shows which peers are known and why they are not connected',
+    });
   }
   if (failed.length > 0) {
     const names = failed.map((p) => `${p.name || p.fingerprint} (${p.detail ?? 'failed'})`).join(', ');
@@ -150,7 +159,7 @@ async function fileToCopy(file: string | undefined): Promise<string | undefined>
     // The errno code too, as before this message had words: scripts may look for it.
     const code = (err as NodeJS.ErrnoException).code;
     const why = fileErrorReason(err);
-    throw fail('CLIPSYNC_ERR_USAGE', `cannot read ${path} (${code === undefined || code === why ? why : `${code}: ${why}`})`, { hint: 'check the path and that you can read the file' });
+    throw fail('CLIPSYNC_ERR_FILE_UNREADABLE', `cannot read ${path} (${code === undefined || code === why ? why : `${code}: ${why}`})`, { hint: 'check the path and that you can read the file' });
   }
   return path;
 }

@@ -1,3 +1,4 @@
+import { closestName } from '../../core/did-you-mean.js';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Argv } from 'yargs';
@@ -134,12 +135,16 @@ function keyPath(key: string): string[] {
   const path = key.split('.');
   if (path.some((p) => p === '')) throw badKey(key);
   const known = Object.keys(defaultConfig(pathsFrom({}))) as (keyof Config)[];
-  if (!known.includes(path[0] as keyof Config)) throw badKey(key);
+  if (!known.includes(path[0] as keyof Config)) throw badKey(key, known);
   return path;
 }
 
-function badKey(key: string): ClipsyncError {
-  return fail('CLIPSYNC_ERR_USAGE', `"${key}" is not a config key`, { hint: 'see the config.json table in the README; nested keys are dotted, e.g. history.size' });
+function badKey(key: string, known: readonly string[] = []): ClipsyncError {
+  // The first part is what is checked here: `histroy.size` → "history.size".
+  const [first = '', ...rest] = key.split('.');
+  const near = closestName(first, known);
+  const suggestion = near === undefined ? '' : ` (did you mean "${[near, ...rest].join('.')}"?)`;
+  return fail('CLIPSYNC_ERR_USAGE', `"${key}" is not a config key${suggestion}`, { hint: 'see the config.json table in the README; nested keys are dotted, e.g. history.size' });
 }
 
 function dig(value: unknown, path: string[]): unknown {

@@ -4,6 +4,8 @@ import { LOG_FORMATS } from '../../core/log-format.js';
 import { pathsFrom, type GlobalArgs } from '../context.js';
 import type { DaemonCommandArgs } from '../daemon-fast-path.js';
 import type { Logger } from '../../core/log.js';
+import { messageOf } from '../../core/errors.js';
+import { usageError } from '../output.js';
 
 /** `clipsync daemon`: runs in the foreground until stopped. */
 export function daemonCommand(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
@@ -26,7 +28,21 @@ export function daemonCommand(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
 export async function runDaemonCommand(args: DaemonCommandArgs): Promise<void> {
   // Loaded here, not at the top: every other command (copy, paste, status…) would
   // otherwise pay for loading the whole daemon — most of a CLI call's start-up time.
-  const [{ runDaemon }, { createRootLogger }] = await Promise.all([import('../../daemon/run-daemon.js'), import('../../core/log.js')]);
+  const [{ runDaemon }, { createRootLogger }, { parseAddress }] = await Promise.all([
+    import('../../daemon/run-daemon.js'),
+    import('../../core/log.js'),
+    import('../../transport/address.js'),
+  ]);
+  // An address typed on the command line is a usage error (exit 2); one in config.json is the file's.
+  for (const [flag, values] of [['--listen', args.listen], ['--peer', args.peer]] as const) {
+    for (const value of values ?? []) {
+      try {
+        parseAddress(value);
+      } catch (err) {
+        throw usageError(`${flag} ${messageOf(err)}`);
+      }
+    }
+  }
   const root = createRootLogger(undefined, args['log-format']);
   await runDaemon(
     pathsFrom(args),

@@ -1,3 +1,4 @@
+import { isClipsyncError } from '../../core/errors.js';
 import type { Argv } from 'yargs';
 import type { PeersResponse, StatusResponse, TransferEvent } from '../../ipc/schema.js';
 import type { TransferInfo } from '../../sync/transfer-board.js';
@@ -7,7 +8,14 @@ import { printJson, printLine, printList } from '../output.js';
 
 /** `clipsync status`: also run without yargs by the fast path (fast-path.ts), as status bars poll it. */
 export async function status(args: GlobalArgs): Promise<void> {
-  const status = await clientFrom(args).json<StatusResponse>({ method: 'GET', path: '/v1/status' });
+  let status: StatusResponse;
+  try {
+    status = await clientFrom(args).json<StatusResponse>({ method: 'GET', path: '/v1/status' });
+  } catch (err) {
+    // Scripts and status bars read stdout: say "not running" there too (the exit code stays 3).
+    if (args.json === true && isClipsyncError(err) && err.code === 'CLIPSYNC_ERR_NOT_RUNNING') printJson({ running: false });
+    throw err;
+  }
   if (args.json === true) {
     printJson(status);
     return;

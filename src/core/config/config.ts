@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { didYouMean, unknownKeyNote } from '../did-you-mean.js';
 import { fail } from '../errors.js';
 import type { Paths } from './paths.js';
 import { isFormatGlob, type PeerRule, type PeerRules } from './peer-rules.js';
@@ -131,7 +132,7 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
   const input = raw as Record<string, unknown>;
   const known = new Set(Object.keys(defaults));
   for (const key of Object.keys(input)) {
-    if (!known.has(key)) throw fail('CLIPSYNC_ERR_CONFIG', `unknown key "${key}" in ${paths.configFile}`);
+    if (!known.has(key)) throw fail('CLIPSYNC_ERR_CONFIG', `unknown key "${key}" in ${paths.configFile}${didYouMean(key, known)}`);
   }
   const bad = (key: string, what: string): never => {
     throw fail('CLIPSYNC_ERR_CONFIG', `"${key}" in ${paths.configFile} must be ${what}`);
@@ -209,7 +210,7 @@ function readFormats(value: unknown, defaults: Config['formats'], bad: (key: str
   if (value === undefined) return defaults;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('formats', 'an object with "extra" and "maxBytes"');
   const v = value as Record<string, unknown>;
-  for (const key of Object.keys(v)) if (key !== 'extra' && key !== 'maxBytes') bad(`formats.${key}`, 'one of formats.extra, formats.maxBytes (unknown key)');
+  for (const key of Object.keys(v)) if (key !== 'extra' && key !== 'maxBytes') bad(`formats.${key}`, `one of formats.extra, formats.maxBytes (${unknownKeyNote('formats', key, ['extra', 'maxBytes'])})`);
   const extra = v['extra'];
   if (extra !== undefined && !(Array.isArray(extra) && extra.every((t) => typeof t === 'string' && /^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/.test(t)))) {
     bad('formats.extra', 'an array of media types such as "application/x-foo"');
@@ -224,7 +225,7 @@ function readHistory(value: unknown, defaults: Config['history'], bad: (key: str
   if (value === undefined) return defaults;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('history', 'an object with "size" and "persist"');
   const v = value as Record<string, unknown>;
-  for (const key of Object.keys(v)) if (key !== 'size' && key !== 'persist') bad(`history.${key}`, 'one of history.size, history.persist (unknown key)');
+  for (const key of Object.keys(v)) if (key !== 'size' && key !== 'persist') bad(`history.${key}`, `one of history.size, history.persist (${unknownKeyNote('history', key, ['size', 'persist'])})`);
   const size = v['size'];
   if (size !== undefined && !(typeof size === 'number' && Number.isInteger(size) && size >= 0 && size <= MAX_HISTORY_SIZE)) bad('history.size', `a whole number from 0 to ${MAX_HISTORY_SIZE}`);
   const persist = v['persist'];
@@ -249,7 +250,7 @@ function readPeerRules(value: unknown, bad: (key: string, what: string) => never
       else if (key === 'formats') {
         rule.formats = Array.isArray(v) && v.every((g) => typeof g === 'string' && isFormatGlob(g)) ? (v as string[]) : bad(`${at}.formats`, 'an array of media types or globs such as "text/*", "image/png"');
       } else if (key === 'maxBytes') rule.maxBytes = typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : bad(`${at}.maxBytes`, 'a positive whole number');
-      else bad(`${at}.${key}`, 'one of send, receive, formats, maxBytes (unknown key)');
+      else bad(`${at}.${key}`, `one of send, receive, formats, maxBytes (${unknownKeyNote(at, key, ['send', 'receive', 'formats', 'maxBytes'])})`);
     }
     rules[peer] = rule;
   }

@@ -237,9 +237,17 @@ describe('validateConfig', () => {
     expect(configError({ formats: { extra: ['png'] } }).message).toBe(`"formats.extra" in ${paths.configFile} must be an array of media types such as "application/x-foo"`);
   });
 
-  it.each(['extras', 'maxbytes', 'types'])('rejects the unknown key formats.%s, naming it', (key) => {
+  it.each([
+    ['extras', '; did you mean "formats.extra"?'],
+    ['maxbytes', '; did you mean "formats.maxBytes"?'],
+    ['types', ''],
+  ])('rejects the unknown key formats.%s, naming it (and a near one)', (key, near) => {
     const err = configError({ formats: { [key]: 1 } });
-    expect(err.message).toBe(`"formats.${key}" in ${paths.configFile} must be one of formats.extra, formats.maxBytes (unknown key)`);
+    expect(err.message).toBe(`"formats.${key}" in ${paths.configFile} must be one of formats.extra, formats.maxBytes (unknown key${near})`);
+  });
+
+  it('offers the key meant for a near-miss at the top level', () => {
+    expect(configError({ pollIntervalMS: 5 }).message).toBe(`unknown key "pollIntervalMS" in ${paths.configFile} (did you mean "pollIntervalMs"?)`);
   });
 });
 
