@@ -39,7 +39,9 @@ export function parseAuthorizedKeys(text: string): ParsedAuthorizedKeys {
         lineNumber,
         message: looksLikeKeyType
           ? `key type ${firstToken} is not supported; line skipped`
-          : 'key options are not supported; line skipped',
+          : hasOptionsPrefix(line)
+            ? 'key options are not supported; line skipped'
+            : 'not a public key: expected a key type such as ssh-ed25519 followed by the key in base64; line skipped',
       });
       return;
     }
@@ -56,4 +58,12 @@ export function parseAuthorizedKeys(text: string): ParsedAuthorizedKeys {
 export function formatAuthorizedKey(key: PublicKey, name: string): string {
   // A name becomes the comment field: keep it on one line.
   return key.toLine(name.replace(/\s+/g, ' ').trim());
+}
+
+/**
+ * Whether a line is options then a key (`from="10.0.0.1",no-pty ssh-ed25519 AAAA…`), as
+ * opposed to text that is no key at all: a key type and base64 come after the first blank.
+ */
+function hasOptionsPrefix(line: string): boolean {
+  return /^\S+\s+(?:ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/]+={0,3}(?:\s|$)/.test(line) || /^\S*="[^"]*"/.test(line);
 }

@@ -68,6 +68,17 @@ describe('parseAuthorizedKeys', () => {
     for (const w of warnings) expect(w.message).toMatch(/options are not supported; line skipped/);
   });
 
+  it('says a garbage line is not a public key, rather than blaming options', () => {
+    const text = ['hello world', 'AAAAC3NzaC1lZDI1NTE5AAAAI', `from="a b, c" ${ed.pubLine}`].join('\n');
+    const { keys, warnings } = parseAuthorizedKeys(text);
+    expect(keys).toEqual([]);
+    expect(warnings.map((w) => [w.lineNumber, w.message])).toEqual([
+      [1, 'not a public key: expected a key type such as ssh-ed25519 followed by the key in base64; line skipped'],
+      [2, 'not a public key: expected a key type such as ssh-ed25519 followed by the key in base64; line skipped'],
+      [3, 'key options are not supported; line skipped'],
+    ]);
+  });
+
   it('warns about unsupported key types by name', () => {
     const text = [
       'ssh-dss AAAAB3NzaC1kc3MAAACBAOq7 dsa-host',
