@@ -48,10 +48,12 @@ export function buildPeerServices(setup: DaemonSetup, sync: Pick<SyncEngine, 'at
     log: componentLogger(root, 'peers'),
     onSession: (connection, peer) => sync.attach({ fingerprint: peer.peerKey.fingerprint, name: peer.peerName, channel: connection }),
     onPairing: (connection, peer) => pairing.onInbound(connection, peer),
+    trustedName: async (fp) => (await trust.find(fp))?.name,
   });
   let afterTrustChange: () => Promise<void> = async () => undefined;
   const reloadTrust = async (): Promise<number> => {
     const closed = await peers.revalidate(isTrusted);
+    peers.trustChanged();
     await afterTrustChange();
     return closed;
   };

@@ -34,6 +34,10 @@ export interface DialSchedulerOptions {
   isLive: (fingerprint: string | undefined) => boolean;
   /** A dial authenticated; the connection is the caller's from here. */
   onAuthenticated: (connection: Connection, peer: HandshakeResult, target: DialTarget) => void;
+  /** This daemon's key: a refusal names it ("desktop refused this machine's key SHA256:…"). */
+  ownFingerprint?: string;
+  /** The trust store's name for a key, if it is trusted: what `peers` calls a refused peer. */
+  trustedName?: (fingerprint: string) => Promise<string | undefined>;
 }
 
 /**
@@ -114,10 +118,13 @@ export class DialScheduler {
     }
   }
 
-  /** The network changed: dials waiting out a long backoff may now succeed; go at once, afresh. */
-  redialWaiting(): void {
+  /**
+   * The network changed, or trust did: dials waiting out a long backoff (or the wait after a
+   * refusal, with `refusedToo`) may now succeed; go at once, afresh.
+   */
+  redialWaiting(refusedToo = false): void {
     for (const target of this.list) {
-      if (target.state !== 'backoff') continue;
+      if (target.state !== 'backoff' && !(refusedToo && target.state === 'refused')) continue;
       target.attempt = 0;
       this.schedule(target, 0);
     }
@@ -185,12 +192,19 @@ export class DialScheduler {
         target.enter('idle', clock.now());
         return;
       }
-      const reason = violation !== undefined ? `${describeCloseCode(violation.closeCode)}: ${violation.reason}` : messageOf(err);
+      if (claimed !== undefined) target.name = (await this.options.trustedName?.(claimed.fingerprint).catch(() => undefined)) ?? claimed.name;
+      const reason =
+        violation?.closeCode === CloseCode.untrusted && claimed !== undefined
+          ? untrustedReason(violation, target.name ?? claimed.name, claimed.fingerprint, this.options.ownFingerprint)
+          : violation !== undefined
+            ? `${describeCloseCode(violation.closeCode)}: ${violation.reason}`
+            : messageOf(err);
       log.warn({ peer: claimed?.fingerprint, code: violation?.closeCode, reason }, refused ? 'peer connection refused' : 'handshake failed');
       this.retryLater(target, reason, refused);
       return;
     }
     target.fingerprint = peer.peerKey.fingerprint;
+    target.name = peer.peerName;
     target.lastError = undefined;
     target.enter('idle', clock.now());
     this.options.onAuthenticated(connection, peer, target);
@@ -204,4 +218,10 @@ export class DialScheduler {
     const justPaired = target.pairedAt !== undefined && now - target.pairedAt < PAIRED_GRACE_MS;
     this.schedule(target, refused && !justPaired ? REFUSED_RETRY_MS : backoffDelay(target.attempt, this.options.backoff));
   }
+}
+
+/** Whose key was not trusted, by whom: the refusal as `peers` shows it. */
+function untrustedReason(violation: ProtocolViolation, peerName: string, peerFingerprint: string, ownFingerprint: string | undefined): string {
+  if (violation.byPeer) return `${peerName} refused this machine's key${ownFingerprint === undefined ? '' : ` ${ownFingerprint}`} (trust it there: clipsync trust, or clipsync pair)`;
+  return `this machine does not trust ${peerName}'s key ${peerFingerprint}`;
 }

@@ -10,6 +10,8 @@ export class DialTarget {
   address: string;
   /** Learned from the first handshake; lets the table show it as the same peer. */
   fingerprint: string | undefined;
+  /** What this machine calls the peer: its trust-store name, else the name it announced. */
+  name: string | undefined;
   state: 'idle' | 'connecting' | 'authenticating' | 'backoff' | 'refused' = 'idle';
   since: number;
   attempt = 0;

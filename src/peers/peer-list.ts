@@ -47,7 +47,7 @@ export function listPeers(
     if (target.fingerprint !== undefined) shownKeys.add(target.fingerprint);
     out.push({
       fingerprint: target.fingerprint ?? null,
-      name: null,
+      name: target.name ?? null,
       address: target.address,
       state: targetState(target),
       since: new Date(target.since).toISOString(),

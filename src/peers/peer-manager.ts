@@ -32,6 +32,8 @@ export interface PeerManagerOptions {
   clock?: Clock;
   /** Opens the socket of an outbound dial; the real ws dialer by default. */
   openSocket?: (address: Address, timeoutMs: number) => WebSocket;
+  /** The trust store's name for a key, if trusted: names a peer that refused this machine. */
+  trustedName?: (fingerprint: string) => Promise<string | undefined>;
 }
 
 /** After a wake or a network change, a live connection must answer a ping within this. */
@@ -68,6 +70,8 @@ export class PeerManager {
       },
       isLive: (fingerprint) => this.table.hasLiveConnection(fingerprint),
       onAuthenticated: (connection, peer, target) => this.admit(connection, peer, target),
+      ownFingerprint: options.ownFingerprint,
+      ...(options.trustedName === undefined ? {} : { trustedName: options.trustedName }),
     });
   }
 
@@ -179,6 +183,17 @@ export class PeerManager {
    * without knowing it, and dials waiting out a long backoff may now succeed. Probe the
    * former, redial the latter at once with a fresh backoff.
    */
+  /**
+   * Trust changed (`clipsync trust`, pairing, an edited trust file): a peer refused for its key,
+   * or one that refused ours, may be let in now. Redial at once rather than after the wait.
+   */
+  trustChanged(): void {
+    if (this.stopped) return;
+    const waiting = this.dials.targets.filter((t) => t.state === 'refused' || t.state === 'backoff').length;
+    if (waiting > 0) this.options.log.info({ targets: waiting }, 'trust changed; redialing peers that were refused or waiting');
+    this.dials.redialWaiting(true);
+  }
+
   networkChanged(reason: string): void {
     if (this.stopped) return;
     this.options.log.info({ reason }, 'network changed; checking connections and redialing');
@@ -262,6 +277,13 @@ export class PeerManager {
     // Only "your key is not trusted" is recorded: the claimed key is unverified, so a failed
     // signature must not let a stranger paint a trusted peer as refused.
     if (violation === undefined || claimed === undefined || violation.closeCode !== CloseCode.untrusted) return;
-    this.table.refusedInbound(claimed.fingerprint, claimed.name, connection.remote, violation.reason, this.clock.now());
+    // Who refused whom: this side (its trust lacks the key), or the peer (ours is not in its trust).
+    void (async () => {
+      const name = (await this.options.trustedName?.(claimed.fingerprint).catch(() => undefined)) ?? claimed.name;
+      const reason = violation.byPeer
+        ? `${name} refused this machine's key ${this.options.ownFingerprint} (trust it there: clipsync trust, or clipsync pair)`
+        : `this machine does not trust ${name}'s key ${claimed.fingerprint}`;
+      this.table.refusedInbound(claimed.fingerprint, name, connection.remote, reason, this.clock.now());
+    })();
   }
 }

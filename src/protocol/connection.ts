@@ -195,7 +195,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       }, this.options.handshakeTimeoutMs);
       this.once('close', (info) => {
         this.clock.clearTimeout(deadline);
-        reject(new ProtocolViolation(info.code as never, info.reason || describeCloseCode(info.code)));
+        reject(new ProtocolViolation(info.code as never, info.reason || describeCloseCode(info.code), !info.local));
       });
       this.onEstablished = (result) => {
         this.clock.clearTimeout(deadline);

@@ -81,6 +81,8 @@ export class ProtocolViolation extends Error {
   constructor(
     readonly closeCode: CloseCodeValue,
     readonly reason: string,
+    /** The peer closed with this code (a refusal of our key, say), rather than this side. */
+    readonly byPeer = false,
   ) {
     super(reason);
     this.name = 'ProtocolViolation';

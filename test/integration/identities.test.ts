@@ -350,7 +350,7 @@ describe.skipIf(skip)('trust files (authorized_keys read live)', () => {
     expect(drop['peer']).toBe(idB.fingerprint);
     // B redials and is refused: the restricted line still does not let it in.
     const refusedOnB = await waitFor(async () => (await b.peers()).find((p) => p.state === 'refused'), { what: 'beta to be refused by alpha' });
-    expect(refusedOnB.lastError).toMatch(/not trusted/);
+    expect(refusedOnB.lastError).toMatch(/refused this machine's key/);
     expect((await a.status()).peers.connected).toBe(0);
   });
 });

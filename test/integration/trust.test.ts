@@ -33,13 +33,33 @@ describe('trust', () => {
     // alpha logs the refusal naming beta's fingerprint; beta records the refusal.
     const refusal = await a.waitForLog((l) => l.msg === 'closing connection' && l['code'] === 4001, 'refusal on alpha');
     expect(String(refusal['reason'])).toContain(fpB);
+    // Each side says whose key was not trusted by whom, and names the peer as its trust store does.
     const peerOfB = await waitFor(async () => (await b.peers()).find((p) => p.state === 'refused'), { what: 'refused state on beta' });
-    expect(peerOfB.lastError).toContain('not trusted');
+    expect(peerOfB.lastError).toContain(`refused this machine's key ${fpB}`);
+    expect(peerOfB.name).toBe('alpha');
     const peerOfA = await waitFor(async () => (await a.peers()).find((p) => p.fingerprint === fpB), { what: 'refused key listed on alpha' });
     expect(peerOfA.state).toBe('refused');
+    expect(peerOfA.lastError).toBe(`this machine does not trust beta's key ${fpB}`);
 
     expect((await b.cli(['paste'])).code).toBe(4);
     expect((await a.status()).peers.connected).toBe(0);
+  });
+
+  it('redials at once when this side starts trusting a peer it refused, not after the 30 s wait', async () => {
+    await trust(homeA, homeB); // alpha trusts beta; beta does not trust alpha yet
+    const a = await TestDaemon.start({ home: homeA });
+    daemons.push(a);
+    const b = await TestDaemon.start({ home: homeB, listen: [], peers: [await a.tcpAddress()] });
+    daemons.push(b);
+    const refused = await waitFor(async () => (await b.peers()).find((p) => p.state === 'refused'), { what: 'beta refusing alpha' });
+    expect(refused.lastError).toBe(`this machine does not trust alpha's key ${fpA}`);
+    expect(refused.nextRetryMs).toBeGreaterThan(0);
+
+    await trust(homeB, homeA);
+    await b.waitForLog((l) => l.msg === 'trust changed; redialing peers that were refused or waiting', 'beta redialing on the trust change');
+    await b.waitForLog((l) => l.msg === 'peer connected', 'beta connected to alpha');
+    const row = (await b.peers()).find((p) => p.fingerprint === fpA);
+    expect(row?.state).toBe('connected');
   });
 
   it('refuses a peer neither side trusts', async () => {
@@ -50,7 +70,7 @@ describe('trust', () => {
     await a.waitForLog((l) => l['code'] === 4001 && String(l['reason']).includes(fpB), 'alpha refusing beta');
     // beta either refused alpha itself or saw alpha's refusal first; either way it is refused.
     const seenByB = await waitFor(async () => (await b.peers()).find((p) => p.state === 'refused'), { what: 'refused state on beta' });
-    expect(seenByB.lastError).toMatch(/not trusted/);
+    expect(seenByB.lastError).toMatch(/does not trust alpha's key|alpha refused this machine's key/);
     expect((await a.status()).peers.connected).toBe(0);
     expect((await b.status()).peers.connected).toBe(0);
   });

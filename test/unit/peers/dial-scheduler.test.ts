@@ -55,7 +55,7 @@ function scripted(outcome: Outcome): Connection {
     case 'unreachable':
       return fail(new Error('connect ENOENT'), false);
     case 'refused':
-      return fail(new ProtocolViolation(CloseCode.untrusted, 'your key is not trusted'), true, PEER);
+      return fail(new ProtocolViolation(CloseCode.untrusted, 'your key is not trusted', true), true, PEER);
     case 'duplicate':
       return fail(new ProtocolViolation(CloseCode.duplicate, 'duplicate connection'), true, PEER);
     case 'authenticated': {
@@ -95,7 +95,7 @@ describe('DialScheduler', () => {
     script.push('refused');
     scheduler.addStatic(A);
     await advance(0);
-    expect(targetOf()).toMatchObject({ state: 'refused', attempt: 1, fingerprint: PEER, lastError: 'key not trusted: your key is not trusted' });
+    expect(targetOf()).toMatchObject({ state: 'refused', attempt: 1, fingerprint: PEER, lastError: "peer refused this machine's key (trust it there: clipsync trust, or clipsync pair)" });
     await advance(REFUSED_RETRY_MS - 1);
     expect(dialed).toHaveLength(1);
     await advance(1);

@@ -154,7 +154,7 @@ describe('PeerManager: dialing', () => {
     const refused = await waitFor(() => row(a, (p) => p.state === 'refused'), { what: 'refused' });
     expect(REFUSED_RETRY_MS).toBe(30_000);
     expect(refused).toMatchObject({ nextRetryMs: REFUSED_RETRY_MS, attempt: 1 });
-    expect(refused.lastError).toMatch(/not trusted/i);
+    expect(refused.lastError).toMatch(/refused this machine's key/);
     expect(row(b, (p) => p.fingerprint === a.fingerprint)).toMatchObject({ state: 'refused' }); // who knocked
     expect(open(a)).toEqual([]);
     await clock.advance(REFUSED_RETRY_MS - 1);
