@@ -7,7 +7,7 @@
  * through yargs, so help and errors stay exactly as they are.
  */
 export type FastCommand =
-  | { command: 'paste'; args: { home?: string; json?: boolean; mime?: string; list?: boolean } }
+  | { command: 'paste'; args: { home?: string; json?: boolean; mime?: string; list?: boolean; osc52?: boolean } }
   | { command: 'status'; args: { home?: string; json?: boolean } }
   | { command: 'copy'; args: { home?: string; json?: boolean; mime?: string; wait?: boolean; timeout?: number; file?: string } }
   | { command: 'peers' | 'stop'; args: { home?: string; json?: boolean } }
@@ -22,7 +22,7 @@ const VALUE_OPTIONS: Record<FastCommand['command'], readonly string[]> = {
   stop: ['home'],
 };
 const FLAG_OPTIONS: Record<FastCommand['command'], readonly string[]> = {
-  paste: ['json', 'list'],
+  paste: ['json', 'list', 'osc52'],
   status: ['json'],
   copy: ['json', 'wait'],
   peers: ['json'],

@@ -176,6 +176,7 @@ export interface PeerJson {
   state: string;
   lastError: string | null;
   rttMs?: number | null;
+  nextRetryMs?: number | null;
 }
 
 /** `init` a home with a name and return its authorized_keys line and fingerprint. */

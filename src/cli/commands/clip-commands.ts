@@ -29,7 +29,8 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
       (y) =>
         y
           .option('mime', { type: 'string', describe: 'Paste this format of the clip (see --list); fails when it has none' })
-          .option('list', { type: 'boolean', default: false, describe: 'List the formats of the current clip with their sizes' }),
+          .option('list', { type: 'boolean', default: false, describe: 'List the formats of the current clip with their sizes' })
+          .option('osc52', { type: 'boolean', default: false, describe: "Send the clip's text to this terminal's clipboard as an OSC 52 sequence (for a shell on a remote box)" }),
       (args) => paste(args),
     );
 }
@@ -88,10 +89,16 @@ function unlessNoRoute(err: unknown): undefined {
 export interface PasteArgs extends GlobalArgs {
   mime?: string | undefined;
   list?: boolean | undefined;
+  osc52?: boolean | undefined;
 }
 
 /** `clipsync paste`: also run without yargs by the fast path (fast-path.ts), editors call it on every paste. */
 export async function paste(args: PasteArgs): Promise<void> {
+  if (args.osc52 === true) {
+    const { pasteOsc52 } = await import('../osc52.js');
+    await pasteOsc52(clientFrom(args), args.mime);
+    return;
+  }
   if (args.list === true) {
     const list = await clientFrom(args).json<PasteListResponse>({ method: 'GET', path: '/v1/paste', query: { list: '1' } });
     if (args.json === true) printJson(list);
