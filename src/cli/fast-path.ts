@@ -8,14 +8,14 @@
  */
 export type FastCommand =
   | { command: 'paste'; args: { home?: string; json?: boolean; mime?: string; list?: boolean; osc52?: boolean } }
-  | { command: 'status'; args: { home?: string; json?: boolean } }
+  | { command: 'status'; args: { home?: string; json?: boolean; watch?: boolean; format?: string } }
   | { command: 'copy'; args: { home?: string; json?: boolean; mime?: string; wait?: boolean; timeout?: number; file?: string } }
   | { command: 'peers' | 'stop'; args: { home?: string; json?: boolean } }
   | { command: 'transfers'; args: { home?: string; json?: boolean; watch?: boolean } };
 
 const VALUE_OPTIONS: Record<FastCommand['command'], readonly string[]> = {
   paste: ['home', 'mime'],
-  status: ['home'],
+  status: ['home', 'format'],
   copy: ['home', 'mime', 'timeout'],
   peers: ['home'],
   transfers: ['home'],
@@ -23,7 +23,7 @@ const VALUE_OPTIONS: Record<FastCommand['command'], readonly string[]> = {
 };
 const FLAG_OPTIONS: Record<FastCommand['command'], readonly string[]> = {
   paste: ['json', 'list', 'osc52'],
-  status: ['json'],
+  status: ['json', 'watch'],
   copy: ['json', 'wait'],
   peers: ['json'],
   transfers: ['json', 'watch'],

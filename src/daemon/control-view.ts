@@ -7,6 +7,7 @@ import type { TransferBoard } from '../sync/transfer-board.js';
 import { formatAddress } from '../transport/address.js';
 import type { Listener } from '../transport/listener.js';
 import { VERSION } from '../core/version.js';
+import type { DaemonEvents } from './daemon-events.js';
 import type { DaemonSetup } from './daemon-setup.js';
 import type { DiscoveryService } from './discovery-service.js';
 import type { PeerServices } from './peer-services.js';
@@ -27,6 +28,7 @@ export interface ControlParts {
   clipboardStats: () => WatcherStats | undefined;
   controls: SyncControls;
   config: ConfigReloader;
+  events: DaemonEvents;
   stop: () => void;
 }
 
@@ -45,6 +47,7 @@ export function controlView(parts: ControlParts): DaemonView {
   };
   return {
     peers: network.peers,
+    events: parts.events,
     pairing: network.pairing,
     sync,
     watcher: undefined,

@@ -18,6 +18,7 @@ import { openSpool } from './spool-service.js';
 import { clipboardWatcher, formatPolicy, formatPolicyOptions } from './clipboard-service.js';
 import { configReloader } from './config-reload.js';
 import { buildSyncControls } from './sync-controls.js';
+import { followDaemon } from './daemon-follow.js';
 import { stopWithParent } from './parent-watch.js';
 import { buildSyncEngines } from './sync-service.js';
 
@@ -71,6 +72,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   });
   const listeners: Listener[] = [];
   let discovery: DiscoveryService | undefined;
+  const events = followDaemon(network, controls, transfers, () => setup.config.eagerLimitBytes);
   const view = controlView({
     setup,
     backend,
@@ -83,6 +85,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     clipboardStats: () => watcher?.stats,
     controls,
     config: liveConfig,
+    events,
     stop: () => requestStop(),
   });
 

@@ -7,6 +7,7 @@ import type { ConfigReloadResponse, StatusResponse } from './schema.js';
 import type { EffectiveRules } from '../core/config/peer-rules.js';
 import type { HistoryDesk } from './history-routes.js';
 import type { PauseDesk } from './pause-routes.js';
+import type { DaemonEvents } from '../daemon/daemon-events.js';
 
 /*
  * What the control API needs from the running daemon, and no more: each part lists only what
@@ -44,8 +45,12 @@ export interface ClipboardPoll {
 /** Transfers in flight, listed and followed. */
 export type TransferFeed = Pick<TransferBoard, 'list' | 'forPeer' | 'on' | 'off'>;
 
+/** The daemon's live events, as `GET /v1/watch` follows them. */
+export type EventFeed = Pick<DaemonEvents, 'subscribe'>;
+
 export interface DaemonView {
-  status(): Omit<StatusResponse, 'peers' | 'clip'>;
+  status(): Omit<StatusResponse, 'peers' | 'clip' | 'transfers' | 'pairingPending'>;
+  events: EventFeed;
   peers: PeerDirectory;
   pairing: PairingDesk;
   sync: ClipDesk;

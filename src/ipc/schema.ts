@@ -30,7 +30,17 @@ export interface StatusResponse {
   startedAt: string;
   /** Set while syncing is paused (`clipsync pause`): since when, and until when (null: until `resume`). */
   paused: PauseInfo | null;
+  /** Transfers in flight, either way. */
+  transfers: number;
+  /** Pairing requests waiting for this side to accept (`clipsync pair --pending`). */
+  pairingPending: number;
 }
+
+/** One line of `GET /v1/watch`. */
+export type WatchEvent =
+  | { event: 'status'; status: StatusResponse }
+  | { event: 'pairing'; request: import('../pairing/pairing-types.js').PairingInfo }
+  | ({ event: 'notice' } & import('../daemon/daemon-events.js').Notice);
 
 /** `POST /v1/config/reload`: how the daemon took config.json as it is now. */
 export interface ConfigReloadResponse {

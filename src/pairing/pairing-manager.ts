@@ -79,6 +79,8 @@ export class PairingManager {
   private readonly budget: RequestBudget;
   private stopped = false;
 
+  private readonly listeners = new Set<(request: PairingInfo) => void>();
+
   constructor(private readonly options: PairingManagerOptions) {
     this.clock = options.clock ?? systemClock;
     this.maxInbound = options.maxPendingInbound ?? MAX_PENDING_INBOUND_PAIRINGS;
@@ -247,7 +249,9 @@ export class PairingManager {
     connection.once('close', (info) => entry.session.onClose(info.code, info.reason, info.local));
     entry.session.on('code', (code) => this.onCode(entry, code));
     entry.session.once('settled', (result) => this.onSettled(entry, result));
+    entry.session.on('accepted', () => this.changed(entry));
     if (!this.register(entry)) return entry;
+    this.changed(entry);
     entry.session.start();
     for (const frame of early) entry.session.onFrame(frame);
     return entry;
@@ -304,7 +308,20 @@ export class PairingManager {
     return this.info(entry);
   }
 
+  /** `listener` hears every request that appears or changes state (the watch stream, notifications). */
+  onChange(listener: (request: PairingInfo) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(entry: Entry): void {
+    if (entry.replaced === true || entry.supersededBy !== undefined) return;
+    const info = this.info(entry);
+    for (const listener of this.listeners) listener(info);
+  }
+
   private onCode(entry: Entry, code: string): void {
+    this.changed(entry);
     const fields = { peer: entry.fingerprint, name: entry.name, address: entry.address, code, expiresInSec: this.expiresIn(entry) };
     if (entry.direction === 'inbound') {
       this.options.log.info(
@@ -334,6 +351,7 @@ export class PairingManager {
       this.options.log.info({ ...fields, kept: entry.supersededBy?.address ?? null }, 'pairing connection replaced by another for the same key');
       return;
     }
+    this.changed(entry);
     if (result.outcome === 'failed') this.options.log.warn(fields, message);
     else this.options.log.info(fields, message);
     if ((result.outcome === 'paired' || result.outcome === 'already-paired') && entry.typedAddress !== undefined) {

@@ -47,6 +47,8 @@ export interface PairingSessionOptions {
 export interface PairingSessionEvents {
   code: [string];
   settled: [PairingResult];
+  /** Either side accepted (what `pair --pending` and the tray show changed). */
+  accepted: [];
 }
 
 const ALREADY_PAIRED = 'already paired';
@@ -131,6 +133,7 @@ export class PairingSession extends EventEmitter<PairingSessionEvents> {
     if (this.current !== 'pending' || this.acceptedHere) return;
     this.acceptedHere = true;
     this.options.port.send(FrameType.pairAccept, {});
+    this.emit('accepted');
     if (this.acceptedByPeer) void this.complete();
   }
 
@@ -187,6 +190,7 @@ export class PairingSession extends EventEmitter<PairingSessionEvents> {
       case FrameType.pairAccept: {
         if (this.current !== 'pending' || this.acceptedByPeer) throw malformed('PAIR_ACCEPT out of place');
         this.acceptedByPeer = true;
+        this.emit('accepted');
         if (this.acceptedHere) void this.complete();
         return;
       }

@@ -38,6 +38,15 @@ export interface DialSchedulerOptions {
   ownFingerprint?: string;
   /** The trust store's name for a key, if it is trusted: what `peers` calls a refused peer. */
   trustedName?: (fingerprint: string) => Promise<string | undefined>;
+  /** A dial was refused for trust, by either side: `reason` says whose key, for a person. */
+  onRefused?: (refusal: Refusal) => void;
+}
+
+/** A connection refused because a key was not trusted, as `peers` and notifications tell it. */
+export interface Refusal {
+  fingerprint: string;
+  name: string;
+  reason: string;
 }
 
 /**
@@ -200,6 +209,7 @@ export class DialScheduler {
             ? `${describeCloseCode(violation.closeCode)}: ${violation.reason}`
             : messageOf(err);
       log.warn({ peer: claimed?.fingerprint, code: violation?.closeCode, reason }, refused ? 'peer connection refused' : 'handshake failed');
+      if (violation?.closeCode === CloseCode.untrusted && claimed !== undefined) this.options.onRefused?.({ fingerprint: claimed.fingerprint, name: target.name ?? claimed.name, reason });
       this.retryLater(target, reason, refused);
       return;
     }

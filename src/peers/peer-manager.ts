@@ -8,7 +8,7 @@ import { formatAddress, type Address } from '../transport/address.js';
 import { openSocket } from '../transport/dialer.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import type { DialTarget } from './dial-target.js';
-import { DialScheduler } from './dial-scheduler.js';
+import { DialScheduler, type Refusal } from './dial-scheduler.js';
 import { HandshakeGate } from './handshake-gate.js';
 import { PeerTable, type PeerRecord } from './peer-table.js';
 import type { PeerInfo } from './peer-types.js';
@@ -55,6 +55,8 @@ export class PeerManager {
   private readonly openSocket: (address: Address, timeoutMs: number) => WebSocket;
   private stopped = false;
   private onActive: () => void = () => undefined;
+  private readonly changeListeners = new Set<() => void>();
+  private readonly refusalListeners = new Set<(refusal: Refusal) => void>();
 
   constructor(private readonly options: PeerManagerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -71,8 +73,30 @@ export class PeerManager {
       isLive: (fingerprint) => this.table.hasLiveConnection(fingerprint),
       onAuthenticated: (connection, peer, target) => this.admit(connection, peer, target),
       ownFingerprint: options.ownFingerprint,
+      onRefused: (refusal) => this.refused(refusal),
       ...(options.trustedName === undefined ? {} : { trustedName: options.trustedName }),
     });
+  }
+
+  /** `listener` hears that a peer connected, disconnected or was refused (what `status` counts). */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.changeListeners) listener();
+  }
+
+  /** `listener` hears each connection refused for trust, either way (a notification may say so). */
+  onRefused(listener: (refusal: Refusal) => void): () => void {
+    this.refusalListeners.add(listener);
+    return () => this.refusalListeners.delete(listener);
+  }
+
+  private refused(refusal: Refusal): void {
+    for (const listener of this.refusalListeners) listener(refusal);
+    this.changed();
   }
 
   addStaticPeer(address: Address): DialTarget {
@@ -257,6 +281,7 @@ export class PeerManager {
     existing?.close(CloseCode.duplicate, 'duplicate connection');
     log.info({ remote: connection.remote, direction: connection.role === 'initiator' ? 'outbound' : 'inbound' }, 'peer connected');
     this.onActive();
+    this.changed();
     if (target === undefined) this.dials.retryUnidentified();
     connection.once('close', (info) => this.onSessionClosed(record, connection, info.code, info.reason));
   }
@@ -268,6 +293,7 @@ export class PeerManager {
     const lastError = code === CloseCode.normal || code === CloseCode.goingAway ? undefined : `${describeCloseCode(code)}${reason ? `: ${reason}` : ''}`;
     this.table.disconnected(record, state, lastError, this.clock.now());
     this.options.log.info({ peer: record.fingerprint, code, reason }, 'peer disconnected');
+    this.changed();
     this.dials.redialAfterDrop(record.fingerprint, connectedFor);
   }
 
@@ -284,6 +310,7 @@ export class PeerManager {
         ? `${name} refused this machine's key ${this.options.ownFingerprint} (trust it there: clipsync trust, or clipsync pair)`
         : `this machine does not trust ${name}'s key ${claimed.fingerprint}`;
       this.table.refusedInbound(claimed.fingerprint, name, connection.remote, reason, this.clock.now());
+      this.refused({ fingerprint: claimed.fingerprint, name, reason });
     })();
   }
 }

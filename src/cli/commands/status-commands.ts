@@ -1,20 +1,45 @@
 import { isClipsyncError } from '../../core/errors.js';
+import { BAR_FORMATS, type BarFormat } from '../status-formats.js';
 import type { Argv } from 'yargs';
 import type { PeersResponse, StatusResponse, TransferEvent } from '../../ipc/schema.js';
 import type { TransferInfo } from '../../sync/transfer-board.js';
 import { formatBytes, formatDuration } from '../progress-bar.js';
 import { clientFrom, type GlobalArgs } from '../context.js';
-import { printJson, printLine, printList } from '../output.js';
+import { printJson, printLine, printList, usageError } from '../output.js';
+
+/** The options of `clipsync status`. */
+export interface StatusArgs extends GlobalArgs {
+  watch?: boolean | undefined;
+  format?: string | undefined;
+}
 
 /** `clipsync status`: also run without yargs by the fast path (fast-path.ts), as status bars poll it. */
-export async function status(args: GlobalArgs): Promise<void> {
+export async function status(args: StatusArgs): Promise<void> {
+  if (args.format !== undefined && !(BAR_FORMATS as readonly string[]).includes(args.format)) {
+    throw usageError(`--format must be one of ${BAR_FORMATS.join(', ')}, not "${args.format}"`);
+  }
+  const bar = {
+    client: clientFrom(args),
+    format: args.format as BarFormat | undefined,
+    json: args.json === true,
+    run: { node: process.execPath, cli: process.argv[1] ?? 'clipsync', home: args.home },
+    write: (text: string) => void process.stdout.write(text),
+  };
+  if (args.watch === true) await (await import('../status-watch.js')).statusWatch(bar);
   let status: StatusResponse;
   try {
     status = await clientFrom(args).json<StatusResponse>({ method: 'GET', path: '/v1/status' });
   } catch (err) {
     // Scripts and status bars read stdout: say "not running" there too (the exit code stays 3).
-    if (args.json === true && isClipsyncError(err) && err.code === 'CLIPSYNC_ERR_NOT_RUNNING') printJson({ running: false });
+    if (isClipsyncError(err) && err.code === 'CLIPSYNC_ERR_NOT_RUNNING') {
+      if (bar.format !== undefined) await (await import('../status-watch.js')).statusOnce(bar, null);
+      else if (args.json === true) printJson({ running: false });
+    }
     throw err;
+  }
+  if (bar.format !== undefined) {
+    await (await import('../status-watch.js')).statusOnce(bar, status);
+    return;
   }
   if (args.json === true) {
     printJson(status);
@@ -48,7 +73,10 @@ export function statusCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
     .command(
       'status',
       'Show whether the daemon runs, its identity, addresses and peer counts',
-      (y) => y,
+      (y) =>
+        y
+          .option('watch', { type: 'boolean', default: false, describe: 'Keep printing a line each time the status changes (--json: the event stream as it comes)' })
+          .option('format', { type: 'string', choices: BAR_FORMATS, describe: 'Output for a status bar: waybar (JSON), i3blocks, xbar (also SwiftBar)' }),
       (args) => status(args),
     )
     .command(

@@ -1,3 +1,4 @@
+import { DaemonEvents } from '../../../src/daemon/daemon-events.js';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Clock } from '../../../src/core/clock.js';
@@ -222,6 +223,7 @@ export function fakeDaemon(overrides: Partial<DaemonView> = {}): FakeDaemon {
     spoolThresholdBytes: 64 * 1024,
     store: undefined,
     transfers: board,
+    events: new DaemonEvents(),
     reloadTrust: async () => {
       fake.trustReloads += 1;
       return 2;

@@ -36,14 +36,14 @@ describe('POST /v1/copy/file', () => {
   });
 
   it.each([
-    ['a relative path', 'relative/file', /must be given by an absolute path/],
-    ['a missing file', '/nonexistent/clipsync-test', /cannot read \/nonexistent\/clipsync-test \(no such file\)/],
-    ['a directory', '/', /\/ is not a regular file/],
-  ])('refuses %s with CLIPSYNC_ERR_USAGE naming it, and copies nothing', async (_what, path, message) => {
+    ['a relative path', 'relative/file', /must be given by an absolute path/, 'CLIPSYNC_ERR_USAGE'],
+    ['a missing file', '/nonexistent/clipsync-test', /cannot read \/nonexistent\/clipsync-test \(no such file\)/, 'CLIPSYNC_ERR_FILE_UNREADABLE'],
+    ['a directory', '/', /\/ is not a regular file/, 'CLIPSYNC_ERR_USAGE'],
+  ])('refuses %s with a code naming it, and copies nothing', async (_what, path, message, code) => {
     const fake = fakeDaemon();
     api = await startControlApi(fake.view);
     const err = await errorOf(api.client.json(copyFile(path)));
-    expect(err.code).toBe('CLIPSYNC_ERR_USAGE');
+    expect(err.code).toBe(code);
     expect(err.message).toMatch(message);
     expect(fake.sync.copies).toEqual([]);
   });

@@ -167,11 +167,20 @@ describe('POST /v1/copy', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('sets no timeout for 0, a negative number or no number', async () => {
+  it('refuses a timeout that is not a number of seconds, before copying anything', async () => {
+    const fake = fakeDaemon();
+    api = await startControlApi(fake.view);
+    for (const timeout of ['-3', 'soon', '1e3', 'Infinity']) {
+      await expect(api.client.json<CopyResponse>(copy({ wait: '1', timeout }))).rejects.toMatchObject({ code: 'CLIPSYNC_ERR_USAGE' });
+    }
+    expect(fake.sync.copies).toEqual([]);
+  });
+
+  it('sets no timeout for 0 or no timeout', async () => {
     const clock = new FakeClock();
     const fake = fakeDaemon();
     api = await startControlApi(fake.view, clock);
-    for (const timeout of ['0', '-3', 'soon']) {
+    for (const timeout of ['0', '']) {
       const a = pendingDelivery('SHA256:a', 'a');
       fake.sync.deliveries = [a];
       const answer = api.client.json<CopyResponse>(copy({ wait: '1', timeout }));

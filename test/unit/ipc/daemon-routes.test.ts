@@ -16,7 +16,7 @@ describe('GET /v1/status', () => {
     fake.peers.connected = 1;
     api = await startControlApi(fake.view);
     const status = await api.client.json<StatusResponse>({ method: 'GET', path: '/v1/status' });
-    expect(status).toEqual({ ...STATUS, peers: { connected: 1, known: 3 }, clip: null });
+    expect(status).toEqual({ ...STATUS, peers: { connected: 1, known: 3 }, clip: null, transfers: 0, pairingPending: 0 });
     expect(status).toMatchObject({ clipboard: 'memory', clipboardBackend: 'memory', clipboardReason: 'chosen with --clipboard memory', sensitiveSkipped: 0 });
     const raw = await api.raw('GET', '/v1/status');
     expect(raw.status).toBe(200);
