@@ -1,8 +1,8 @@
+import type { NotifyKind } from '../core/config/config.js';
 import type { PairingInfo } from '../pairing/pairing-types.js';
 
 /** Something worth telling a person (a notification, a line in the tray), by kind. */
-export type NoticeKind = 'pairing' | 'refused' | 'failed' | 'received' | 'sensitive';
-export const NOTICE_KINDS: readonly NoticeKind[] = ['pairing', 'refused', 'failed', 'received', 'sensitive'];
+export type NoticeKind = NotifyKind;
 
 export interface Notice {
   kind: NoticeKind;

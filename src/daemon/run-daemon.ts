@@ -19,6 +19,7 @@ import { clipboardWatcher, formatPolicy, formatPolicyOptions } from './clipboard
 import { configReloader } from './config-reload.js';
 import { buildSyncControls } from './sync-controls.js';
 import { followDaemon } from './daemon-follow.js';
+import { notifyDesktop } from './notifier.js';
 import { stopWithParent } from './parent-watch.js';
 import { buildSyncEngines } from './sync-service.js';
 
@@ -73,6 +74,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   const listeners: Listener[] = [];
   let discovery: DiscoveryService | undefined;
   const events = followDaemon(network, controls, transfers, () => setup.config.eagerLimitBytes);
+  const stopNotifying = notifyDesktop(events, () => setup.config.notify, componentLogger(root, 'notify'));
   const view = controlView({
     setup,
     backend,
@@ -146,6 +148,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   // Stop: no new work, goodbyes to peers (1001), partial transfers kept on disk for a resume,
   // then the sockets; the control socket last, so `stop` sees it through.
   unwatchParent();
+  stopNotifying();
   networkWatch.stop();
   liveConfig.stop();
   spool.stop();

@@ -66,7 +66,8 @@ export class TestDaemon {
     for (const address of options.peers ?? []) args.push('--peer', address);
     args.push('--no-mdns', ...(options.extraArgs ?? []));
     const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
-      env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'debug', ...options.env },
+      // No desktop notifications from tests unless a test gives its own (private) bus.
+      env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'debug', DBUS_SESSION_BUS_ADDRESS: '', ...options.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const daemon = new TestDaemon(options, proc);

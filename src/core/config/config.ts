@@ -68,6 +68,8 @@ export interface Config {
   history: { size: number; persist: boolean };
   /** Per-peer rules, keyed by trust-store name or `SHA256:` fingerprint (sync/peer-rules.ts). */
   peerRules: PeerRules;
+  /** Which notices become desktop notifications (the rest still reach `status --watch` and the tray). */
+  notify: NotifyKind[];
 }
 
 /** The most clips `history.size` may keep. */
@@ -103,6 +105,7 @@ export function defaultConfig(paths: Paths): Config {
     pairingTimeoutMs: 120_000,
     history: { size: 50, persist: false },
     peerRules: {},
+    notify: ['pairing', 'refused', 'failed'],
   };
 }
 
@@ -202,6 +205,7 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     pairingTimeoutMs: positive('pairingTimeoutMs') ?? defaults.pairingTimeoutMs,
     history: readHistory(input['history'], defaults.history, bad),
     peerRules: readPeerRules(input['peerRules'], bad),
+    notify: readNotify(input['notify'], defaults.notify, bad),
   };
 }
 
@@ -281,4 +285,20 @@ export async function updateConfigFile(paths: Paths, changes: Partial<Config>): 
   await writeFile(temp, `${JSON.stringify({ ...current, ...changes }, null, 2)}\n`, { mode: 0o600 });
   await chmod(temp, 0o600); // a leftover temp file keeps its old mode otherwise
   await rename(temp, paths.configFile);
+}
+
+/** Kinds of notice a desktop notification can be asked for (`notify`). */
+export type NotifyKind = 'pairing' | 'refused' | 'failed' | 'received' | 'sensitive';
+export const NOTIFY_KINDS: readonly NotifyKind[] = ['pairing', 'refused', 'failed', 'received', 'sensitive'];
+
+/** `notify`: `["pairing", "refused", "failed"]` (the default), `[]` for none. */
+function readNotify(value: unknown, defaults: NotifyKind[], bad: (key: string, what: string) => never): NotifyKind[] {
+  if (value === undefined) return defaults;
+  if (!Array.isArray(value)) return bad('notify', `an array of ${NOTIFY_KINDS.join(', ')}`);
+  for (const kind of value) {
+    if (typeof kind !== 'string' || !(NOTIFY_KINDS as readonly string[]).includes(kind)) {
+      return bad('notify', `an array of ${NOTIFY_KINDS.join(', ')} (not ${JSON.stringify(kind)}${typeof kind === 'string' ? didYouMean(kind, NOTIFY_KINDS).replace(' (', '; ').replace(/\)$/, '') : ''})`);
+    }
+  }
+  return [...new Set(value as NotifyKind[])];
 }
