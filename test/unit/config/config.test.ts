@@ -77,6 +77,7 @@ describe('validateConfig', () => {
         pairingTimeoutMs: 30_000,
         history: { size: 10, persist: true },
         peerRules: { laptop: { send: false }, 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA': { formats: ['text/*'], maxBytes: 100, receive: true } },
+        notify: ['pairing', 'received'],
       },
       defaults,
       paths,
@@ -109,6 +110,7 @@ describe('validateConfig', () => {
       pairingTimeoutMs: 30_000,
       history: { size: 10, persist: true },
       peerRules: { laptop: { send: false }, 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA': { formats: ['text/*'], maxBytes: 100, receive: true } },
+      notify: ['pairing', 'received'],
     });
   });
 
@@ -244,6 +246,12 @@ describe('validateConfig', () => {
   ])('rejects the unknown key formats.%s, naming it (and a near one)', (key, near) => {
     const err = configError({ formats: { [key]: 1 } });
     expect(err.message).toBe(`"formats.${key}" in ${paths.configFile} must be one of formats.extra, formats.maxBytes (unknown key${near})`);
+  });
+
+  it('takes notify as a list of known kinds, naming a near miss', () => {
+    expect(configError({ notify: 'all' }).message).toMatch(/"notify" in .* must be an array of pairing, refused, failed, received, sensitive/);
+    expect(configError({ notify: ['refuse'] }).message).toMatch(/not "refuse"; did you mean "refused"\?/);
+    expect(validateConfig({ notify: [] }, defaults, paths).notify).toEqual([]);
   });
 
   it('offers the key meant for a near-miss at the top level', () => {
