@@ -38,6 +38,8 @@ export class ClipboardWatcher {
   /** Fingerprints of the last clip on each selection, seen or written by clipsync. */
   private readonly known = new Map<Selection, Set<string>>();
   readonly stats: WatcherStats = { sensitiveSkipped: 0, lastSensitiveAt: null };
+  /** Told of each copy skipped as secret (a notice for the user, when asked for). */
+  onSensitive: (() => void) | undefined;
 
   constructor(
     private readonly backend: ClipboardBackend,
@@ -156,6 +158,7 @@ export class ClipboardWatcher {
       this.stats.lastSensitiveAt = new Date(this.clock.now()).toISOString();
       this.known.delete(selection); // the secret replaced whatever was there
       this.log.info({ selection }, 'a copy marked secret by a password manager was skipped (not sent, not kept)');
+      this.onSensitive?.();
       return;
     }
     if (judged.kind === 'empty') {

@@ -51,6 +51,15 @@ export function followDaemon(
     if (request.state !== 'pending' && request.state !== 'exchanging' && request.state !== 'completing' && request.code !== null) announced.delete(`${request.fingerprint}:${request.code}`);
   });
   controls.pause.onChange(() => events.changed());
-  controls.history.onChange(() => events.changed());
+  let newest: string | undefined;
+  controls.history.onChange(() => {
+    events.changed();
+    // A clip from a peer just became the current one here.
+    const entry = controls.history.all()[0];
+    if (entry === undefined || entry.clip.id === newest) return;
+    newest = entry.clip.id;
+    if (entry.originName === null) return;
+    events.notice({ kind: 'received', message: `a clip from ${entry.originName}: ${entry.preview || `${entry.clip.mime}, ${entry.clip.size} bytes`}`, peer: entry.clip.origin, name: entry.originName });
+  });
   return events;
 }

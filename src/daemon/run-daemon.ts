@@ -104,6 +104,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     await ipc.close();
     throw err;
   }
+  if (watcher !== undefined) watcher.onSensitive = () => events.notice({ kind: 'sensitive', message: 'a copy marked secret by a password manager stayed on this machine (not sent, not kept)' });
   view.watcher = watcher;
   for (const address of config.peers.map(parseAddress)) network.peers.addStaticPeer(address);
   if (config.mdns) {

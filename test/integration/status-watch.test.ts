@@ -76,6 +76,15 @@ describe('status --watch and --format', () => {
     }
   });
 
+  it('tells a watcher of a clip received from a peer', async () => {
+    const watch = new JsonLineProcess('b status --watch', spawn(process.execPath, [CLI_ENTRY, '--home', b.home, 'status', '--watch', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    watchers.push(watch);
+    await watch.waitForEvent((e) => statusOf(e)?.running === true, 'the first status');
+    await a.cliOk(['copy', '--wait'], { input: 'hello beta' });
+    const notice = await watch.waitForEvent((e) => e['event'] === 'notice' && e['kind'] === 'received', 'the received notice');
+    expect(notice['message']).toBe('a clip from alpha: hello beta');
+  });
+
   it('gives waybar, i3blocks and xbar output for a daemon with a peer, and for none running', async () => {
     const bar = JSON.parse((await a.cliOk(['status', '--format', 'waybar'])).text) as Record<string, string>;
     expect(bar).toMatchObject({ text: 'clipsync 1', class: 'idle', alt: 'idle' });
