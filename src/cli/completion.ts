@@ -37,6 +37,7 @@ export const COMMANDS: readonly CompletedCommand[] = [
   { name: 'config', flags: [], words: ['get', 'set', 'check'] },
   { name: 'service', flags: ['--dry-run', '--tray', '--target'], words: ['install', 'uninstall', 'status'] },
   { name: 'completion', flags: [], words: ['bash', 'zsh', 'fish'] },
+  { name: 'tray', flags: [] },
 ];
 
 /** The values a flag takes, where they are a fixed list. */

@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   const fast = await fastMain(argv);
   if (fast !== undefined) return fast;
   // Everything else: the full command line, loaded only now.
-  const [{ default: yargs }, { VERSION }, clip, daemon, identity, pair, statusCmds, stop, trust, history, pause, config, service, completion] = await Promise.all([
+  const [{ default: yargs }, { VERSION }, clip, daemon, identity, pair, statusCmds, stop, trust, history, pause, config, service, completion, trayCmd] = await Promise.all([
     import('yargs'),
     import('../core/version.js'),
     import('./commands/clip-commands.js'),
@@ -46,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     import('./commands/config-command.js'),
     import('./commands/service-command.js'),
     import('./commands/completion-command.js'),
+    import('./commands/tray-command.js'),
   ]);
   let cli = yargs(argv)
     .scriptName('clipsync')
@@ -80,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
   cli = config.configCommand(cli);
   cli = service.serviceCommand(cli);
   cli = completion.completionCommand(cli);
+  cli = trayCmd.trayCommand(cli);
   try {
     await cli.parseAsync();
     return ExitCode.ok;
