@@ -179,6 +179,18 @@ export class DialScheduler {
       target.enter('idle', clock.now());
       return;
     }
+    // A `--peer` address that mDNS also found (or the other way round): one dial is under way,
+    // or its peer connected, through the other target. A second would only meet the
+    // duplicate tie-break (4007); this one stands by, and is redialed with it after a drop.
+    const twin = this.list.find(
+      (t) => t !== target && t.address === target.address && (t.state === 'connecting' || t.state === 'authenticating' || (t.fingerprint !== undefined && this.options.isLive(t.fingerprint))),
+    );
+    if (twin !== undefined) {
+      target.fingerprint ??= twin.fingerprint;
+      target.enter('idle', clock.now());
+      this.options.log.debug({ address: target.address, via: twin.source }, 'not dialed: another target reaches this address');
+      return;
+    }
     target.enter('connecting', clock.now());
     const log = this.options.log.child({ address: target.address });
     const { socket, connection } = this.options.connect(target.parsed);
@@ -216,6 +228,8 @@ export class DialScheduler {
     target.fingerprint = peer.peerKey.fingerprint;
     target.name = peer.peerName;
     target.lastError = undefined;
+    // Twins that stood by for this dial learn whose address it is, so a drop redials them too.
+    for (const t of this.list) if (t !== target && t.address === target.address) t.fingerprint ??= target.fingerprint;
     target.enter('idle', clock.now());
     this.options.onAuthenticated(connection, peer, target);
   }

@@ -265,6 +265,27 @@ describe.skipIf(skip)('a mesh of daemons found by mDNS alone', () => {
     expect(sockets, 'TCP sockets on delta').toEqual([]);
   });
 
+  it('a --peer address that mDNS also finds is one peer: one connection, and no duplicate closes (4007) once settled', async () => {
+    const alphaAddress = `tcp://${bed().host('h1').ipv4}:${MESH_PORT}`;
+    await daemon('charlie').stop();
+    const charlie = await start('charlie', { peers: [alphaAddress] });
+    await charlie.waitConnectedTo([fp('alpha'), fp('bravo')], 'alpha and bravo');
+    // Both targets for alpha exist now: the --peer address and the mDNS sighting at the same address.
+    await charlie.waitForLog((l) => l.msg === 'peer discovered' && l['peer'] === fp('alpha'), 'alpha discovered by charlie');
+    await settledOneConnectionPerPair(['alpha', 'bravo', 'charlie']);
+    const marks = new Map((['alpha', 'bravo', 'charlie'] as Name[]).map((n) => [n, daemon(n).mark()]));
+    await copyTo('charlie', ['alpha', 'bravo'], 'static and discovered\n');
+    await copyTo('alpha', ['bravo', 'charlie'], 'and back\n');
+    await settledOneConnectionPerPair(['alpha', 'bravo', 'charlie']);
+    for (const [name, since] of marks) {
+      const duplicates = daemon(name).logs.slice(since).filter((l) => l['code'] === 4007 || l.msg === TIE_BREAK);
+      expect(duplicates, `${name} closed a duplicate after settling`).toEqual([]);
+    }
+    const rows = (await charlie.peers()).filter((p) => p.fingerprint === fp('alpha'));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ state: 'connected', address: alphaAddress });
+  });
+
   it('a host with no multicast route warns that discovery is off and still syncs with a static --peer', async () => {
     // Both families: with IPv6 multicast left, discovery would (rightly) stay on over IPv6.
     await bed().execOk('h5', ['ip', 'route', 'del', '224.0.0.0/4', 'dev', 'eth0']);

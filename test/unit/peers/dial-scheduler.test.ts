@@ -90,6 +90,21 @@ describe('DialScheduler', () => {
     }
   });
 
+  it('dials an address once when both a --peer and mDNS name it: no second dial to meet the tie-break', async () => {
+    // As in the daemon: an authenticated dial is a live connection at once.
+    let admitted: readonly DialTarget[] = [];
+    const { scheduler, dialed, script, advance, authenticated } = setup({ live: () => admitted.length > 0 });
+    admitted = authenticated;
+    script.push('authenticated');
+    // mDNS first: the --peer target does not know the key behind its address yet.
+    const found = scheduler.addDiscovered(PEER, [A]);
+    const fixed = scheduler.addStatic(A);
+    await advance(0);
+    expect(dialed).toEqual([formatAddress(A)]);
+    expect(fixed).toMatchObject({ state: 'idle', fingerprint: PEER }); // learned from its twin
+    expect(found.state).toBe('idle');
+  });
+
   it('asks a peer that refused us again only after REFUSED_RETRY_MS', async () => {
     const { scheduler, dialed, script, targetOf, advance } = setup();
     script.push('refused');
