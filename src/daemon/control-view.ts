@@ -7,7 +7,7 @@ import type { TransferBoard } from '../sync/transfer-board.js';
 import { formatAddress } from '../transport/address.js';
 import type { Listener } from '../transport/listener.js';
 import { VERSION } from '../core/version.js';
-import type { DaemonEvents } from './daemon-events.js';
+import type { DaemonEvents } from '../ipc/daemon-events.js';
 import type { DaemonSetup } from './daemon-setup.js';
 import type { DiscoveryService } from './discovery-service.js';
 import type { PeerServices } from './peer-services.js';

@@ -1,5 +1,5 @@
 import type { TransferFeed } from '../ipc/daemon-view.js';
-import { DaemonEvents } from './daemon-events.js';
+import { DaemonEvents } from '../ipc/daemon-events.js';
 import type { PeerServices } from './peer-services.js';
 import type { SyncControls } from './sync-controls.js';
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from '../core/log.js';
 import { messageOf } from '../core/errors.js';
-import type { DaemonEvents, Notice, NoticeKind } from './daemon-events.js';
+import type { DaemonEvents, Notice, NoticeKind } from '../ipc/daemon-events.js';
 
 /** How a notification reaches the desktop: D-Bus on Linux and the BSDs, osascript on macOS. */
 export interface NotificationSink {

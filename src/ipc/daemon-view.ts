@@ -7,7 +7,7 @@ import type { ConfigReloadResponse, StatusResponse } from './schema.js';
 import type { EffectiveRules } from '../core/config/peer-rules.js';
 import type { HistoryDesk } from './history-routes.js';
 import type { PauseDesk } from './pause-routes.js';
-import type { DaemonEvents } from '../daemon/daemon-events.js';
+import type { DaemonEvents } from './daemon-events.js';
 
 /*
  * What the control API needs from the running daemon, and no more: each part lists only what

@@ -40,7 +40,7 @@ export interface StatusResponse {
 export type WatchEvent =
   | { event: 'status'; status: StatusResponse }
   | { event: 'pairing'; request: import('../pairing/pairing-types.js').PairingInfo }
-  | ({ event: 'notice' } & import('../daemon/daemon-events.js').Notice);
+  | ({ event: 'notice' } & import('./daemon-events.js').Notice);
 
 /** `POST /v1/config/reload`: how the daemon took config.json as it is now. */
 export interface ConfigReloadResponse {

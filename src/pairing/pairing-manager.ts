@@ -315,9 +315,7 @@ export class PairingManager {
   }
 
   private changed(entry: Entry): void {
-    if (entry.replaced === true || entry.supersededBy !== undefined) return;
-    const info = this.info(entry);
-    for (const listener of this.listeners) listener(info);
+    if (entry.replaced !== true && entry.supersededBy === undefined) for (const listener of this.listeners) listener(this.info(entry));
   }
 
   private onCode(entry: Entry, code: string): void {

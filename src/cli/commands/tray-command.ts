@@ -19,7 +19,7 @@ async function tray(args: GlobalArgs): Promise<void> {
       hint: 'run the tray inside your desktop session (clipsync service install --tray does); on macOS use the SwiftBar plugin in contrib/',
     });
   }
-  const { TrayApp } = await import('../../tray/tray-app.js');
+  const { TrayApp } = await import('../tray/tray-app.js');
   let quit: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (quit = resolve));
   const app = new TrayApp({

@@ -1,4 +1,4 @@
-import { DaemonEvents } from '../../../src/daemon/daemon-events.js';
+import { DaemonEvents } from '../../../src/ipc/daemon-events.js';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Clock } from '../../../src/core/clock.js';

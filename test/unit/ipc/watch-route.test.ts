@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DaemonEvents } from '../../../src/daemon/daemon-events.js';
+import { DaemonEvents } from '../../../src/ipc/daemon-events.js';
 import type { WatchEvent } from '../../../src/ipc/schema.js';
 import { fakeDaemon, pairingInfo, startControlApi, type ControlApi } from './control-api.js';
 

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import type * as DBus from '@jellybrick/dbus-next';
-import type { IpcClient } from '../ipc/client.js';
-import type { StatusResponse, WatchEvent } from '../ipc/schema.js';
-import type { PairingInfo } from '../pairing/pairing-types.js';
-import type { HistoryItem } from '../sync/clip-history.js';
-import { describeLines } from '../cli/status-formats.js';
+import type { IpcClient } from '../../ipc/client.js';
+import type { StatusResponse, WatchEvent } from '../../ipc/schema.js';
+import type { PairingInfo } from '../../pairing/pairing-types.js';
+import type { HistoryItem } from '../../sync/clip-history.js';
+import { describeLines } from '../status-formats.js';
 import { ExportedObject } from './dbus-object.js';
 import { ICON_NAMES, iconPixmap } from './icons.js';
 import { buildMenu, findItem, summary, trayState, type MenuItem, type TrayAction, type TrayState } from './menu-model.js';

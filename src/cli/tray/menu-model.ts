@@ -1,7 +1,7 @@
-import type { StatusResponse } from '../ipc/schema.js';
-import type { PairingInfo } from '../pairing/pairing-types.js';
-import type { HistoryItem } from '../sync/clip-history.js';
-import { barState, type BarState } from '../cli/status-formats.js';
+import type { StatusResponse } from '../../ipc/schema.js';
+import type { PairingInfo } from '../../pairing/pairing-types.js';
+import type { HistoryItem } from '../../sync/clip-history.js';
+import { barState, type BarState } from '../status-formats.js';
 
 /** What the tray knows of the daemon: its status (null: not running), recent clips, pairing requests. */
 export interface TrayState {

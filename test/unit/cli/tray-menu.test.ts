@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { splitSignature } from '../../../src/tray/dbus-object.js';
-import { ICON_NAMES, iconPixmap } from '../../../src/tray/icons.js';
-import { buildMenu, findItem, trayState, type MenuItem, type TrayState } from '../../../src/tray/menu-model.js';
+import { splitSignature } from '../../../src/cli/tray/dbus-object.js';
+import { ICON_NAMES, iconPixmap } from '../../../src/cli/tray/icons.js';
+import { buildMenu, findItem, trayState, type MenuItem, type TrayState } from '../../../src/cli/tray/menu-model.js';
 import type { StatusResponse } from '../../../src/ipc/schema.js';
 
 const status = (over: Partial<StatusResponse> = {}): StatusResponse =>

@@ -1,4 +1,4 @@
-import type { BarState } from '../cli/status-formats.js';
+import type { BarState } from '../status-formats.js';
 
 /** Themed icon names (freedesktop naming spec) per state: what Plasma and GNOME draw first. */
 export const ICON_NAMES: Record<BarState, string> = {
