@@ -112,8 +112,15 @@ export class DialScheduler {
   removeDiscovered(fingerprint: string): void {
     const index = this.list.findIndex((t) => t.source === 'mdns' && t.fingerprint === fingerprint);
     if (index < 0) return;
-    this.list[index]!.cancelTimer();
-    this.list.splice(index, 1);
+    const [removed] = this.list.splice(index, 1);
+    removed!.cancelTimer();
+    // A --peer twin that stood by for it dials on its own from now on.
+    for (const twin of this.standingBy(removed!)) this.schedule(twin, 0);
+  }
+
+  /** Targets at the same address that stood by (idle) while `target` dialed for both. */
+  private standingBy(target: DialTarget): DialTarget[] {
+    return this.list.filter((t) => t !== target && t.address === target.address && t.state === 'idle' && !this.options.isLive(t.fingerprint));
   }
 
   /**
@@ -240,6 +247,8 @@ export class DialScheduler {
     const now = this.options.clock.now();
     target.enter(refused ? 'refused' : 'backoff', now);
     const justPaired = target.pairedAt !== undefined && now - target.pairedAt < PAIRED_GRACE_MS;
+    // A twin that stood by for this dial stays idle: this target keeps dialing for both, and a
+    // discovered one that goes away wakes it (removeDiscovered).
     this.schedule(target, refused && !justPaired ? REFUSED_RETRY_MS : backoffDelay(target.attempt, this.options.backoff));
   }
 }

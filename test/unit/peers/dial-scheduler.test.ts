@@ -21,7 +21,7 @@ import { captureLog } from '../_support/logger.js';
 const BACKOFF = { baseMs: 1000, capMs: 8000, random: () => 0 };
 const PEER = 'SHA256:peer';
 
-type Outcome = 'unreachable' | 'refused' | 'duplicate' | 'authenticated';
+type Outcome = 'unreachable' | 'refused' | 'duplicate' | 'authenticated' | 'pending';
 
 
 function setup(options: { live?: () => boolean } = {}) {
@@ -56,6 +56,8 @@ function scripted(outcome: Outcome): Connection {
       return fail(new Error('connect ENOENT'), false);
     case 'refused':
       return fail(new ProtocolViolation(CloseCode.untrusted, 'your key is not trusted', true), true, PEER);
+    case 'pending': // a dial still under way (as a real socket is for a while)
+      return { established: () => new Promise(() => undefined), wasOpened: false } as unknown as Connection;
     case 'duplicate':
       return fail(new ProtocolViolation(CloseCode.duplicate, 'duplicate connection'), true, PEER);
     case 'authenticated': {
@@ -103,6 +105,21 @@ describe('DialScheduler', () => {
     expect(dialed).toEqual([formatAddress(A)]);
     expect(fixed).toMatchObject({ state: 'idle', fingerprint: PEER }); // learned from its twin
     expect(found.state).toBe('idle');
+  });
+
+  it('keeps a --peer twin standing by while the mDNS target dials, and dials it once mDNS drops the peer', async () => {
+    const { scheduler, dialed, script, advance } = setup();
+    script.push('pending', 'unreachable');
+    const found = scheduler.addDiscovered(PEER, [A]);
+    const fixed = scheduler.addStatic(A);
+    await advance(0);
+    expect(dialed).toHaveLength(1); // the mDNS dial is under way: the --peer twin stands by
+    expect([found.state, fixed.state]).toEqual(['connecting', 'idle']);
+    scheduler.removeDiscovered(PEER); // the peer left the network: the --peer address dials by itself
+    expect(scheduler.targets).toEqual([fixed]);
+    await advance(0);
+    expect(dialed).toHaveLength(2);
+    expect(fixed.state).toBe('backoff');
   });
 
   it('asks a peer that refused us again only after REFUSED_RETRY_MS', async () => {
