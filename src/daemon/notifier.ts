@@ -9,6 +9,9 @@ export interface NotificationSink {
   close(): void;
 }
 
+/** After a notification could not be shown, the next try waits this long. */
+const RETRY_AFTER_FAILURE_MS = 60_000;
+
 const SUMMARIES: Record<NoticeKind, string> = {
   pairing: 'clipsync: pairing request',
   refused: 'clipsync: peer refused',
@@ -20,18 +23,32 @@ const SUMMARIES: Record<NoticeKind, string> = {
 /**
  * Shows the notices the user asked for (config `notify`, read at each notice so a live config
  * change applies) as desktop notifications. The D-Bus library is loaded on the first one
- * only: a daemon that never notifies never pays for it. Without a session bus it says so once
- * and carries on; a notification is never worth failing or slowing the daemon.
+ * only: a daemon that never notifies never pays for it. Without a session bus (or a notification
+ * server) it says so once, carries on, and tries again a minute later: a notification is never
+ * worth failing or slowing the daemon.
  */
-export function notifyDesktop(events: DaemonEvents, wanted: () => readonly NoticeKind[], log: Logger, sink: () => NotificationSink = platformSink): () => void {
+export function notifyDesktop(
+  events: DaemonEvents,
+  wanted: () => readonly NoticeKind[],
+  log: Logger,
+  sink: () => NotificationSink = platformSink,
+  now: () => number = Date.now,
+): () => void {
   let open: NotificationSink | undefined;
-  let unavailable = false;
+  let retryAt = 0;
+  let said = false;
   const unsubscribe = events.subscribe({
     notice: (notice: Notice) => {
-      if (unavailable || !wanted().includes(notice.kind)) return;
+      if (now() < retryAt || !wanted().includes(notice.kind)) return;
       open ??= sink();
       open.send(SUMMARIES[notice.kind], notice.message).catch((err: unknown) => {
-        unavailable = true; // said once; no retry storm against a bus that is not there
+        // Not there (no bus, no notification server yet): tried again with a later notice, a
+        // minute on, on a fresh connection; said once, not at every try.
+        retryAt = now() + RETRY_AFTER_FAILURE_MS;
+        open?.close();
+        open = undefined;
+        if (said) return;
+        said = true;
         log.info({ reason: messageOf(err) }, 'desktop notifications unavailable; notices still go to `clipsync status --watch` and the tray');
       });
     },
