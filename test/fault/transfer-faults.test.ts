@@ -22,10 +22,11 @@ describe('transfers under network faults', () => {
 
   beforeAll(async () => {
     dir = makeTempDir();
-    // 2 s, not the 1 s the stall case alone would allow: the proxy runs in this test's
-    // process, and on a loaded 2-core machine it can stall for a second, which a 1 s
-    // heartbeat rightly takes for a dead link (the slow-link case failed that way in CI).
-    const config = { spoolThresholdBytes: MiB, heartbeatIntervalMs: 2000 };
+    // 3 s, not the 1 s the stall case alone would allow: the proxy runs in this test's
+    // process, and on a loaded 2-core machine it can stall for a second or two, which a
+    // short heartbeat rightly takes for a dead link (the slow-link case failed that way in
+    // CI at 1 s, and once more at 2 s). A DATA message still takes 5 s at the slow link's rate.
+    const config = { spoolThresholdBytes: MiB, heartbeatIntervalMs: 3000 };
     pair = await startProxiedPair(dir, { configA: config, configB: config });
   });
   afterAll(async () => {
@@ -185,7 +186,7 @@ describe('transfers under network faults', () => {
   });
 
   it('keeps the connection on a link where one DATA message takes longer to arrive than the heartbeat interval', async () => {
-    // 192 KiB/s: a 960 KiB message takes 5 s, against a 2 s heartbeat, and the pongs wait
+    // 192 KiB/s: a 960 KiB message takes 5 s, against a 3 s heartbeat, and the pongs wait
     // behind the data. The bytes as they trickle in, and each side's own pings, show that
     // the peer is alive: the transfer must finish on the connection it started on.
     const connections = pair.proxy.accepted;
