@@ -1,3 +1,4 @@
+import { formatBytes } from './progress-bar.js';
 import type { HistoryItem } from '../sync/clip-history.js';
 import type { StatusResponse } from '../ipc/schema.js';
 
@@ -37,9 +38,9 @@ function shortText(status: StatusResponse | null, state: BarState): string {
 export function describeLines(status: StatusResponse | null, now = Date.now()): string[] {
   if (status === null) return ['clipsync daemon not running (start it: clipsync daemon, or clipsync service install)'];
   const lines = [`${status.peers.connected} peer${status.peers.connected === 1 ? '' : 's'} connected of ${status.peers.known} known`];
-  if (status.clip !== null) lines.push(`clip: ${status.clip.mime} (${bytes(status.clip.size)})${status.clip.local ? '' : ', not fetched yet'}`);
+  if (status.clip !== null) lines.push(`clip: ${status.clip.mime} (${formatBytes(status.clip.size)})${status.clip.local ? '' : ', not fetched yet'}`);
   if (status.transfers > 0) lines.push(`${status.transfers} transfer${status.transfers === 1 ? '' : 's'} in flight`);
-  if (status.paused) lines.push(status.paused.until === null ? 'paused until clipsync resume' : `paused for ${wait(Date.parse(status.paused.until) - now)} more`);
+  if (status.paused) lines.push(status.paused.until === null ? 'paused until clipsync resume' : `paused for ${timeLeft(status.paused.until, now)} more`);
   if (status.pairingPending > 0) lines.push(`${status.pairingPending} pairing request${status.pairingPending === 1 ? '' : 's'} to answer (clipsync pair --pending)`);
   return lines;
 }
@@ -85,7 +86,7 @@ export function xbar(status: StatusResponse | null, history: readonly HistoryIte
     if (!status.paused) out.push(`Pause for 1 hour | ${action('pause', '--for', '1h')}`);
     if (history.length > 0) {
       out.push('---', 'Recent clips');
-      for (const item of history.slice(0, 8)) out.push(`--${menuText(item.preview || `${item.mime} (${bytes(item.size)})`)} | ${action('history', 'get', String(item.n))}`);
+      for (const item of history.slice(0, 8)) out.push(`--${menuText(item.preview || `${item.mime} (${formatBytes(item.size)})`)} | ${action('history', 'get', String(item.n))}`);
     }
   }
   return out.join('\n');
@@ -97,16 +98,10 @@ function menuText(text: string): string {
   return flat.length > 60 ? `${flat.slice(0, 59)}…` : flat;
 }
 
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-}
-
-function wait(ms: number): string {
-  const s = Math.max(0, Math.ceil(ms / 1000));
+/** Time left until `iso`, for people: "1h 5m", "9m 12s", "40s". */
+export function timeLeft(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.ceil((Date.parse(iso) - now) / 1000));
   if (s >= 3600) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
-  if (s >= 60) return `${Math.floor(s / 60)}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m ${s % 60}s`;
   return `${s}s`;
 }

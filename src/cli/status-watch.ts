@@ -1,12 +1,8 @@
-import { isClipsyncError } from '../core/errors.js';
+import { followDaemon } from './follow-daemon.js';
 import type { IpcClient } from '../ipc/client.js';
 import type { StatusResponse, WatchEvent } from '../ipc/schema.js';
 import type { HistoryItem } from '../sync/clip-history.js';
 import { describeLines, i3blocks, waybar, xbar, type BarFormat, type Invocation } from './status-formats.js';
-
-/** Between tries to reach a daemon that is not running: doubling up to the cap. */
-const RETRY_FIRST_MS = 1000;
-const RETRY_CAP_MS = 10_000;
 
 export interface StatusBarOptions {
   client: IpcClient;
@@ -26,38 +22,29 @@ export async function statusOnce(options: StatusBarOptions, status: StatusRespon
  * changes, from its event stream; pairing requests and notices too in the readable form and
  * with --json. While the daemon is not running it says so once, and tries again now and then.
  */
-export async function statusWatch(options: StatusBarOptions): Promise<never> {
-  let delay = RETRY_FIRST_MS;
+export async function statusWatch(options: StatusBarOptions): Promise<void> {
   let shownDown = false;
   let first = true;
+  const raw = options.json && options.format === undefined;
   const show = async (status: StatusResponse | null): Promise<void> => {
     if (options.format === 'xbar' && !first) options.write('~~~\n'); // SwiftBar's streamable plugins: one update after another
     first = false;
     options.write(`${await render(options, status, true)}\n`);
   };
-  for (;;) {
-    try {
-      for await (const line of options.client.lines<WatchEvent>({ method: 'GET', path: '/v1/watch' })) {
-        delay = RETRY_FIRST_MS;
-        shownDown = false;
-        if (options.json && options.format === undefined) options.write(`${JSON.stringify(line)}\n`);
-        else if (line.event === 'status') await show(line.status);
-        else if (options.format === undefined) options.write(`${stamp()}  ${line.event === 'pairing' ? pairingLine(line) : line.message}\n`);
-      }
-    } catch (err) {
-      // Not running, or gone mid-stream (the socket reset, the response aborted): wait for it.
-      // Anything that is this command's own fault still ends it.
-      if (isClipsyncError(err) && err.code !== 'CLIPSYNC_ERR_NOT_RUNNING' && err.code !== 'CLIPSYNC_ERR_IPC') throw err;
-    }
-    // The stream ended or never began: the daemon stopped, or is not running yet.
-    if (!shownDown) {
-      if (options.json && options.format === undefined) options.write(`${JSON.stringify({ event: 'status', status: { running: false } })}\n`);
-      else await show(null);
+  await followDaemon(options.client, {
+    line: async (line) => {
+      shownDown = false;
+      if (raw) options.write(`${JSON.stringify(line)}\n`);
+      else if (line.event === 'status') await show(line.status);
+      else if (options.format === undefined) options.write(`${stamp()}  ${line.event === 'pairing' ? pairingLine(line) : line.message}\n`);
+    },
+    down: async () => {
+      if (shownDown) return;
       shownDown = true;
-    }
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, RETRY_CAP_MS);
-  }
+      if (raw) options.write(`${JSON.stringify({ event: 'status', status: { running: false } })}\n`);
+      else await show(null);
+    },
+  });
 }
 
 async function render(options: StatusBarOptions, status: StatusResponse | null, following: boolean): Promise<string> {

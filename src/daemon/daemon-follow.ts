@@ -26,7 +26,7 @@ export function followDaemon(
     const told = toldRefusals.get(key);
     if (told !== undefined && now() - told < REFUSAL_REPEAT_MS) return;
     toldRefusals.set(key, now());
-    events.notice({ kind: 'refused', message: `${refusal.reason}`, peer: refusal.fingerprint, name: refusal.name });
+    events.notice({ kind: 'refused', message: refusal.reason, peer: refusal.fingerprint, name: refusal.name });
   });
   // A large clip that failed is worth a word: the user may be waiting for it.
   transfers.on('end', (transfer, outcome, detail) => {
@@ -34,13 +34,14 @@ export function followDaemon(
     const way = transfer.direction === 'send' ? `to ${transfer.name}` : `from ${transfer.name}`;
     events.notice({ kind: 'failed', message: `a ${Math.round(transfer.total / 1024 / 1024)} MiB clip ${way} failed${detail === undefined ? '' : `: ${detail}`}`, peer: transfer.peer, name: transfer.name });
   });
-  const announced = new Set<string>();
+  // Requests told of, by key: a request from a peer with its code is told once, while it waits.
+  const announced = new Map<string, string>();
   network.pairing.onChange((request) => {
     events.pairing(request);
     events.changed();
-    // A request from a peer with its code, once: what a person has to act on.
-    if (request.direction === 'inbound' && request.state === 'pending' && request.code !== null && !announced.has(`${request.fingerprint}:${request.code}`)) {
-      announced.add(`${request.fingerprint}:${request.code}`);
+    if (request.state !== 'pending') announced.delete(request.fingerprint);
+    else if (request.direction === 'inbound' && request.code !== null && announced.get(request.fingerprint) !== request.code) {
+      announced.set(request.fingerprint, request.code);
       events.notice({
         kind: 'pairing',
         message: `${request.name} asks to pair; code ${request.code}. If it shows the same code: clipsync pair --accept ${request.fingerprint}`,
@@ -48,7 +49,6 @@ export function followDaemon(
         name: request.name,
       });
     }
-    if (request.state !== 'pending' && request.state !== 'exchanging' && request.state !== 'completing' && request.code !== null) announced.delete(`${request.fingerprint}:${request.code}`);
   });
   controls.pause.onChange(() => events.changed());
   let newest: string | undefined;

@@ -65,21 +65,20 @@ function platformSink(): NotificationSink {
 
 /** `org.freedesktop.Notifications.Notify` on the session bus; the bus is opened on the first notification. */
 export function dbusSink(address: string | undefined): NotificationSink {
-  type Bus = import('@jellybrick/dbus-next').MessageBus;
-  let bus: Promise<Bus> | undefined;
-  const connect = async (): Promise<Bus> => {
+  type Lib = typeof import('@jellybrick/dbus-next');
+  let bus: Promise<{ dbus: Lib; opened: import('@jellybrick/dbus-next').MessageBus }> | undefined;
+  const connect = async (): Promise<{ dbus: Lib; opened: import('@jellybrick/dbus-next').MessageBus }> => {
     if (address === undefined || address === '') throw new Error('no session bus (DBUS_SESSION_BUS_ADDRESS is not set)');
     const dbus = await import('@jellybrick/dbus-next');
     const opened = dbus.sessionBus({ busAddress: address });
     // A bus that drops later must not take the daemon down with an unhandled error.
     (opened as unknown as NodeJS.EventEmitter).on('error', () => undefined);
-    return opened;
+    return { dbus, opened };
   };
   return {
     async send(summary, body) {
       // Awaited first: a bus that cannot be reached is this call's error, never an unhandled one.
-      const opened = await (bus ??= connect());
-      const dbus = await import('@jellybrick/dbus-next');
+      const { dbus, opened } = await (bus ??= connect());
       const message = new dbus.Message({
         destination: 'org.freedesktop.Notifications',
         path: '/org/freedesktop/Notifications',
@@ -92,7 +91,7 @@ export function dbusSink(address: string | undefined): NotificationSink {
       await opened.call(message);
     },
     close() {
-      void bus?.then((b) => b.disconnect()).catch(() => undefined);
+      void bus?.then((b) => b.opened.disconnect()).catch(() => undefined);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { isClipsyncError } from '../../core/errors.js';
-import { BAR_FORMATS, type BarFormat } from '../status-formats.js';
+import { BAR_FORMATS, timeLeft, type BarFormat } from '../status-formats.js';
 import type { Argv } from 'yargs';
 import type { PeersResponse, StatusResponse, TransferEvent } from '../../ipc/schema.js';
 import type { TransferInfo } from '../../sync/transfer-board.js';
@@ -25,7 +25,10 @@ export async function status(args: StatusArgs): Promise<void> {
     run: { node: process.execPath, cli: process.argv[1] ?? 'clipsync', home: args.home },
     write: (text: string) => void process.stdout.write(text),
   };
-  if (args.watch === true) await (await import('../status-watch.js')).statusWatch(bar);
+  if (args.watch === true) {
+    await (await import('../status-watch.js')).statusWatch(bar);
+    return;
+  }
   let status: StatusResponse;
   try {
     status = await clientFrom(args).json<StatusResponse>({ method: 'GET', path: '/v1/status' });
@@ -58,13 +61,11 @@ export async function status(args: StatusArgs): Promise<void> {
   if (status.paused) printLine(`paused:      ${describePaused(status.paused)}`);
 }
 
-/** "until 14:05:10 (in 9m 12s)", "until `clipsync resume`" — kept here, not imported: status runs on the fast path. */
+/** "until 14:05:10 (in 9m 12s)", "until `clipsync resume`". */
 function describePaused(paused: NonNullable<StatusResponse['paused']>): string {
   const since = `since ${new Date(paused.since).toLocaleTimeString()}`;
   if (paused.until === null) return `${since}, until \`clipsync resume\``;
-  const left = Math.max(0, Math.ceil((Date.parse(paused.until) - Date.now()) / 1000));
-  const wait = left >= 3600 ? `${Math.floor(left / 3600)}h ${Math.floor((left % 3600) / 60)}m` : left >= 60 ? `${Math.floor(left / 60)}m ${left % 60}s` : `${left}s`;
-  return `${since}, until ${new Date(paused.until).toLocaleTimeString()} (in ${wait}); nothing is sent or applied`;
+  return `${since}, until ${new Date(paused.until).toLocaleTimeString()} (in ${timeLeft(paused.until)}); nothing is sent or applied`;
 }
 
 /** `clipsync status` and `clipsync peers`: what the running daemon sees. */

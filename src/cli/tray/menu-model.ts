@@ -35,7 +35,7 @@ export const MENU_CLIPS = 8;
  * The tray's menu for a state, as a tree with ids 1… in order (0 is the root). Pure: the same
  * state gives the same menu, so the tray tells the host about a new layout only when it changed.
  */
-export function buildMenu(state: TrayState, now = Date.now()): MenuItem {
+export function buildMenu(state: TrayState): MenuItem {
   let next = 1;
   const item = (fields: Omit<MenuItem, 'id'>): MenuItem => ({ id: next++, ...fields });
   const separator = (): MenuItem => item({ type: 'separator' });
@@ -66,7 +66,6 @@ export function buildMenu(state: TrayState, now = Date.now()): MenuItem {
   items.push(separator());
   items.push(item({ label: 'Open log', action: { kind: 'open-log' } }));
   items.push(item({ label: 'Quit tray', action: { kind: 'quit' } }));
-  void now;
   return { id: 0, children: items };
 }
 

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import type * as DBus from '@jellybrick/dbus-next';
 import type { IpcClient } from '../../ipc/client.js';
-import type { StatusResponse, WatchEvent } from '../../ipc/schema.js';
+import type { StatusResponse } from '../../ipc/schema.js';
+import { followDaemon } from '../follow-daemon.js';
 import type { PairingInfo } from '../../pairing/pairing-types.js';
 import type { HistoryItem } from '../../sync/clip-history.js';
 import { describeLines } from '../status-formats.js';
@@ -14,9 +15,6 @@ const MENU_PATH = '/MenuBar';
 const SNI = 'org.kde.StatusNotifierItem';
 const MENU = 'com.canonical.dbusmenu';
 const WATCHER = 'org.kde.StatusNotifierWatcher';
-/** Between tries to reach a daemon that is not running: doubling up to the cap. */
-const RETRY_FIRST_MS = 1000;
-const RETRY_CAP_MS = 10_000;
 
 export interface TrayOptions {
   busAddress: string;
@@ -68,9 +66,7 @@ export class TrayApp {
   }
 
   private exportItem(): void {
-    const { Variant } = this.dbus;
     const pixmaps = (): unknown[] => [iconPixmap(trayState(this.state), 22), iconPixmap(trayState(this.state), 44)];
-    void Variant;
     this.item = new ExportedObject(this.dbus, this.bus, ITEM_PATH, {
       [SNI]: {
         methods: {
@@ -231,26 +227,20 @@ export class TrayApp {
     await register();
   }
 
-  /** Follows the daemon's event stream; while it is not running, says so and tries again now and then. */
+  /** Follows the daemon's event stream; while it is not running, the icon says so. */
   private async followDaemon(): Promise<void> {
-    let delay = RETRY_FIRST_MS;
-    while (!this.stopped) {
-      try {
-        for await (const line of this.options.client.lines<WatchEvent>({ method: 'GET', path: '/v1/watch' })) {
-          delay = RETRY_FIRST_MS;
-          if (line.event === 'status') await this.onStatus(line.status);
-          else if (line.event === 'pairing') await this.refreshPairing();
-        }
-      } catch {
-        // not running, or gone: shown below, retried
-      }
-      if (this.stopped) return;
-      this.state = { status: null, history: [], pairing: [] };
-      this.lastClip = undefined;
-      this.update();
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, RETRY_CAP_MS);
-    }
+    await followDaemon(this.options.client, {
+      line: async (line) => {
+        if (line.event === 'status') await this.onStatus(line.status);
+        else if (line.event === 'pairing') await this.refreshPairing();
+      },
+      down: () => {
+        this.state = { status: null, history: [], pairing: [] };
+        this.lastClip = undefined;
+        this.update();
+      },
+      stopped: () => this.stopped,
+    });
   }
 
   private async onStatus(status: StatusResponse): Promise<void> {
