@@ -88,10 +88,8 @@ export function configReloader(setup: DaemonSetup, apply: (next: Config, changed
     current: () => running,
     reload,
     watch() {
-      void readFile(file, 'utf8').then(
-        (text) => (lastText ??= text),
-        () => (lastText ??= ''),
-      );
+      // No first read to compare against: a change landing during it would be taken for the
+      // old bytes and missed. The first event reloads in full; unchanged keys change nothing.
       try {
         watcher = watch(dirname(file), { persistent: false }, (_event, name) => {
           if (name !== null && name.toString() !== basename(file)) return;

@@ -114,6 +114,8 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
     const { dialer } = discovery;
     network.onTrustChanged(() => dialer.recheck());
   }
+  // Followed before `daemon ready`: a change written right after it is never missed.
+  liveConfig.watch();
   await writeFile(paths.pidFile, `${process.pid}\n`, { mode: 0o600 }).catch(() => undefined);
   log.info(
     {
@@ -143,7 +145,6 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   network.peers.whenActive(() => networkWatch.resume());
   networkWatch.start();
   spool.startCleanup();
-  liveConfig.watch();
 
   await stopRequested;
   // Stop: no new work, goodbyes to peers (1001), partial transfers kept on disk for a resume,
