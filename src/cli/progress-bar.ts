@@ -64,9 +64,16 @@ export class ProgressLine {
     const names = all.map((t) => t.name || t.peer.slice(0, 16)).join(', ');
     const line =
       `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}%  ` +
-      `${formatBytes(done)} / ${formatBytes(total)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}  → ${names}`;
+      `${filesPart(all)}${formatBytes(done)} / ${formatBytes(total)}  ${formatBytes(rate)}/s  ETA ${formatDuration(eta)}  → ${names}`;
     const columns = this.out.columns || 100; // 0 on a terminal that reports no size
     this.out.write(`\r\x1b[2K${line.slice(0, Math.max(10, columns - 1))}`);
     this.drawn = true;
   }
+}
+
+/** `12/40 files  ` for a files clip (summed over its peers), nothing otherwise. */
+function filesPart(transfers: readonly TransferInfo[]): string {
+  const files = transfers.map((t) => t.files).filter((f) => f !== undefined);
+  if (files.length === 0) return '';
+  return `${files.reduce((n, f) => n + f.done, 0)}/${files.reduce((n, f) => n + f.total, 0)} files  `;
 }

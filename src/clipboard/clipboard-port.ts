@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { whenComplete } from '../core/filling-files.js';
 import { Readable } from 'node:stream';
-import { formatOffsets, type Clip } from '../sync/clip.js';
+import { formatOffsets, isLocal, type Clip } from '../sync/clip.js';
+import { fileListFormats } from '../files/desktop-formats.js';
 import type { ClipboardPort } from '../sync/ports.js';
 import type { ClipboardBackend, ClipToWrite, Selection } from './backend.js';
 import { Fingerprint } from './formats.js';
@@ -28,7 +29,7 @@ export function clipboardPort(backend: ClipboardBackend, watcher: () => Clipboar
   const write = async (clip: Clip, stillCurrent: () => boolean): Promise<'written' | 'unsupported' | 'superseded'> => {
     await watcher()?.settled(false, selection);
     if (!stillCurrent()) return 'superseded';
-    if (clip.data === undefined && clip.file === undefined) {
+    if (!isLocal(clip)) {
       if (!backend.servesLazily) return 'unsupported';
       return backend.write(lazyClipToWrite(clip, selection, fetch));
     }
@@ -54,6 +55,8 @@ export function clipboardPort(backend: ClipboardBackend, watcher: () => Clipboar
 
 /** A clip as a backend takes it: each format opens a stream of just its bytes. */
 export function clipToWrite(clip: Clip, selection: Selection): ClipToWrite {
+  // A files clip is offered as the desktop offers files: local paths, where they are here.
+  if (clip.tree !== undefined) return inMemoryClipToWrite(clip.id, selection, fileListFormats(clip.tree.roots));
   const offsets = formatOffsets(clip.formats);
   return {
     selection,
@@ -75,7 +78,20 @@ export function clipToWrite(clip: Clip, selection: Selection): ClipToWrite {
   };
 }
 
-/** An announced clip as a backend takes it: opening a format fetches the clip first (once). */
+function inMemoryClipToWrite(id: string, selection: Selection, formats: { mime: string; data: Buffer }[]): ClipToWrite {
+  return {
+    selection,
+    id,
+    local: true,
+    formats: formats.map((f) => ({ mime: f.mime, size: f.data.length, open: async () => Readable.from([f.data], { objectMode: false }) })),
+  };
+}
+
+/**
+ * An announced clip as a backend takes it: opening a format fetches the clip first (once). A
+ * files clip offers its files' local paths, known from its manifest; a paste of them waits
+ * until the files are here.
+ */
 function lazyClipToWrite(clip: Clip, selection: Selection, fetch: FetchClip): ClipToWrite {
   let fetched: Promise<ClipToWrite> | undefined;
   const local = (): Promise<ClipToWrite> => {
@@ -89,9 +105,9 @@ function lazyClipToWrite(clip: Clip, selection: Selection, fetch: FetchClip): Cl
     selection,
     id: clip.id,
     local: false,
-    formats: clip.formats.map((format, i) => ({
+    formats: (clip.files !== undefined ? fileListFormats(clip.files.roots) : clip.formats).map((format, i) => ({
       mime: format.mime,
-      size: format.size,
+      size: 'size' in format ? format.size : format.data.length,
       open: async () => (await local()).formats[i]!.open(),
     })),
   };

@@ -1,6 +1,7 @@
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { TEXT_MIME } from '../sync/clip.js';
 import type { ClipboardSnapshot, ReadOptions, Representation } from './backend.js';
+import { FILE_LIST_HINTS, localFileList } from '../files/desktop-formats.js';
 
 /**
  * Which of a copy's formats travel, how large they may be, and whether a password manager
@@ -34,7 +35,16 @@ const SENSITIVE_HINTS: ReadonlyMap<string, string | undefined> = new Map([
 ]);
 
 /** How a copy was judged: its travelling formats, or why there are none. */
-export type Judgement = { kind: 'copy'; formats: Representation[]; skipped: string[] } | { kind: 'sensitive' } | { kind: 'empty'; skipped: string[] };
+export type Judgement =
+  | {
+      kind: 'copy';
+      formats: Representation[];
+      skipped: string[];
+      /** A file manager's copy of files on this machine (desktop-formats.ts): sent as a files clip. */
+      files?: { paths: string[]; cut: boolean };
+    }
+  | { kind: 'sensitive' }
+  | { kind: 'empty'; skipped: string[] };
 
 export interface FormatPolicyOptions {
   /** Types that travel besides the defaults (config `formats.extra`), e.g. an app's private type. */
@@ -62,7 +72,7 @@ export class FormatPolicy {
 
   /** What a backend should read of a copy: the travelling types and the password hints. */
   readOptions(): ReadOptions {
-    return { accept: (mime) => this.travels(mime) || SENSITIVE_HINTS.has(mime), maxFormatBytes: this.options.maxFormatBytes };
+    return { accept: (mime) => this.travels(mime) || SENSITIVE_HINTS.has(mime) || FILE_LIST_HINTS.includes(mime.toLowerCase()), maxFormatBytes: this.options.maxFormatBytes };
   }
 
   travels(mime: string): boolean {
@@ -83,7 +93,7 @@ export class FormatPolicy {
     const hasUtf8 = snapshot.formats.some((f) => f.mime.toLowerCase() === TEXT_MIME);
     for (const format of snapshot.formats) {
       let { mime } = format;
-      if (SENSITIVE_HINTS.has(mime)) continue;
+      if (SENSITIVE_HINTS.has(mime) || FILE_LIST_HINTS.includes(mime.toLowerCase())) continue;
       if (mime.toLowerCase() === 'text/plain') {
         if (hasUtf8 || !isUtf8(format.data)) continue;
         mime = TEXT_MIME;
@@ -95,7 +105,9 @@ export class FormatPolicy {
       total += format.data.length;
       kept.push(mime === format.mime ? format : { mime, data: format.data });
     }
-    return kept.length === 0 ? { kind: 'empty', skipped } : { kind: 'copy', formats: kept, skipped };
+    if (kept.length === 0) return { kind: 'empty', skipped };
+    const files = localFileList(snapshot.formats);
+    return files === undefined ? { kind: 'copy', formats: kept, skipped } : { kind: 'copy', formats: kept, skipped, files };
   }
 }
 

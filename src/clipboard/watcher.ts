@@ -12,6 +12,8 @@ export interface LocalCopy {
   initial: boolean;
   /** Marked secret by a password manager and still synced (config `sendSensitive`): never kept in history. */
   sensitive: boolean;
+  /** A file manager's copy of local files: sent as a files clip of these paths. */
+  files?: { paths: string[]; cut: boolean };
 }
 
 export interface WatcherStats {
@@ -173,7 +175,7 @@ export class ClipboardWatcher {
       return;
     }
     this.known.set(selection, new Set(prints));
-    this.onCopy({ selection, formats: judged.formats, initial, sensitive: isSensitive(snapshot) });
+    this.onCopy({ selection, formats: judged.formats, initial, sensitive: isSensitive(snapshot), ...(judged.files !== undefined ? { files: judged.files } : {}) });
   }
 
   private schedulePoll(): void {

@@ -44,6 +44,9 @@ export type ErrorCode =
   | 'CLIPSYNC_ERR_PAIRING'
   | 'CLIPSYNC_ERR_UNKNOWN_PEER'
   | 'CLIPSYNC_ERR_NO_SUCH_CLIP'
+  | 'CLIPSYNC_ERR_BAD_MANIFEST'
+  | 'CLIPSYNC_ERR_NOT_FILES'
+  | 'CLIPSYNC_ERR_EXISTS'
   | 'CLIPSYNC_ERR_INTERNAL';
 
 const exitCodeFor: Partial<Record<ErrorCode, ExitCodeValue>> = {

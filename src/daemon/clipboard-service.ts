@@ -5,6 +5,7 @@ import { FormatPolicy, type FormatPolicyOptions } from '../clipboard/formats.js'
 import type { Config } from '../core/config/config.js';
 import { ClipboardWatcher } from '../clipboard/watcher.js';
 import { assembleClip } from '../sync/clip.js';
+import { copyFilesLocally } from '../sync/files-clip.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
 import type { DaemonSetup } from './daemon-setup.js';
 import type { SyncEngines } from './sync-service.js';
@@ -35,8 +36,14 @@ export function clipboardWatcher(setup: DaemonSetup, backend: ClipboardBackend, 
     (copy) => {
       const sync = engineFor(copy.selection);
       if (copy.initial) return sync.adoptInitial(copy.formats);
+      const failed = (err: unknown): void => log.warn({ selection: copy.selection, reason: messageOf(err) }, 'clipboard change not synced');
+      if (copy.files !== undefined && copy.selection === 'clipboard') {
+        // A file manager copied files here: they travel as a files clip, not as their URIs.
+        void copyFilesLocally(sync, copy.files.paths, { maxEntries: setup.config.maxFileEntries, maxBytes: setup.config.maxClipBytes }, 'clipboard', log, copy.files.cut).catch(failed);
+        return;
+      }
       const clip = assembleClip(copy.formats);
-      void sync.copyLocal({ data: clip.data }, clip.formats, 'clipboard', { sensitive: copy.sensitive }).catch((err: unknown) => log.warn({ selection: copy.selection, reason: messageOf(err) }, 'clipboard change not synced'));
+      void sync.copyLocal({ data: clip.data }, clip.formats, 'clipboard', { sensitive: copy.sensitive }).catch(failed);
     },
     () => {
       for (const selection of selections) {

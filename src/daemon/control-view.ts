@@ -54,6 +54,9 @@ export function controlView(parts: ControlParts): DaemonView {
     get maxClipBytes() {
       return live.current().maxClipBytes;
     },
+    get maxFileEntries() {
+      return live.current().maxFileEntries;
+    },
     spoolThresholdBytes: config.spoolThresholdBytes,
     store: spool,
     transfers,

@@ -2,6 +2,8 @@ import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { Spool } from '../spool/spool.js';
 import { spoolPort } from '../spool/spool-port.js';
+import { cleanupReceived } from '../spool/received-files.js';
+import { PLATFORM_FOLDS_CASE } from '../files/manifest.js';
 import type { SpoolPort } from '../sync/ports.js';
 import type { DaemonSetup } from './daemon-setup.js';
 
@@ -34,12 +36,20 @@ export async function openSpool({ paths, config }: DaemonSetup, log: Logger): Pr
       },
       (err: unknown) => log.warn({ reason: messageOf(err) }, 'spool clean-up failed'),
     );
+    // Received files by the same rules, their pins held in the same spool (by clip id).
+    cleanupReceived(config.filesDir, { now: Date.now(), maxAgeMs: config.spoolMaxAgeMs, maxTotalBytes: config.spoolMaxBytes, isPinned: (id) => spool.isPinned(id) }).then(
+      (plan) => {
+        if (plan.remove.length > 0) log.info({ removed: plan.remove.length, dir: config.filesDir }, 'received files cleaned up');
+      },
+      (err: unknown) => log.warn({ reason: messageOf(err), dir: config.filesDir }, 'clean-up of received files failed'),
+    );
   };
+  const files = { dir: config.filesDir, limits: () => ({ maxEntries: config.maxFileEntries, foldsCase: PLATFORM_FOLDS_CASE }) };
   const copyFailed = (path: string, err: unknown): void => log.warn({ path, reason: messageOf(err) }, 'a copied file could not be kept; its clip cannot be pasted here');
   let timer: NodeJS.Timeout | undefined;
   return {
-    port: spoolPort(spool, copyFailed),
-    newPort: () => spoolPort(spool, copyFailed),
+    port: spoolPort(spool, copyFailed, files),
+    newPort: () => spoolPort(spool, copyFailed, files),
     startCleanup: () => {
       timer = setInterval(clean, SPOOL_CLEANUP_MS);
       timer.unref();

@@ -3,7 +3,9 @@ import { whenComplete } from '../core/filling-files.js';
 import { pipeline } from 'node:stream/promises';
 import type { Clock } from '../core/clock.js';
 import { fail } from '../core/errors.js';
-import { findFormat, formatOffsets, isLocal, isValidMime, mainFormat, type Clip, type ClipFormat } from '../sync/clip.js';
+import { TEXT_MIME, findFormat, formatOffsets, isLocal, isValidMime, mainFormat, type Clip, type ClipFormat } from '../sync/clip.js';
+import { ClipReader, bodyOf } from '../sync/clip-body.js';
+import { manifestView } from './files-view.js';
 import type { DeliveryResult } from '../sync/delivery.js';
 import type { ServerResponse } from 'node:http';
 import { receiveCopyBody, type ReceivedCopy } from './copy-body.js';
@@ -43,11 +45,14 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
       if (query.get('list') === '1') {
         // Cheap for an announced clip too: its formats came with the announcement.
         const formats = clip.formats.map((f) => ({ mime: f.mime, size: f.size }));
-        return { id: clip.id, origin: clip.origin, mime: clip.mime, size: clip.size, formats, local: isLocal(clip) };
+        const manifest = clip.tree?.manifest ?? clip.files?.manifest;
+        return { id: clip.id, origin: clip.origin, mime: clip.mime, size: clip.size, formats, local: isLocal(clip), ...(manifest !== undefined ? { files: manifestView(manifest) } : {}) };
       }
       // An announced clip's bytes are still on the peer: this paste is what fetches them.
       if (!isLocal(clip)) clip = await daemon.sync.fetch(clip.id);
       const wanted = query.get('mime');
+      // Files: their local paths, one per line, as a terminal would want them (--to writes them out).
+      if (clip.tree !== undefined && wanted === null) return sendBytes(res, clip, TEXT_MIME, Buffer.from(clip.tree.roots.join('\n'), 'utf8'));
       const format = wanted === null ? mainFormat(clip.formats) : findFormat(clip.formats, wanted);
       if (format === undefined) {
         throw fail('CLIPSYNC_ERR_NOTHING_TO_PASTE', `the clipboard holds ${clip.formats.map((f) => f.mime).join(', ')}, not ${wanted}`, {
@@ -55,6 +60,7 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
         });
       }
       const { start, end } = rangeOf(clip, format);
+      if (clip.tree !== undefined) return streamTreeRange(res, clip, format, start, end);
       if (clip.file !== undefined) await whenComplete(clip.file); // a copy still filling in (spool.ts)
       const source = clip.file !== undefined && end > start ? createReadStream(clip.file, { start, end: end - 1 }) : undefined;
       if (source !== undefined) {
@@ -89,7 +95,7 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
 }
 
 /** The clip `paste` gives: read fresh from the system clipboard first, so a copy made a moment ago here counts. */
-async function currentOrFail(daemon: ClipView): Promise<Clip> {
+export async function currentOrFail(daemon: Pick<DaemonView, 'sync' | 'watcher'>): Promise<Clip> {
   await daemon.watcher?.settled(true, 'clipboard');
   const clip = daemon.sync.currentClip();
   if (clip === undefined) {
@@ -100,6 +106,35 @@ async function currentOrFail(daemon: ClipView): Promise<Clip> {
   return clip;
 }
 
+function sendBytes(res: ServerResponse, clip: Clip, mime: string, bytes: Buffer): undefined {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, [CLIP_HEADERS.id]: clip.id, [CLIP_HEADERS.mime]: mime, [CLIP_HEADERS.origin]: clip.origin });
+  res.end(bytes);
+  return undefined;
+}
+
+/** One format of a files clip (its manifest, or all its files' bytes), read where the files are. */
+async function streamTreeRange(res: ServerResponse, clip: Clip, format: ClipFormat, start: number, end: number): Promise<undefined> {
+  const reader = new ClipReader(bodyOf(clip), clip.size);
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': format.size, [CLIP_HEADERS.id]: clip.id, [CLIP_HEADERS.mime]: format.mime, [CLIP_HEADERS.origin]: clip.origin });
+  try {
+    for (let at = start; at < end; ) {
+      const length = Math.min(TREE_READ_BYTES, end - at);
+      const chunk = await reader.read(at, length);
+      // A copy: the reader reuses its buffers, and the response may hold this one a while.
+      if (!res.write(Buffer.from(chunk))) await new Promise((resolve) => res.once('drain', resolve));
+      at += length;
+    }
+    res.end();
+  } catch {
+    res.destroy(); // a file changed or vanished: the client sees a cut response, not wrong bytes
+  } finally {
+    await reader.close();
+  }
+  return undefined;
+}
+
+const TREE_READ_BYTES = 1024 * 1024;
+
 /** Where one format's bytes are in the clip's body. */
 function rangeOf(clip: Clip, format: ClipFormat): { start: number; end: number } {
   const start = formatOffsets(clip.formats)[clip.formats.indexOf(format)]!;
@@ -107,7 +142,7 @@ function rangeOf(clip: Clip, format: ClipFormat): { start: number; end: number }
 }
 
 /** Waits for every peer's answer, or until the timeout, when the silent ones count as failed. */
-async function waitAll(deliveries: PendingDelivery[], timeoutSeconds: number, clock: Clock): Promise<DeliveryResult[]> {
+export async function waitAll(deliveries: PendingDelivery[], timeoutSeconds: number, clock: Clock): Promise<DeliveryResult[]> {
   const all = Promise.all(deliveries.map((d) => d.result));
   if (!(timeoutSeconds > 0)) return all;
   const settled = new Map<PendingDelivery, DeliveryResult>();
@@ -126,7 +161,7 @@ async function waitAll(deliveries: PendingDelivery[], timeoutSeconds: number, cl
 }
 
 /** `timeout=SEC`: seconds (fractions allowed), 0 for no limit. Checked before any byte is taken: a bad one copies nothing. */
-function checkedTimeout(timeout: string | null): void {
+export function checkedTimeout(timeout: string | null): void {
   if (timeout === null || timeout === '') return;
   const seconds = Number(timeout);
   if (!/^\d+(\.\d+)?$/.test(timeout.trim()) || !Number.isFinite(seconds)) {

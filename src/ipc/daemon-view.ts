@@ -57,6 +57,8 @@ export interface DaemonView {
   /** Set once the system clipboard is being watched; undefined with the memory clipboard. */
   watcher: ClipboardPoll | undefined;
   maxClipBytes: number;
+  /** The most files and folders one files clip may have (config `maxFileEntries`). */
+  maxFileEntries: number;
   spoolThresholdBytes: number;
   store: LocalStore | undefined;
   transfers: TransferFeed;

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { clipRoutes } from './clip-routes.js';
+import { filesRoutes } from './files-routes.js';
 import { daemonRoutes } from './daemon-routes.js';
 import type { DaemonView } from './daemon-view.js';
 import { pairingRoutes } from './pairing-routes.js';
@@ -20,6 +21,7 @@ export function buildRoutes(daemon: DaemonView, clock: Clock = systemClock): Rou
     ...daemonRoutes(daemon),
     ...peerRoutes(daemon),
     ...clipRoutes(daemon, clock),
+    ...filesRoutes(daemon, clock),
     ...pairingRoutes(daemon.pairing),
     ...pauseRoutes(daemon.pause),
     ...historyRoutes(daemon.history, daemon.sync),

@@ -82,7 +82,44 @@ export interface PasteListResponse {
   formats: { mime: string; size: number }[];
   /** False for an announced clip: its bytes are still on the peer, and `paste` fetches them first. */
   local: boolean;
+  /** A files clip: its manifest (`paste --list` shows it). */
+  files?: FilesManifestView;
 }
+
+/** A files clip's manifest as the control API shows it. */
+export interface FilesManifestView {
+  /** Files and folders. */
+  count: number;
+  /** Bytes of every file together. */
+  totalBytes: number;
+  /** Copied for a move on the sending side; pasted as a copy. */
+  cut: boolean;
+  /** In manifest order: a folder is `{path, dir: true}`, a file `{path, size, exec}`. */
+  entries: ({ path: string; dir: true } | { path: string; size: number; exec: boolean })[];
+}
+
+/** `copy --files`: the copy's answer, with what was copied and what was left out. */
+export interface CopyFilesResponse extends CopyResponse {
+  files: { count: number; totalBytes: number };
+  /** Symlinks, devices, FIFOs and sockets: never sent. */
+  skipped: { path: string; why: string }[];
+}
+
+/** Lines of `POST /v1/copy/files?wait=1&progress=1`. */
+export type CopyFilesEvent = TransferEvent | { event: 'result'; result: CopyFilesResponse } | { event: 'error'; error: ErrorBody['error'] };
+
+/** `paste --to DIR`: where the clip's top-level entries were written. */
+export interface PasteFilesResponse {
+  id: string;
+  to: string;
+  count: number;
+  totalBytes: number;
+  /** The top-level entries written, as absolute paths. */
+  written: string[];
+}
+
+/** Lines of `POST /v1/paste/files?progress=1`: the fetch's progress (if its bytes were still on the peer), then one result or error. */
+export type PasteFilesEvent = TransferEvent | { event: 'result'; result: PasteFilesResponse } | { event: 'error'; error: ErrorBody['error'] };
 
 /** Lines of `POST /v1/fetch`: progress of the clip's transfer in, then exactly one result or error. */
 export type FetchEvent = TransferEvent | { event: 'result'; result: FetchResponse } | { event: 'error'; error: ErrorBody['error'] };

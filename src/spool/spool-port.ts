@@ -2,14 +2,53 @@ import { formatsTrailer, type ClipMeta } from '../sync/clip.js';
 import type { IncomingSink } from '../sync/clip-body.js';
 import type { Spool } from './spool.js';
 import type { SpoolPort } from '../sync/ports.js';
+import type { ManifestLimits } from '../files/manifest.js';
+import { FilesSink } from './files-sink.js';
+
+/** Where received files clips go, and the limits their manifests are checked against (live config). */
+export interface ReceivedFilesOptions {
+  dir: string;
+  limits: () => ManifestLimits;
+}
 
 /**
  * The spool as the engine and the copy route use it: incoming clips as sinks, local copies
  * stored by content id, and pins by id (the engine pins its current clip, whatever its age).
  */
-export function spoolPort(spool: Spool, onCopyFailed: (path: string, err: unknown) => void = () => undefined): SpoolPort {
+export function spoolPort(spool: Spool, onCopyFailed: (path: string, err: unknown) => void = () => undefined, files?: ReceivedFilesOptions): SpoolPort {
   const unpins = new Map<string, () => void>();
   return {
+    ...(files !== undefined
+      ? {
+          async beginFiles(meta: ClipMeta) {
+            const unpin = spool.pin(meta.id);
+            try {
+              const sink = await FilesSink.open(meta, files.dir, files.limits());
+              // Pinned while it arrives: the clean-up of received files never takes a clip being written.
+              const release = <T>(step: () => Promise<T>) => step().finally(unpin);
+              return {
+                get offset() {
+                  return sink.offset;
+                },
+                get manifest() {
+                  return sink.manifest;
+                },
+                get roots() {
+                  return sink.roots;
+                },
+                write: (chunk: Buffer) => sink.write(chunk),
+                rewind: () => sink.rewind(),
+                finish: () => release(() => sink.finish()),
+                suspend: () => release(() => sink.suspend()),
+                discard: () => release(() => sink.discard()),
+              };
+            } catch (err) {
+              unpin();
+              throw err;
+            }
+          },
+        }
+      : {}),
     async beginIncoming(meta: ClipMeta): Promise<IncomingSink> {
       const incoming = await spool.beginIncoming({ id: meta.id, size: meta.size, leaves: meta.leaves! });
       return {

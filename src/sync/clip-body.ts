@@ -3,17 +3,30 @@ import { fillingFile, type FileReader } from '../core/filling-files.js';
 import { fail } from '../core/errors.js';
 import { LeafHasher, LeafMismatch, LeafVerifier } from '../content/content-hash.js';
 import type { ClipMeta } from './clip.js';
+import { TreeReader, type FileTree } from '../files/file-tree.js';
 import { hashMismatchError, leafMismatchError, sizeMismatchError } from './clip-errors.js';
 
 /**
  * Where a clip's bytes are: in memory for small clips, in a spool file for large ones, so
  * that neither side of a transfer ever holds a large clip whole.
  */
-export type ClipBody = { data: Buffer; file?: undefined } | { file: string; data?: undefined };
+export type ClipBody =
+  | { data: Buffer; file?: undefined; tree?: undefined }
+  | { file: string; data?: undefined; tree?: undefined }
+  /** A files clip: its manifest and the files themselves, read where they are (files/file-tree.ts). */
+  | { tree: FileTree; data?: undefined; file?: undefined };
 
-/** The `data` or `file` field a Clip takes from a body (a body may carry more, such as its id). */
-export function clipFieldsOf(body: ClipBody): { data: Buffer } | { file: string } {
-  return body.data !== undefined ? { data: body.data } : { file: body.file };
+/** The `data`, `file` or `tree` field a Clip takes from a body (a body may carry more, such as its id). */
+export function clipFieldsOf(body: ClipBody): { data: Buffer } | { file: string } | { tree: FileTree } {
+  if (body.data !== undefined) return { data: body.data };
+  return body.tree !== undefined ? { tree: body.tree } : { file: body.file };
+}
+
+/** The body of a clip that holds its bytes here (`isLocal`). */
+export function bodyOf(clip: { data?: Buffer; file?: string; tree?: FileTree }): ClipBody {
+  if (clip.data !== undefined) return { data: clip.data };
+  if (clip.tree !== undefined) return { tree: clip.tree };
+  return { file: clip.file! };
 }
 
 /**
@@ -75,9 +88,10 @@ export class ClipReader {
   }
 
   private async readInto(slot: number, offset: number, length: number): Promise<Buffer> {
-    const file = this.body.file!;
+    const file = this.body.file ?? 'the files clip';
+    if (this.body.tree !== undefined) this.handle ??= new TreeReader(this.body.tree);
     // A copy still filling in (`copy FILE`, spool.ts): read on from the file it is made from.
-    const filling = fillingFile(file);
+    const filling = this.body.file !== undefined ? fillingFile(this.body.file) : undefined;
     if (filling?.failure !== undefined) throw filling.failure;
     this.handle ??= filling !== undefined ? filling.openReader() : await open(file, 'r');
     let buffer = this.buffers[slot];

@@ -61,11 +61,11 @@ export class ClipHistory {
     const previous = this.entries.find((e) => e.clip.id === clip.id);
     // A clip's bytes arriving later (an announced one fetched) keep its entry's origin name.
     const kept = bodyOnly(clip);
-    const preview = previous?.preview || previewFromMemory(kept);
+    const preview = previous?.preview || filesPreview(kept) || previewFromMemory(kept);
     const entry: HistoryEntry = { clip: kept, copiedAt: this.now(), originName: originName ?? previous?.originName ?? null, preview };
-    if (previous !== undefined) this.drop(previous, entry.clip.file);
+    if (previous !== undefined) this.drop(previous, heldOnDisk(entry.clip));
     this.entries.unshift(entry);
-    if (entry.clip.file !== undefined) this.spool?.pin(entry.clip.id);
+    if (heldOnDisk(entry.clip)) this.spool?.pin(entry.clip.id);
     this.trim();
     this.emit();
     if (entry.clip.file !== undefined && entry.preview === '') void this.previewFromFile(entry);
@@ -106,7 +106,7 @@ export class ClipHistory {
     for (const entry of entries) {
       if (this.entries.some((e) => e.clip.id === entry.clip.id)) continue;
       this.entries.push(entry);
-      if (entry.clip.file !== undefined) this.spool?.pin(entry.clip.id);
+      if (heldOnDisk(entry.clip)) this.spool?.pin(entry.clip.id);
     }
     this.trim();
     this.emit();
@@ -126,14 +126,14 @@ export class ClipHistory {
     return true;
   }
 
-  /** Takes `entry` out; its spool file stays pinned when the new entry of the same clip keeps it. */
-  private drop(entry: HistoryEntry, keepFile: string | undefined): void {
+  /** Takes `entry` out; its files stay pinned when the new entry of the same clip keeps them. */
+  private drop(entry: HistoryEntry, keepPin: boolean): void {
     this.entries = this.entries.filter((e) => e !== entry);
-    if (entry.clip.file !== undefined && entry.clip.file !== keepFile) this.unpin(entry);
+    if (heldOnDisk(entry.clip) && !keepPin) this.unpin(entry);
   }
 
   private unpin(entry: HistoryEntry): void {
-    if (entry.clip.file !== undefined && !this.entries.some((e) => e.clip.id === entry.clip.id)) this.spool?.unpin(entry.clip.id);
+    if (heldOnDisk(entry.clip) && !this.entries.some((e) => e.clip.id === entry.clip.id)) this.spool?.unpin(entry.clip.id);
   }
 
   /** Stores a large in-memory clip in the spool and keeps only the file (the id names the same bytes). */
@@ -182,8 +182,23 @@ function bodyOnly(clip: Clip): Clip {
   if (clip.leaves !== undefined) kept.leaves = clip.leaves;
   if (clip.data !== undefined) kept.data = clip.data;
   else if (clip.file !== undefined) kept.file = clip.file;
+  else if (clip.tree !== undefined) kept.tree = clip.tree;
   else if (clip.from !== undefined) kept.from = clip.from;
+  if (clip.files !== undefined && clip.tree === undefined) kept.files = clip.files;
   return kept;
+}
+
+/** Whether the clip has files here for clean-up to leave alone (a spool file, received files, a fetched manifest). */
+function heldOnDisk(clip: Clip): boolean {
+  return clip.file !== undefined || clip.tree?.dir !== undefined || clip.files !== undefined;
+}
+
+/** A files clip's preview: how many files and folders, and the first names. */
+function filesPreview(clip: Clip): string {
+  const manifest = clip.tree?.manifest ?? clip.files?.manifest;
+  if (manifest === undefined) return '';
+  const roots = manifest.entries.filter((e) => !e.path.includes('/')).map((e) => (e.dir === true ? `${e.path}/` : e.path));
+  return previewOf(`${manifest.count} ${manifest.count === 1 ? 'entry' : 'files and folders'}: ${roots.join(', ')}`);
 }
 
 export function itemOf(entry: HistoryEntry, n: number): HistoryItem {

@@ -1,4 +1,6 @@
 import { contentTree } from '../content/content-hash.js';
+import type { FileTree } from '../files/file-tree.js';
+import type { FileManifest } from '../files/manifest.js';
 
 /** One representation of a clip: a media type and how many of the clip's bytes are its. */
 export interface ClipFormat {
@@ -42,6 +44,14 @@ export interface ClipMeta {
 export interface Clip extends ClipMeta {
   data?: Buffer;
   file?: string;
+  /** A files clip held here: its manifest and where its files are (files/file-tree.ts). */
+  tree?: FileTree;
+  /**
+   * A files clip only announced here: its manifest, fetched ahead of the files' bytes, and
+   * where its top-level entries will be, so the desktop can be offered the files' local names
+   * at once (docs/PROTOCOL.md §5.6).
+   */
+  files?: { manifest: FileManifest; roots: string[] };
   /**
    * Set on an announced clip only: the fingerprint of the peer that offered it, which holds
    * its bytes and is asked for them (WANT) when the clip is pasted.
@@ -51,7 +61,7 @@ export interface Clip extends ClipMeta {
 
 /** Whether this daemon holds the clip's bytes (in memory or the spool), rather than only its announcement. */
 export function isLocal(clip: Clip): boolean {
-  return clip.data !== undefined || clip.file !== undefined;
+  return clip.data !== undefined || clip.file !== undefined || clip.tree !== undefined;
 }
 
 /** A clip whose bytes are in memory: what clipboard backends are given. */

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Frame, FrameTypeValue } from '../wire/frame.js';
 import type { Clip, ClipFormat, ClipMeta } from './clip.js';
 import type { IncomingSink } from './clip-body.js';
+import type { FileManifest } from '../files/manifest.js';
 
 /**
  * What the sync layer needs from the rest of the daemon, and nothing more. The daemon hands it
@@ -35,10 +36,22 @@ export interface PeerSession {
   channel: PeerChannel;
 }
 
+/** An incoming files clip: written straight into its own directory, its manifest known once its bytes are in. */
+export interface FilesIncomingSink extends IncomingSink {
+  readonly manifest: FileManifest | undefined;
+  /** Where the top-level entries will be once the clip is complete (known with the manifest). */
+  readonly roots: string[] | undefined;
+}
+
 /** Large clips live in files: what the engine and the copy route need of the spool. */
 export interface SpoolPort {
   /** A sink for a large incoming clip, resuming from a part file left by an earlier try. */
   beginIncoming(meta: ClipMeta): Promise<IncomingSink>;
+  /**
+   * A sink for a files clip (`isFilesMeta`), resuming from the files an earlier try left;
+   * undefined where this daemon keeps no received files.
+   */
+  beginFiles?(meta: ClipMeta): Promise<FilesIncomingSink>;
   /** Keeps the spool's cleanup away from a file in use (the current clip). */
   pin(id: string): void;
   unpin(id: string): void;

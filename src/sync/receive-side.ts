@@ -4,7 +4,9 @@ import { isNewer, metaOf, sameContent, type Clip, type ClipMeta } from './clip.j
 import { MemorySink, clipFieldsOf, type ClipBody, type IncomingSink } from './clip-body.js';
 import type { HybridClock } from './hybrid-clock.js';
 import { PartialTransfers } from './partials.js';
-import type { SpoolPort } from './ports.js';
+import type { FilesIncomingSink, SpoolPort } from './ports.js';
+import { LEAF_BYTES } from '../content/content-hash.js';
+import { fileEndsInBody, isFilesMeta, type FileManifest } from '../files/manifest.js';
 import type { SessionState } from './session-state.js';
 import type { TransferBoard } from './transfer-board.js';
 import { Incoming } from './transfer/incoming.js';
@@ -109,7 +111,8 @@ export class ReceiveSide {
       sink = await this.startSink(state, meta);
     } catch (err) {
       // An announcement needs no storage: a clip that cannot be stored now may be fetched later.
-      if (!lazy) {
+      // A files clip does: its manifest is fetched and kept even when its files are not.
+      if (!lazy || isFilesMeta(meta)) {
         log.warn({ peer: state.fingerprint, clip: meta.id.slice(0, 16), reason: messageOf(err) }, 'cannot receive a clip');
         return state.ack(meta.id, 'rejected', `receiver cannot store the clip: ${messageOf(err)}`);
       }
@@ -119,6 +122,10 @@ export class ReceiveSide {
       // clip with that one, so only that one is asked for (or announced).
       await sink?.suspend();
       return;
+    }
+    if (isFilesMeta(meta)) {
+      if (sink === undefined) return; // refused above (a files clip needs its directory even to be announced)
+      if (lazy && sink.offset <= manifestLeavesEnd(meta)) return this.announceFiles(state, meta, sink as FilesIncomingSink);
     }
     if (lazy && (sink === undefined || sink.offset === 0)) {
       // Over the eager limit with nothing of it here yet: made current without its bytes,
@@ -135,6 +142,46 @@ export class ReceiveSide {
     await this.supersede(state);
     const incoming = this.begin(state, meta, sink);
     if (incoming === undefined) return sink.suspend(); // the session went away while the sink opened
+    await incoming.request().catch(() => undefined);
+  }
+
+  /**
+   * A files clip over the eager limit: announced like any large clip, but with its manifest,
+   * so the desktop can offer the files' local names at once. The manifest is the clip's first
+   * bytes; unless an earlier try kept it, they are asked for with a window that covers just
+   * their leaves (rounded up to whole DATA frames), checked, and kept with the part, from
+   * which a paste later resumes. docs/PROTOCOL.md §5.6.
+   */
+  private async announceFiles(state: SessionState, meta: ClipMeta, sink: FilesIncomingSink): Promise<void> {
+    const announce = async (manifest: FileManifest): Promise<void> => {
+      const clip: Clip = { ...metaOf(meta), from: state.fingerprint, files: { manifest, roots: sink.roots! } };
+      this.options.log.info({ peer: state.fingerprint, clip: meta.id.slice(0, 16), size: meta.size, files: manifest.count, from: state.name }, 'files clip announced');
+      await this.options.apply(clip, () => state.ack(meta.id, 'announced'), state);
+    };
+    if (sink.manifest !== undefined) {
+      await sink.suspend();
+      return announce(sink.manifest);
+    }
+    await this.supersede(state);
+    const end = manifestLeavesEnd(meta);
+    const frame = state.session.channel.maxBodyBytes;
+    const window = Math.min(meta.size, Math.ceil(end / frame) * frame);
+    const incoming = this.begin(state, meta, sink, {
+      window,
+      prefix: {
+        end,
+        reached: () => {
+          if (!state.stillReceiving(incoming!)) return;
+          state.incoming = undefined;
+          incoming!.handle.end('completed', 'manifest fetched; the files move when pasted');
+          void incoming!
+            .suspend()
+            .then(() => announce(sink.manifest!))
+            .catch((err: unknown) => state.protocolError(err, this.options.log));
+        },
+      },
+    });
+    if (incoming === undefined) return sink.suspend();
     await incoming.request().catch(() => undefined);
   }
 
@@ -254,7 +301,7 @@ export class ReceiveSide {
   }
 
   /** The transfer itself, once its sink is open; undefined when the session went away (or another transfer began) meanwhile. */
-  private begin(state: SessionState, meta: ClipMeta, sink: IncomingSink): Incoming | undefined {
+  private begin(state: SessionState, meta: ClipMeta, sink: IncomingSink, prefix?: { window: number; prefix: { end: number; reached: () => void } }): Incoming | undefined {
     if (!state.isLive || state.incoming !== undefined) return undefined;
     const handle = this.options.transfers.start({
       id: meta.id,
@@ -264,15 +311,17 @@ export class ReceiveSide {
       mime: meta.mime,
       total: meta.size,
       resumedFrom: sink.offset,
+      ...fileEndsOf(meta, sink),
     });
     const incoming = new Incoming(
       meta,
       sink,
       state.session.channel,
-      this.options.windowBytes,
+      prefix?.window ?? this.options.windowBytes,
       handle,
       (err) => void this.refuse(state, incoming, messageOf(err)),
       (offset, reason) => this.options.log.warn({ peer: state.fingerprint, clip: meta.id.slice(0, 16), offset, reason }, 'a leaf of the clip failed its check; asking for it again'),
+      prefix?.prefix,
     );
     state.incoming = incoming;
     if (sink.offset > 0) this.options.log.info({ peer: state.fingerprint, clip: meta.id.slice(0, 16), offset: sink.offset }, 'resuming a transfer');
@@ -298,6 +347,10 @@ export class ReceiveSide {
   private async openSink(meta: ClipMeta): Promise<IncomingSink> {
     await this.suspending.get(meta.id)?.catch(() => undefined);
     const { spool, spoolThresholdBytes } = this.options;
+    if (isFilesMeta(meta)) {
+      if (spool?.beginFiles === undefined) throw fail('CLIPSYNC_ERR_SPOOL', 'this daemon keeps no received files');
+      return spool.beginFiles(meta);
+    }
     if (spool !== undefined && meta.size > spoolThresholdBytes) return spool.beginIncoming(meta);
     return this.partials.take(meta.id) ?? new MemorySink(meta);
   }
@@ -312,6 +365,24 @@ export class ReceiveSide {
     await incoming.discard();
     await state.ack(incoming.meta.id, 'rejected', `receiver cannot store the clip: ${reason}`);
   }
+}
+
+/** Where a files clip's manifest ends, rounded up to whole leaves: what must arrive for it to be checked. */
+function manifestLeavesEnd(meta: ClipMeta): number {
+  return Math.min(meta.size, Math.max(1, Math.ceil(meta.formats[0]!.size / LEAF_BYTES)) * LEAF_BYTES);
+}
+
+/** For a files clip whose manifest is known, where each file ends: progress in files. */
+function fileEndsOf(meta: ClipMeta, sink: IncomingSink): { fileEnds?: () => number[] | undefined } {
+  if (!isFilesMeta(meta)) return {};
+  let ends: number[] | undefined;
+  return {
+    fileEnds: () => {
+      const manifest = (sink as Partial<FilesIncomingSink>).manifest;
+      if (ends === undefined && manifest !== undefined) ends = fileEndsInBody(manifest, meta.formats[0]!.size);
+      return ends;
+    },
+  };
 }
 
 /** Why a fetch failed, naming the peer the clip was asked of. */

@@ -2,7 +2,8 @@ import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { malformed } from '../wire/frame.js';
 import { isLocal, type Clip } from './clip.js';
-import { leavesOfBody, type ClipBody } from './clip-body.js';
+import { bodyOf, leavesOfBody } from './clip-body.js';
+import { fileEndsInBody, type FileManifest } from '../files/manifest.js';
 import type { DeliveryTracker } from './delivery.js';
 import { MAX_REASON_LENGTH } from './messages.js';
 import type { SessionState } from './session-state.js';
@@ -35,7 +36,7 @@ export class SendSide {
   async offer(state: SessionState, clip: Clip): Promise<void> {
     if (!isLocal(clip)) return;
     // The OFFER carries the leaf hashes; a clip made without them gets them once, here.
-    clip.leaves ??= await leavesOfBody(clipBodyOf(clip), clip.size);
+    clip.leaves ??= await leavesOfBody(bodyOf(clip), clip.size);
     const previous = state.outgoing;
     if (previous !== undefined && previous.isLive && previous.clip.id === clip.id) return; // already on its way
     if (previous !== undefined && previous.clip.id !== clip.id) {
@@ -80,6 +81,7 @@ export class SendSide {
       mime: clip.mime,
       total: clip.size,
       resumedFrom: offset,
+      ...(clip.tree !== undefined ? { fileEnds: fileEndsGetter(clip.tree.manifest, clip.tree.manifestBytes.length) } : {}),
     });
     outgoing.handle = handle;
     if (offset > 0) this.log.info({ peer: state.fingerprint, clip: id.slice(0, 16), offset }, 'resuming a transfer');
@@ -129,6 +131,10 @@ export class SendSide {
   }
 }
 
-function clipBodyOf(clip: Clip): ClipBody {
-  return clip.data !== undefined ? { data: clip.data } : { file: clip.file! };
+
+
+/** Where each file of a files clip ends, computed once, when progress is first shown. */
+function fileEndsGetter(manifest: FileManifest, manifestBytes: number): () => number[] {
+  let ends: number[] | undefined;
+  return () => (ends ??= fileEndsInBody(manifest, manifestBytes));
 }

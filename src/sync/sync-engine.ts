@@ -312,8 +312,8 @@ export class SyncEngine {
   private setCurrent(clip: Clip): void {
     const previous = this.current;
     this.current = clip;
-    if (clip.file !== undefined) this.options.spool?.pin(clip.id);
-    if (previous?.file !== undefined && previous.id !== clip.id) this.options.spool?.unpin(previous.id);
+    if (keepsFiles(clip)) this.options.spool?.pin(clip.id);
+    if (previous !== undefined && keepsFiles(previous) && previous.id !== clip.id) this.options.spool?.unpin(previous.id);
   }
 
   /**
@@ -329,6 +329,11 @@ export class SyncEngine {
       this.options.log.warn({ reason: messageOf(err) }, 'cannot write the system clipboard; the clip is still available through clipsync paste');
     }
   }
+}
+
+/** Whether a clip has files here that clean-up must leave alone: a spool file, received files, a fetched manifest. */
+function keepsFiles(clip: Clip): boolean {
+  return clip.file !== undefined || clip.tree?.dir !== undefined || clip.files !== undefined;
 }
 
 /** Closes after which the peer is expected back: going away, cut, silent, try again later. */

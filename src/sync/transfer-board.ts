@@ -19,7 +19,15 @@ export interface TransferInfo {
   /** Where this connection's transfer started: 0, or the offset it resumed from. */
   resumedFrom: number;
   startedAt: string;
+  /** A files clip: how many of its files are complete, of how many. */
+  files?: { done: number; total: number };
 }
+
+/** What a transfer is started with: the fixed part of its info, and for a files clip where each file ends in the clip. */
+export type TransferStart = Omit<TransferInfo, 'bytes' | 'rate' | 'etaMs' | 'startedAt' | 'files'> & {
+  /** Where each file of a files clip ends in the clip, ascending; asked each time (a receiver learns them with the manifest). */
+  fileEnds?: () => readonly number[] | undefined;
+};
 
 /** How a transfer ended, in the event stream. */
 export type TransferOutcome = 'completed' | 'failed' | 'cancelled' | 'interrupted';
@@ -66,8 +74,10 @@ export class TransferHandle {
   constructor(
     private readonly board: TransferBoard,
     readonly key: string,
-    private readonly fixed: Omit<TransferInfo, 'bytes' | 'rate' | 'etaMs' | 'startedAt'>,
+    private readonly fixed: Omit<TransferInfo, 'bytes' | 'rate' | 'etaMs' | 'startedAt' | 'files'>,
     private readonly now: () => number,
+    /** Offsets in the clip where each file of a files clip ends, ascending, once known. */
+    private readonly fileEnds?: () => readonly number[] | undefined,
   ) {
     this.bytes = fixed.resumedFrom;
     this.startedAt = now();
@@ -104,6 +114,11 @@ export class TransferHandle {
     this.board.emit('end', this.info(), outcome, detail);
   }
 
+  private filesDone(): { files?: { done: number; total: number } } {
+    const ends = this.fileEnds?.();
+    return ends === undefined ? {} : { files: { done: countAtMost(ends, this.bytes), total: ends.length } };
+  }
+
   info(): TransferInfo {
     const rate = Math.round(this.meter.rate());
     const remaining = this.fixed.total - this.bytes;
@@ -113,6 +128,7 @@ export class TransferHandle {
       rate,
       etaMs: rate > 0 ? Math.round((remaining * 1000) / rate) : remaining === 0 ? 0 : null,
       startedAt: new Date(this.startedAt).toISOString(),
+      ...this.filesDone(),
     };
   }
 }
@@ -126,10 +142,11 @@ export class TransferBoard extends EventEmitter<TransferEvents> {
     this.setMaxListeners(0); // one per `copy --wait` or `transfers --watch` client
   }
 
-  start(fixed: Omit<TransferInfo, 'bytes' | 'rate' | 'etaMs' | 'startedAt'>): TransferHandle {
+  start(start: TransferStart): TransferHandle {
+    const { fileEnds, ...fixed } = start;
     const key = `${fixed.direction}:${fixed.peer}:${fixed.id}`;
     this.live.get(key)?.end('interrupted', 'replaced by a new transfer of the same clip');
-    const handle = new TransferHandle(this, key, fixed, this.now);
+    const handle = new TransferHandle(this, key, fixed, this.now, fileEnds);
     this.live.set(key, handle);
     this.emit('progress', handle.info());
     return handle;
@@ -147,4 +164,16 @@ export class TransferBoard extends EventEmitter<TransferEvents> {
   forPeer(fingerprint: string): TransferInfo[] {
     return this.list().filter((t) => t.peer === fingerprint);
   }
+}
+
+/** How many of the ascending `ends` are at most `value`. */
+function countAtMost(ends: readonly number[], value: number): number {
+  let low = 0;
+  let high = ends.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (ends[mid]! <= value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }

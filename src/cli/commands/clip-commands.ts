@@ -14,10 +14,11 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
   return cli
     .command(
       'copy [file]',
-      'Set the clipboard here and on every connected peer, from FILE or standard input',
+      'Set the clipboard here and on every connected peer, from FILE or standard input (or files and folders with --files)',
       (y) =>
         y
           .positional('file', { type: 'string', describe: 'File to copy (default: standard input)' })
+          .option('files', { type: 'string', array: true, describe: 'Copy these files and folders as files, to paste in a file manager or with paste --to' })
           .option('mime', { type: 'string', describe: 'Media type (default: text/plain for UTF-8 text, else application/octet-stream)' })
           .option('wait', { type: 'boolean', default: false, describe: 'Return only once every connected peer has the clip' })
           .option('timeout', { type: 'number', describe: 'With --wait: give up on peers silent for this many seconds' }),
@@ -30,7 +31,8 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
         y
           .option('mime', { type: 'string', describe: 'Paste this format of the clip (see --list); fails when it has none' })
           .option('list', { type: 'boolean', default: false, describe: 'List the formats of the current clip with their sizes' })
-          .option('osc52', { type: 'boolean', default: false, describe: "Send the clip's text to this terminal's clipboard as an OSC 52 sequence (for a shell on a remote box)" }),
+          .option('osc52', { type: 'boolean', default: false, describe: "Send the clip's text to this terminal's clipboard as an OSC 52 sequence (for a shell on a remote box)" })
+          .option('to', { type: 'string', describe: 'Write the copied files and folders into this folder (a files clip)' }),
       (args) => paste(args),
     );
 }
@@ -38,6 +40,7 @@ export function clipCommands(cli: Argv<GlobalArgs>): Argv<GlobalArgs> {
 /** The options of `clipsync copy`. */
 export interface CopyArgs extends GlobalArgs {
   file?: string | undefined;
+  files?: string[] | undefined;
   mime?: string | undefined;
   wait?: boolean | undefined;
   timeout?: number | undefined;
@@ -48,6 +51,11 @@ export async function copy(args: CopyArgs): Promise<void> {
   // yargs reads `--timeout abc` as NaN and `--timeout -5` as -5: neither is a time to wait.
   if (args.timeout !== undefined && !(Number.isFinite(args.timeout) && args.timeout >= 0)) {
     throw usageError(`--timeout must be a number of seconds, 0 or more (fractions allowed); got ${String(args.timeout)}`);
+  }
+  if (args.files !== undefined) {
+    if (args.file !== undefined || args.mime !== undefined) throw usageError('--files takes every path to copy; it goes with neither FILE nor --mime');
+    const { copyFiles } = await import('./files-commands.js');
+    return copyFiles({ ...args, files: args.files.map(String) });
   }
   const query = { mime: args.mime, wait: args.wait === true ? '1' : undefined, timeout: args.timeout?.toString() };
   const path = await fileToCopy(args.file);
@@ -87,6 +95,7 @@ function unlessNoRoute(err: unknown): undefined {
 
 /** The options of `clipsync paste`. */
 export interface PasteArgs extends GlobalArgs {
+  to?: string | undefined;
   mime?: string | undefined;
   list?: boolean | undefined;
   osc52?: boolean | undefined;
@@ -94,6 +103,11 @@ export interface PasteArgs extends GlobalArgs {
 
 /** `clipsync paste`: also run without yargs by the fast path (fast-path.ts), editors call it on every paste. */
 export async function paste(args: PasteArgs): Promise<void> {
+  if (args.to !== undefined) {
+    if (args.list === true || args.mime !== undefined || args.osc52 === true) throw usageError('--to writes out a files clip; it goes with none of --list, --mime, --osc52');
+    const { pasteTo } = await import('./files-commands.js');
+    return pasteTo({ ...args, to: args.to });
+  }
   if (args.osc52 === true) {
     const { pasteOsc52 } = await import('../osc52.js');
     await pasteOsc52(clientFrom(args), args.mime);
@@ -102,7 +116,11 @@ export async function paste(args: PasteArgs): Promise<void> {
   if (args.list === true) {
     const list = await clientFrom(args).json<PasteListResponse>({ method: 'GET', path: '/v1/paste', query: { list: '1' } });
     if (args.json === true) printJson(list);
-    else for (const f of list.formats) printLine(`${f.mime}\t${formatBytes(f.size)}${f.mime === list.mime ? '\t(default)' : ''}`);
+    else if (list.files !== undefined) {
+      const { printManifest } = await import('./files-commands.js');
+      printManifest(list.files, list.local);
+      return;
+    } else for (const f of list.formats) printLine(`${f.mime}\t${formatBytes(f.size)}${f.mime === list.mime ? '\t(default)' : ''}`);
     if (args.json !== true && !list.local) process.stderr.write('not fetched yet: its bytes are still on the peer; paste fetches them\n');
     return;
   }

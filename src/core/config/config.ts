@@ -70,6 +70,10 @@ export interface Config {
   peerRules: PeerRules;
   /** Which notices become desktop notifications (the rest still reach `status --watch` and the tray). */
   notify: NotifyKind[];
+  /** Where received files clips are kept, one directory per clip (cleaned up by the spool's rules). */
+  filesDir: string;
+  /** The most files and folders one files clip may have, sent or received. */
+  maxFileEntries: number;
 }
 
 /** The most clips `history.size` may keep. */
@@ -106,6 +110,8 @@ export function defaultConfig(paths: Paths): Config {
     history: { size: 50, persist: false },
     peerRules: {},
     notify: ['pairing', 'refused', 'failed'],
+    filesDir: paths.filesDir,
+    maxFileEntries: 100_000,
   };
 }
 
@@ -206,6 +212,8 @@ export function validateConfig(raw: unknown, defaults: Config, paths: Paths): Co
     history: readHistory(input['history'], defaults.history, bad),
     peerRules: readPeerRules(input['peerRules'], bad),
     notify: readNotify(input['notify'], defaults.notify, bad),
+    filesDir: ((dir) => (dir === undefined ? defaults.filesDir : resolveFrom(paths, dir)))(str('filesDir')),
+    maxFileEntries: positive('maxFileEntries') ?? defaults.maxFileEntries,
   };
 }
 

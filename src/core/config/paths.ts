@@ -16,6 +16,8 @@ export interface Paths {
   spoolDir: string;
   /** `history.persist`: the clip history across restarts (0600). */
   historyFile: string;
+  /** Received files clips, a directory each (config `filesDir`): a cache, rebuilt by receiving again. */
+  filesDir: string;
 }
 
 /**
@@ -29,17 +31,18 @@ export function resolvePaths(home: string | undefined, env: NodeJS.ProcessEnv = 
   const chosenHome = home ?? nonEmpty(env['CLIPSYNC_HOME']);
   if (chosenHome !== undefined) {
     const dir = resolve(chosenHome);
-    return build(dir, dir, dir, dir);
+    return build(dir, dir, dir, dir, dir);
   }
   const userHome = homedir();
   const configDir = join(nonEmpty(env['XDG_CONFIG_HOME']) ?? join(userHome, '.config'), 'clipsync');
   const stateDir = join(nonEmpty(env['XDG_STATE_HOME']) ?? join(userHome, '.local', 'state'), 'clipsync');
   const runtimeBase = nonEmpty(env['XDG_RUNTIME_DIR']);
   const runtimeDir = runtimeBase !== undefined ? join(runtimeBase, 'clipsync') : join(tmpdir(), `clipsync-${userInfo().uid}`);
-  return build(undefined, configDir, stateDir, runtimeDir);
+  const cacheDir = join(nonEmpty(env['XDG_CACHE_HOME']) ?? join(userHome, '.cache'), 'clipsync');
+  return build(undefined, configDir, stateDir, runtimeDir, cacheDir);
 }
 
-function build(home: string | undefined, configDir: string, stateDir: string, runtimeDir: string): Paths {
+function build(home: string | undefined, configDir: string, stateDir: string, runtimeDir: string, cacheDir: string): Paths {
   return {
     home,
     configDir,
@@ -52,6 +55,7 @@ function build(home: string | undefined, configDir: string, stateDir: string, ru
     pidFile: join(runtimeDir, 'clipsync.pid'),
     spoolDir: join(stateDir, 'spool'),
     historyFile: join(stateDir, 'history.json'),
+    filesDir: join(cacheDir, 'received'),
   };
 }
 

@@ -49,6 +49,12 @@ export class Incoming {
     private readonly onWriteError: (err: unknown) => void,
     /** A leaf failed its check and is being asked for again, from `offset`. */
     private readonly onRefetch: (offset: number, reason: string) => void = () => undefined,
+    /**
+     * Only the clip's first `end` bytes are wanted (a files clip's manifest, fetched ahead of
+     * its files): no CREDIT beyond the window, and `reached` hears (once, after the write) when
+     * the sink holds them.
+     */
+    private readonly prefix?: { end: number; reached: () => void },
   ) {
     this.expected = sink.offset;
     this.allowedEnd = sink.offset + window;
@@ -95,6 +101,13 @@ export class Incoming {
         return;
       }
       this.handle.advance(body.length);
+      if (this.prefix !== undefined) {
+        if (this.sink.offset >= this.prefix.end) {
+          const { reached } = this.prefix;
+          queueMicrotask(reached); // not inside this write: what it does waits for the writes
+        }
+        return;
+      }
       this.unacknowledged += body.length;
       // Grant in batches of a quarter window: fewer CREDIT frames, and the pipe never runs dry.
       if (this.unacknowledged >= this.window / 4 && this.channel.isOpen) {

@@ -1,5 +1,5 @@
 import type { Clip } from '../clip.js';
-import { ClipReader } from '../clip-body.js';
+import { ClipReader, bodyOf } from '../clip-body.js';
 import { sendMessage } from '../messages.js';
 import type { PeerChannel } from '../ports.js';
 import type { TransferHandle } from '../transfer-board.js';
@@ -87,7 +87,7 @@ export class Outgoing {
     const run = ++this.run;
     this.credit = window;
     const { clip } = this;
-    const reader = new ClipReader(clip.file !== undefined ? { file: clip.file } : { data: clip.data! }, clip.size);
+    const reader = new ClipReader(bodyOf(clip), clip.size);
     // A receiver may grant less than a frame (transferWindowBytes can be as low as 64 KiB):
     // frames then shrink to the window, or the sender would wait for credit that never comes.
     const step = Math.min(this.channel.maxBodyBytes, Math.max(1, window));

@@ -1,0 +1,307 @@
+import { mkdir, open, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isClipsyncError } from '../core/errors.js';
+import { LEAF_BYTES, LeafHasher, LeafMismatch, LeafVerifier, CONTENT_HASH_BYTES } from '../content/content-hash.js';
+import type { ClipMeta } from '../sync/clip.js';
+import type { ClipBody, IncomingSink } from '../sync/clip-body.js';
+import { hashMismatchError, leafMismatchError, sizeMismatchError } from '../sync/clip-errors.js';
+import { fileSpans, parseManifest, rootsOf, type FileManifest, type ManifestLimits } from '../files/manifest.js';
+import type { FileTree } from '../files/file-tree.js';
+import { receivedPaths } from './received-files.js';
+import { spoolIoError } from './spool-errors.js';
+import { writeAll } from './spool-files.js';
+
+type Span = ReturnType<typeof fileSpans>[number];
+
+/**
+ * Receives a files clip straight into its own directory: the manifest (the clip's first bytes)
+ * is checked whole before anything is created (files/manifest.ts), then each file's bytes go
+ * to that file as they arrive, so a large file is written once, in place, never as a spool
+ * file to be copied out afterwards. Every leaf is checked as it completes, as for any clip.
+ *
+ * Until the clip is complete it lives in `<id>.part/`, renamed to `<id>/` only once every
+ * byte matched: a partly received clip is never offered. What was received survives a
+ * disconnect, a restart or a kill -9: on the next try the files already there are read back
+ * and proven leaf by leaf (in file order, so a resume continues inside the file it stopped in),
+ * and whatever fails to prove is cut off and received again.
+ */
+export class FilesSink implements IncomingSink {
+  private verifier: LeafVerifier;
+  private received: number;
+  private manifestBytes: Buffer[] = [];
+  private parsed: { manifest: FileManifest; spans: Span[] } | undefined;
+  /** The file being written, and which span it is. */
+  private writing: { span: number; handle: FileHandle } | undefined;
+  /** The first span not yet complete on disk. */
+  private nextSpan = 0;
+
+  private constructor(
+    private readonly meta: ClipMeta,
+    private readonly paths: ReturnType<typeof receivedPaths>,
+    private readonly limits: ManifestLimits,
+    private readonly manifestSize: number,
+    resumed: { offset: number; manifest?: Buffer },
+  ) {
+    this.received = resumed.offset;
+    this.verifier = new LeafVerifier(meta.leaves!, meta.size, resumed.offset);
+    if (resumed.manifest !== undefined) {
+      this.manifestBytes = [resumed.manifest];
+      this.parsed = this.parse(resumed.manifest);
+      this.nextSpan = this.spanAt(resumed.offset - manifestSize);
+    }
+  }
+
+  /** Opens the sink, resuming from what an earlier try left and proving it first. */
+  static async open(meta: ClipMeta, filesDir: string, limits: ManifestLimits): Promise<FilesSink> {
+    const paths = receivedPaths(filesDir, meta.id);
+    const manifestSize = meta.formats[0]!.size;
+    const io = <T>(doing: string, step: () => Promise<T>): Promise<T> => step().catch((err: unknown) => Promise.reject(isClipsyncError(err) ? err : spoolIoError(err, doing, filesDir)));
+    await io('creating the received-files directory', () => mkdir(filesDir, { recursive: true, mode: 0o700 }));
+    const kept = await readFile(paths.manifest).catch(() => undefined);
+    const partThere = (await stat(paths.part).catch(() => undefined))?.isDirectory() === true;
+    if (kept !== undefined && kept.length === manifestSize && partThere) {
+      // A kept manifest that no longer parses (a newer limit, a damaged disk) starts over.
+      const sink = tryOrUndefined(() => new FilesSink(meta, paths, limits, manifestSize, { offset: manifestSize, manifest: kept }));
+      const proven = sink === undefined ? 0 : await sink.prove().catch(() => 0);
+      if (sink !== undefined && proven >= manifestSize) {
+        await io('resuming a received files clip', () => sink.cutTo(proven));
+        return sink;
+      }
+    }
+    // Nothing usable: start afresh (a finished copy of the same clip is replaced, it is not current).
+    await io('clearing an earlier try', () => Promise.all([rm(paths.part, { recursive: true, force: true }), rm(paths.complete, { recursive: true, force: true }), rm(paths.manifest, { force: true })]));
+    await io('creating the clip directory', () => mkdir(paths.part, { mode: 0o700 }));
+    return new FilesSink(meta, paths, limits, manifestSize, { offset: 0 });
+  }
+
+  get offset(): number {
+    return this.received;
+  }
+
+  /** The manifest, once its bytes are in and checked. */
+  get manifest(): FileManifest | undefined {
+    return this.parsed?.manifest;
+  }
+
+  /** Where the top-level entries will be once the clip is complete. */
+  get roots(): string[] | undefined {
+    return this.parsed === undefined ? undefined : rootsOf(this.parsed.manifest).map((e) => join(this.paths.complete, e.path));
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.received + chunk.length > this.meta.size) throw sizeMismatchError(this.meta.id, this.received + chunk.length, this.meta.size);
+    try {
+      this.verifier.update(chunk);
+    } catch (err) {
+      if (err instanceof LeafMismatch) throw leafMismatchError(this.meta.id, err);
+      throw err;
+    }
+    let at = 0;
+    if (this.received < this.manifestSize) {
+      const take = Math.min(chunk.length, this.manifestSize - this.received);
+      this.manifestBytes.push(Buffer.from(chunk.subarray(0, take)));
+      at = take;
+      this.received += take;
+      if (this.received === this.manifestSize) await this.manifestComplete();
+    }
+    if (at < chunk.length) await this.io('writing a received file', () => this.store(chunk.subarray(at)));
+    this.received += chunk.length - at;
+  }
+
+  async rewind(): Promise<number> {
+    const proven = this.verifier.verified;
+    await this.io('cutting back a received files clip', () => this.cutTo(proven));
+    return proven;
+  }
+
+  async finish(): Promise<ClipBody> {
+    if (this.received !== this.meta.size) throw sizeMismatchError(this.meta.id, this.received, this.meta.size);
+    try {
+      this.verifier.finish();
+    } catch (err) {
+      if (err instanceof LeafMismatch) throw hashMismatchError(this.meta.id);
+      throw err;
+    }
+    if (this.parsed === undefined) await this.manifestComplete(); // an empty clip cannot be, but stay safe
+    await this.io('finishing a received files clip', async () => {
+      await this.store(Buffer.alloc(0)); // trailing empty files
+      await this.closeWriting();
+      await rename(this.paths.part, this.paths.complete);
+    });
+    return { tree: this.tree() };
+  }
+
+  async suspend(): Promise<void> {
+    await this.closeWriting().catch(() => undefined);
+  }
+
+  async discard(): Promise<void> {
+    await this.closeWriting().catch(() => undefined);
+    await Promise.all([rm(this.paths.part, { recursive: true, force: true }), rm(this.paths.manifest, { force: true })]).catch(() => undefined);
+  }
+
+  /** The received clip as a body, its files in their directory. */
+  private tree(): FileTree {
+    const { manifest, spans } = this.parsed!;
+    const dir = this.paths.complete;
+    return {
+      manifest,
+      manifestBytes: Buffer.concat(this.manifestBytes),
+      files: spans.map((s) => ({ source: join(dir, s.path), size: s.size })),
+      roots: rootsOf(manifest).map((e) => join(dir, e.path)),
+      dir,
+    };
+  }
+
+  private parse(bytes: Buffer): { manifest: FileManifest; spans: Span[] } {
+    const manifest = parseManifest(bytes, this.meta.formats[1]!.size, this.limits);
+    return { manifest, spans: fileSpans(manifest) };
+  }
+
+  /** The manifest is in: check every name, then make the folders (and keep it for a resume). */
+  private async manifestComplete(): Promise<void> {
+    const bytes = Buffer.concat(this.manifestBytes);
+    this.manifestBytes = [bytes];
+    this.parsed = this.parse(bytes);
+    await this.io('creating received folders', async () => {
+      for (const entry of this.parsed!.manifest.entries) {
+        if (entry.dir === true) await mkdir(join(this.paths.part, entry.path)).catch((err: NodeJS.ErrnoException) => (err.code === 'EEXIST' ? undefined : Promise.reject(err)));
+      }
+      await writeFile(this.paths.manifest, bytes, { mode: 0o600 });
+    });
+  }
+
+  /**
+   * Writes data bytes (the part after the manifest) to the files they belong to, from the
+   * first incomplete one on; files of no bytes are created as the data passes them.
+   */
+  private async store(data: Buffer): Promise<void> {
+    const { spans } = this.parsed!;
+    let position = this.received - this.manifestSize; // data offset of data[0]
+    let at = 0;
+    while (this.nextSpan < spans.length) {
+      const span = spans[this.nextSpan]!;
+      const inFile = position - span.start;
+      const take = Math.min(data.length - at, span.size - inFile);
+      if (take <= 0 && span.size > 0) break; // this chunk ends before this file's bytes
+      const handle = await this.handleFor(this.nextSpan, inFile);
+      if (take > 0) await writeAll(handle, data.subarray(at, at + take), inFile);
+      at += Math.max(0, take);
+      position += Math.max(0, take);
+      if (inFile + Math.max(0, take) < span.size) break; // the file goes on in the next chunk
+      await this.closeWriting();
+      this.nextSpan++;
+    }
+  }
+
+  private async handleFor(index: number, inFile: number): Promise<FileHandle> {
+    if (this.writing?.span === index) return this.writing.handle;
+    await this.closeWriting();
+    const span = this.parsed!.spans[index]!;
+    const entry = this.parsed!.manifest.entries[span.index]!;
+    const mode = entry.dir !== true && entry.exec ? 0o755 : 0o644;
+    // A fresh file is created, never opened through an existing name: the names were checked
+    // and the folder is ours, so 'wx' failing means something is wrong, not a file to reuse.
+    const handle = await open(join(this.paths.part, span.path), inFile === 0 ? 'wx' : 'r+', mode);
+    this.writing = { span: index, handle };
+    return handle;
+  }
+
+  private async closeWriting(): Promise<void> {
+    const writing = this.writing;
+    this.writing = undefined;
+    await writing?.handle.close();
+  }
+
+  /**
+   * How much of what an earlier try left is proven: the files are read in order, as far as
+   * each is complete, and hashed leaf by leaf against the OFFER's leaf hashes; the result is
+   * the end of the last leaf that matched (or the whole clip).
+   */
+  private async prove(): Promise<number> {
+    const { spans } = this.parsed!;
+    const hasher = new LeafHasher();
+    let good = 0;
+    let bad = false;
+    const onLeaf = (index: number, hash: Buffer): void => {
+      if (bad) return;
+      if (hash.equals(this.meta.leaves!.subarray(index * CONTENT_HASH_BYTES, (index + 1) * CONTENT_HASH_BYTES))) good = Math.min(this.meta.size, (index + 1) * LEAF_BYTES);
+      else bad = true;
+    };
+    hasher.update(this.manifestBytes[0]!, onLeaf);
+    const buffer = Buffer.allocUnsafe(LEAF_BYTES);
+    let complete = true;
+    for (const span of spans) {
+      if (bad) break;
+      const path = join(this.paths.part, span.path);
+      const have = (await stat(path).catch(() => undefined))?.size;
+      if (have === undefined) {
+        complete = false;
+        break;
+      }
+      const handle = await open(path, 'r');
+      try {
+        for (let at = 0; at < Math.min(have, span.size) && !bad; ) {
+          const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, span.size - at), at);
+          if (bytesRead === 0) break;
+          hasher.update(buffer.subarray(0, bytesRead), onLeaf);
+          at += bytesRead;
+        }
+      } finally {
+        await handle.close();
+      }
+      if (have < span.size) {
+        complete = false;
+        break;
+      }
+    }
+    if (complete && !bad && hasher.size === this.meta.size) hasher.finish(onLeaf);
+    return good;
+  }
+
+  /** Keeps exactly the first `offset` bytes of the clip: the file it falls in is cut there, later ones go. */
+  private async cutTo(offset: number): Promise<void> {
+    await this.closeWriting();
+    if (offset < this.manifestSize) {
+      await rm(this.paths.part, { recursive: true, force: true });
+      await rm(this.paths.manifest, { force: true });
+      await mkdir(this.paths.part, { mode: 0o700 });
+      this.manifestBytes = [];
+      this.parsed = undefined;
+      this.nextSpan = 0;
+      offset = 0;
+    } else {
+      const { spans } = this.parsed!;
+      const data = offset - this.manifestSize;
+      this.nextSpan = this.spanAt(data);
+      for (let i = this.nextSpan; i < spans.length; i++) {
+        const span = spans[i]!;
+        const path = join(this.paths.part, span.path);
+        if (i === this.nextSpan && data > span.start) await truncate(path, data - span.start);
+        else await rm(path, { force: true });
+      }
+    }
+    this.received = offset;
+    this.verifier = new LeafVerifier(this.meta.leaves!, this.meta.size, offset);
+  }
+
+  /** The first span not complete when `data` bytes of file data are in. */
+  private spanAt(data: number): number {
+    const { spans } = this.parsed!;
+    let i = 0;
+    while (i < spans.length && spans[i]!.start + spans[i]!.size <= data && !(spans[i]!.size === 0 && spans[i]!.start === data)) i++;
+    return i;
+  }
+
+  private io<T>(doing: string, step: () => Promise<T>): Promise<T> {
+    return step().catch((err: unknown) => Promise.reject(isClipsyncError(err) ? err : spoolIoError(err, doing, this.paths.root)));
+  }
+}
+
+function tryOrUndefined<T>(make: () => T): T | undefined {
+  try {
+    return make();
+  } catch {
+    return undefined;
+  }
+}
