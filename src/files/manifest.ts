@@ -167,7 +167,9 @@ function badManifest(why: string, hint = 'nothing of this clip was written; the 
 }
 
 function badEntry(index: number, path: string | undefined, why: string): ClipsyncError {
-  const name = path === undefined ? `entry ${index + 1}` : `entry ${index + 1} ${JSON.stringify(path)}`;
+  // A long name is cut in the message: the reason travels back to the sender in ≤ 300 characters.
+  const shown = path === undefined ? undefined : Array.from(path).length > 80 ? `${Array.from(path).slice(0, 40).join('')}…` : path;
+  const name = shown === undefined ? `entry ${index + 1}` : `entry ${index + 1} ${JSON.stringify(shown)}`;
   return fail('CLIPSYNC_ERR_BAD_MANIFEST', `refused a files clip: ${name}: ${why}`, {
     hint: 'nothing of this clip was written; the sender may be running a broken or hostile client',
   });

@@ -70,10 +70,10 @@ export class PairingClient {
     return this.until(() => this.frames.find((f) => f.type === type), `frame 0x${type.toString(16)}`, timeoutMs);
   }
 
-  /** Sends one frame through the encrypted channel. */
-  send(type: FrameTypeValue, header: object): void {
+  /** Sends one frame (with an optional body) through the encrypted channel. */
+  send(type: FrameTypeValue, header: object, body?: Buffer): void {
     if (this.peer === undefined) throw new Error('handshake not finished');
-    this.socket.send(this.peer.sealer.seal(encodeFrame(type, header)));
+    this.socket.send(this.peer.sealer.seal(encodeFrame(type, header, body)));
   }
 
   /** Resolves once `check` holds (frames or close so far), or rejects after `timeoutMs`. */

@@ -220,6 +220,7 @@ export function fakeDaemon(overrides: Partial<DaemonView> = {}): FakeDaemon {
     sync: fake.sync,
     watcher: undefined,
     maxClipBytes: 1024 * 1024,
+    maxFileEntries: 100_000,
     spoolThresholdBytes: 64 * 1024,
     store: undefined,
     transfers: board,
