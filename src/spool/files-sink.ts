@@ -43,7 +43,8 @@ export class FilesSink implements IncomingSink {
     resumed: { offset: number; manifest?: Buffer },
   ) {
     this.received = resumed.offset;
-    this.verifier = new LeafVerifier(meta.leaves!, meta.size, resumed.offset);
+    // A resume sets both again once it has proven what it kept (`cutTo`).
+    this.verifier = new LeafVerifier(meta.leaves!, meta.size, 0);
     if (resumed.manifest !== undefined) {
       this.manifestBytes = [resumed.manifest];
       this.parsed = this.parse(resumed.manifest);
