@@ -56,7 +56,7 @@ export class FilesSink implements IncomingSink {
   static async open(meta: ClipMeta, filesDir: string, limits: ManifestLimits): Promise<FilesSink> {
     const paths = receivedPaths(filesDir, meta.id);
     const manifestSize = meta.formats[0]!.size;
-    const io = <T>(doing: string, step: () => Promise<T>): Promise<T> => step().catch((err: unknown) => Promise.reject(isClipsyncError(err) ? err : spoolIoError(err, doing, filesDir)));
+    const io = <T>(doing: string, step: () => Promise<T>): Promise<T> => step().catch((err: unknown) => Promise.reject(isClipsyncError(err) ? err : spoolIoError(err, doing, filesDir, 'received files')));
     await io('creating the received-files directory', () => mkdir(filesDir, { recursive: true, mode: 0o700 }));
     const kept = await readFile(paths.manifest).catch(() => undefined);
     const partThere = (await stat(paths.part).catch(() => undefined))?.isDirectory() === true;
@@ -295,7 +295,7 @@ export class FilesSink implements IncomingSink {
   }
 
   private io<T>(doing: string, step: () => Promise<T>): Promise<T> {
-    return step().catch((err: unknown) => Promise.reject(isClipsyncError(err) ? err : spoolIoError(err, doing, this.paths.root)));
+    return step().catch((err: unknown) => Promise.reject(isClipsyncError(err) ? err : spoolIoError(err, doing, this.paths.root, 'received files')));
   }
 }
 

@@ -7,10 +7,10 @@ import { fail, type ClipsyncError } from '../core/errors.js';
  */
 
 /** A write, sync or rename in the spool failed. `doing` completes "while …". */
-export function spoolIoError(err: unknown, doing: string, dir: string): ClipsyncError {
+export function spoolIoError(err: unknown, doing: string, dir: string, what = 'the spool'): ClipsyncError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return fail('CLIPSYNC_ERR_DISK_FULL', `the disk holding the spool (${dir}) is full (while ${doing})`, {
+    return fail('CLIPSYNC_ERR_DISK_FULL', `the disk holding ${what} (${dir}) is full (while ${doing})`, {
       hint: 'free some disk space there (or set a smaller maximum clip size), then copy the clip again',
       cause: err,
     });
