@@ -1,5 +1,6 @@
 import { fail } from '../core/errors.js';
 import type { HistoryEntry, HistoryItem } from '../sync/clip-history.js';
+import { bodyOf } from '../sync/clip-body.js';
 import { isLocal, type Clip } from '../sync/clip.js';
 import type { ClipDesk } from './daemon-view.js';
 import type { RouteTable } from './server.js';
@@ -30,7 +31,7 @@ export function historyRoutes(history: HistoryDesk, sync: ClipDesk & { fetchAnno
         });
       }
       const clip = isLocal(entry.clip) ? entry.clip : await sync.fetchAnnounced(entry.clip);
-      const body = clip.data !== undefined ? { data: clip.data } : { file: clip.file!, id: clip.id, size: clip.size, ...(clip.leaves !== undefined ? { leaves: clip.leaves } : {}) };
+      const body = clip.data !== undefined ? { data: clip.data } : { ...bodyOf(clip), id: clip.id, size: clip.size, ...(clip.leaves !== undefined ? { leaves: clip.leaves } : {}) };
       await sync.copyLocal(body, clip.formats, 'cli');
       // Remembered again as the newest, unless paused (then it stays where it was).
       const items = history.list();
