@@ -49,12 +49,15 @@ export function planReads(offered: string[], accept: (mime: string) => boolean):
 /**
  * The one type a write offers. wl-copy holds a single content under a single type (it adds the
  * text aliases by itself for a text type), so a clip with several formats loses all but one on
- * Wayland: an image if there is one (the reason to copy it), else UTF-8 text (what every app can
+ * Wayland: files as their URI list, an image if there is one (the reason to copy it), else UTF-8 text (what every app can
  * paste), else HTML, else the first format. Apps that would have pasted a richer format get this
  * one instead.
  */
 export function richestType<T extends { mime: string }>(formats: T[]): T | undefined {
+  // Files (a file manager's file list): the URI list, what every file manager pastes.
+  const fileList = formats.some((f) => f.mime === 'x-special/gnome-copied-files') ? formats.find((f) => f.mime === 'text/uri-list') : undefined;
   return (
+    fileList ??
     formats.find((f) => f.mime.startsWith('image/')) ??
     formats.find((f) => f.mime === TEXT_MIME) ??
     formats.find((f) => isTextAlias(f.mime)) ??
