@@ -19,6 +19,8 @@ export const DEFAULT_MAX_ENTRIES = 100_000;
 export const MAX_NAME_BYTES = 255;
 /** The longest relative path, in UTF-8 bytes: PATH_MAX less room for the per-clip directory. */
 export const MAX_PATH_BYTES = 3072;
+/** The largest manifest a receiver holds in memory to check it: 100,000 entries of long names fit with room to spare. */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 /** A file (with its size) or a folder, by its relative name with `/` between components. */
 export type ManifestEntry = { path: string; dir: true } | { path: string; size: number; exec: boolean; dir?: false };

@@ -1,11 +1,11 @@
 import { mkdir, open, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isClipsyncError } from '../core/errors.js';
+import { fail, isClipsyncError } from '../core/errors.js';
 import { LEAF_BYTES, LeafHasher, LeafMismatch, LeafVerifier, CONTENT_HASH_BYTES } from '../content/content-hash.js';
 import type { ClipMeta } from '../sync/clip.js';
 import type { ClipBody, IncomingSink } from '../sync/clip-body.js';
 import { hashMismatchError, leafMismatchError, sizeMismatchError } from '../sync/clip-errors.js';
-import { fileSpans, parseManifest, rootsOf, type FileManifest, type ManifestLimits } from '../files/manifest.js';
+import { MAX_MANIFEST_BYTES, fileSpans, parseManifest, rootsOf, type FileManifest, type ManifestLimits } from '../files/manifest.js';
 import type { FileTree } from '../files/file-tree.js';
 import { receivedPaths } from './received-files.js';
 import { spoolIoError } from './spool-errors.js';
@@ -56,6 +56,11 @@ export class FilesSink implements IncomingSink {
   static async open(meta: ClipMeta, filesDir: string, limits: ManifestLimits): Promise<FilesSink> {
     const paths = receivedPaths(filesDir, meta.id);
     const manifestSize = meta.formats[0]!.size;
+    if (manifestSize > MAX_MANIFEST_BYTES) {
+      throw fail('CLIPSYNC_ERR_BAD_MANIFEST', `refused a files clip: its manifest of ${manifestSize} bytes is over the ${MAX_MANIFEST_BYTES} this machine reads`, {
+        hint: 'copy fewer files at once',
+      });
+    }
     const io = <T>(doing: string, step: () => Promise<T>): Promise<T> => step().catch((err: unknown) => Promise.reject(isClipsyncError(err) ? err : spoolIoError(err, doing, filesDir, 'received files')));
     await io('creating the received-files directory', () => mkdir(filesDir, { recursive: true, mode: 0o700 }));
     const kept = await readFile(paths.manifest).catch(() => undefined);

@@ -99,6 +99,26 @@ describe('files clips from a hostile peer', () => {
     });
   }
 
+  it('refuses a manifest too large to hold, before asking for a byte of it', async () => {
+    const manifestSize = 65 * 1024 * 1024;
+    const formats = [
+      { mime: MANIFEST, size: manifestSize },
+      { mime: DATA, size: 0 },
+    ];
+    // The leaf hashes need not match any real bytes: the OFFER alone must be refused.
+    const leaves = Buffer.alloc(Math.ceil(manifestSize / (1024 * 1024)) * 32, 1);
+    const { rootId } = await import('../../src/content/content-hash.js');
+    const { formatsTrailer } = await import('../../src/sync/clip.js');
+    const id = rootId(leaves, formatsTrailer(formats));
+    const seen = client.frames.length;
+    client.send(FrameType.offer, { id, formats, size: manifestSize, ts: ++ts, origin: mallory.publicKey.fingerprint }, leaves);
+    const ack = await client.until(() => client.frames.slice(seen).find((f) => f.type === FrameType.ack && f.header['id'] === id), 'ACK');
+    expect(ack.header['status']).toBe('rejected');
+    expect(String(ack.header['reason'])).toMatch(/its manifest of 68157440 bytes is over the 67108864 this machine reads/);
+    expect(client.frames.slice(seen).some((f) => f.type === FrameType.want)).toBe(false);
+    expect(readdirSync(filesDir)).toEqual([]);
+  });
+
   it('refuses a bad manifest fetched ahead of an announced clip, too', async () => {
     const size = 2 * 1024 * 1024;
     const ack = await offerFiles(files([{ p: '../../escape', s: size }], size), Buffer.alloc(size, 7));
