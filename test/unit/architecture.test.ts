@@ -85,13 +85,13 @@ describe('architecture (docs/ARCHITECTURE.md)', () => {
     expect(cycles).toEqual([]);
   });
 
-  it('keeps sync free of everything but the core, the wire format and the content id', () => {
-    expect(importsFrom('sync', allBut(['core', 'wire', 'content']))).toEqual([]);
+  it('keeps sync free of everything but the core, the wire format, the content id and file trees', () => {
+    expect(importsFrom('sync', allBut(['core', 'wire', 'content', 'files']))).toEqual([]);
   });
 
-  it('lets clipboard import only the core and the clip model with its ports', () => {
+  it('lets clipboard import only the core, file lists, and the clip model with its ports', () => {
     const allowed = new Set(['sync/clip.ts', 'sync/ports.ts']);
-    const bad = crossing.filter((e) => e.fromFolder === 'clipboard' && e.toFolder !== 'core' && !allowed.has(e.to));
+    const bad = crossing.filter((e) => e.fromFolder === 'clipboard' && e.toFolder !== 'core' && e.toFolder !== 'files' && !allowed.has(e.to));
     expect(bad.map((e) => `${e.from} → ${e.to}`)).toEqual([]);
   });
 
@@ -103,10 +103,11 @@ describe('architecture (docs/ARCHITECTURE.md)', () => {
     expect(crossing.filter((e) => e.toFolder === 'cli').map((e) => `${e.from} → ${e.to}`)).toEqual([]);
   });
 
-  it('keeps the ground layers (core, wire, content) free of everything above them', () => {
+  it('keeps the ground layers (core, wire, content, files) free of everything above them', () => {
     expect(crossing.filter((e) => e.fromFolder === 'core').map((e) => `${e.from} → ${e.to}`)).toEqual([]);
     expect(importsFrom('wire', allBut(['core']))).toEqual([]);
     expect(importsFrom('content', allBut(['core']))).toEqual([]);
+    expect(importsFrom('files', allBut(['core']))).toEqual([]);
   });
 
   it(`has no source file over ${MAX_LINES} lines`, () => {
