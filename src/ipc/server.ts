@@ -24,6 +24,9 @@ const STATUS_FOR_CODE: Record<string, number> = {
   CLIPSYNC_ERR_CLIP_TOO_LARGE: 413,
   CLIPSYNC_ERR_UNKNOWN_PEER: 404,
   CLIPSYNC_ERR_NO_SUCH_CLIP: 404,
+  // `paste --to`: the folder already has one of the names, or the clip is not files.
+  CLIPSYNC_ERR_EXISTS: 409,
+  CLIPSYNC_ERR_NOT_FILES: 409,
 };
 
 /**
