@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fail, fileErrorReason } from '../core/errors.js';
 import type { FileManifest } from './manifest.js';
@@ -64,7 +65,10 @@ export class TreeReader {
       const file = this.tree.files[index]!;
       const inFile = position + done - this.starts[index]!;
       const want = Math.min(length - done, file.size - inFile);
-      if (want > 0) {
+      if (want > 0 && file.size <= SMALL_FILE_BYTES) {
+        this.readSmall(index, buffer.subarray(offset + done, offset + done + want), inFile);
+        done += want;
+      } else if (want > 0) {
         const handle = await this.handleFor(index);
         let got = 0;
         while (got < want) {
@@ -79,6 +83,32 @@ export class TreeReader {
       index++;
     }
     return { bytesRead: done };
+  }
+
+  /**
+   * A small file, read with blocking calls: the kernel serves it from the page cache in a few
+   * microseconds, where a round trip through the thread pool for each of open, stat, read,
+   * stat and close cost ten times that, and a folder of 10,000 files waited on little else.
+   */
+  private readSmall(index: number, into: Buffer, position: number): void {
+    const file = this.tree.files[index]!;
+    let fd: number;
+    try {
+      fd = openSync(file.source, 'r');
+    } catch (err) {
+      throw openError(file, err);
+    }
+    try {
+      checkStats(file, fstatSync(fd));
+      for (let got = 0; got < into.length; ) {
+        const bytesRead = readSync(fd, into, got, into.length - got, position + got);
+        if (bytesRead === 0) throw changed(file.source, `it is shorter than the ${file.size} bytes it had`);
+        got += bytesRead;
+      }
+      if (position + into.length === file.size) checkStats(file, fstatSync(fd));
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async close(): Promise<void> {
@@ -108,7 +138,7 @@ export class TreeReader {
     try {
       handle = await open(file.source, 'r');
     } catch (err) {
-      throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? changed(file.source, 'it was removed') : fail('CLIPSYNC_ERR_FILE_UNREADABLE', `cannot read ${file.source} (${fileErrorReason(err)})`, { cause: err });
+      throw openError(file, err);
     }
     this.openFile = { index, handle };
     await this.checkUnchanged(index, handle);
@@ -116,13 +146,23 @@ export class TreeReader {
   }
 
   private async checkUnchanged(index: number, handle: FileHandle): Promise<void> {
-    const file = this.tree.files[index]!;
-    const info = await handle.stat();
-    if (!info.isFile()) throw changed(file.source, 'it is no longer a regular file');
-    if (info.size !== file.size) throw changed(file.source, `its size went from ${file.size} to ${info.size} bytes`);
-    if (file.ino !== undefined && info.ino !== file.ino) throw changed(file.source, 'it was replaced by another file');
-    if (file.mtimeMs !== undefined && info.mtimeMs !== file.mtimeMs) throw changed(file.source, 'it was modified');
+    checkStats(this.tree.files[index]!, await handle.stat());
   }
+}
+
+/** Files up to this size are read (and, received, written) with blocking calls: see `readSmall`. */
+export const SMALL_FILE_BYTES = 1024 * 1024;
+
+/** Throws FILE_CHANGED unless `info` is still the file that was hashed. */
+function checkStats(file: TreeFile, info: Stats): void {
+  if (!info.isFile()) throw changed(file.source, 'it is no longer a regular file');
+  if (info.size !== file.size) throw changed(file.source, `its size went from ${file.size} to ${info.size} bytes`);
+  if (file.ino !== undefined && info.ino !== file.ino) throw changed(file.source, 'it was replaced by another file');
+  if (file.mtimeMs !== undefined && info.mtimeMs !== file.mtimeMs) throw changed(file.source, 'it was modified');
+}
+
+function openError(file: TreeFile, err: unknown) {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT' ? changed(file.source, 'it was removed') : fail('CLIPSYNC_ERR_FILE_UNREADABLE', `cannot read ${file.source} (${fileErrorReason(err)})`, { cause: err });
 }
 
 function changed(path: string, what: string) {

@@ -1,6 +1,5 @@
-import { lstat, readdir } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { Stats } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { fail, fileErrorReason } from '../core/errors.js';
 import { checkRelativeName, foldName, type FileManifest, type ManifestEntry } from './manifest.js';
 
@@ -42,6 +41,7 @@ export async function walkPaths(paths: readonly string[], limits: WalkLimits, cu
   const skipped: { path: string; why: string }[] = [];
   const topNames = new Map<string, string>();
   let totalBytes = 0;
+  let walked = 0;
 
   const add = (entry: ManifestEntry): void => {
     entries.push(entry);
@@ -58,13 +58,16 @@ export async function walkPaths(paths: readonly string[], limits: WalkLimits, cu
       add({ path: name, dir: true });
       let children: string[];
       try {
-        children = (await readdir(source)).sort(byteOrder);
+        children = readdirSync(source).sort(byteOrder);
       } catch (err) {
         throw unreadable(source, err);
       }
       for (const child of children) {
         const path = join(source, child);
-        const childInfo = await lstatOrThrow(path);
+        const childInfo = lstatOrThrow(path);
+        // Blocking calls (a thread-pool round trip per entry made a 10,000-file walk take
+        // seconds), with a breath now and then so the daemon stays responsive.
+        if (++walked % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
         const kind = skipReason(childInfo);
         if (kind !== undefined) skipped.push({ path, why: kind });
         else await visit(path, `${name}/${child}`, childInfo);
@@ -83,7 +86,7 @@ export async function walkPaths(paths: readonly string[], limits: WalkLimits, cu
 
   for (const given of paths) {
     const source = resolve(given);
-    const info = await lstatOrThrow(source);
+    const info = lstatOrThrow(source);
     const kind = skipReason(info);
     if (kind !== undefined) {
       skipped.push({ path: source, why: kind });
@@ -104,6 +107,8 @@ export async function walkPaths(paths: readonly string[], limits: WalkLimits, cu
   return { manifest: { entries, count: entries.length, totalBytes, cut }, files, roots, skipped };
 }
 
+const YIELD_EVERY = 256;
+
 /** Why an entry is not sent, or undefined for a regular file or folder. */
 function skipReason(info: Stats): string | undefined {
   if (info.isSymbolicLink()) return 'a symlink (not followed, not sent)';
@@ -113,9 +118,9 @@ function skipReason(info: Stats): string | undefined {
   return 'a device';
 }
 
-async function lstatOrThrow(path: string): Promise<Stats> {
+function lstatOrThrow(path: string): Stats {
   try {
-    return await lstat(path);
+    return lstatSync(path);
   } catch (err) {
     throw unreadable(path, err);
   }

@@ -1,3 +1,4 @@
+import { isFilesMeta } from '../files/manifest.js';
 import { formatAllowed, type EffectiveRules } from '../core/config/peer-rules.js';
 import { assembleClip, formatOffsets, type Clip, type ClipMeta } from './clip.js';
 
@@ -52,6 +53,7 @@ export function declineReason(gate: SyncGate | undefined, peer: PeerRef, meta: C
   if (!rules.receive) return 'the receiver takes no clips from this peer (its peerRules receive: false)';
   const allowed = meta.formats.filter((f) => formatAllowed(rules.formats, f.mime));
   if (allowed.length === 0) return `none of the clip's formats is allowed by the receiver's peerRules (${rules.formats!.join(', ')})`;
+  if (allowed.length < meta.formats.length && isFilesMeta(meta)) return `the receiver's peerRules allow only some of a files clip's formats, and files travel whole or not at all`;
   if (allowed.length < meta.formats.length && meta.size > inMemoryBytes) return `only some of the clip's formats are allowed by the receiver's peerRules, and a clip this large is taken whole or not at all`;
   const size = allowed.reduce((sum, f) => sum + f.size, 0);
   if (rules.maxBytes !== null && size > rules.maxBytes) return `${size} bytes is over the receiver's peerRules maxBytes ${rules.maxBytes} for this peer`;
@@ -71,7 +73,7 @@ function narrow(clip: Clip, rules: EffectiveRules): { clip: Clip } | { why: stri
   const keep = clip.formats.map((f, i) => ({ f, i })).filter(({ f }) => formatAllowed(rules.formats, f.mime));
   if (keep.length === clip.formats.length) return { clip };
   if (keep.length === 0) return { why: `none of its formats (${clip.formats.map((f) => f.mime).join(', ')}) is allowed by peerRules "${rules.matched}" (${rules.formats.join(', ')})` };
-  if (clip.data === undefined) return { why: `only some of its formats are allowed by peerRules "${rules.matched}", and a clip kept in the spool travels whole or not at all` };
+  if (clip.data === undefined) return { why: `only some of its formats are allowed by peerRules "${rules.matched}", and a clip kept on disk (a large clip, or files) travels whole or not at all` };
   const offsets = formatOffsets(clip.formats);
   const parts = keep.map(({ f, i }) => ({ mime: f.mime, data: clip.data!.subarray(offsets[i], offsets[i]! + f.size) }));
   const { id, leaves, formats, mime, size, data } = assembleClip(parts);

@@ -133,7 +133,7 @@ export async function transfers(args: GlobalArgs & { watch?: boolean }): Promise
       t.direction === 'send' ? 'send →' : 'receive ←',
       t.name || t.peer,
       `${t.id.slice(0, 12)} ${t.mime}`,
-      `${percent(t)} of ${formatBytes(t.total)}`,
+      `${percent(t)} of ${formatBytes(t.total)}${filesDone(t)}`,
       `${formatBytes(t.rate)}/s`,
       formatDuration(t.etaMs),
     ],
@@ -154,5 +154,10 @@ function percent(t: TransferInfo): string {
 /** "sending 45% of 256 MiB at 310 MiB/s" — for the peers table and `transfers --watch`. */
 function describeTransfer(t: TransferInfo): string {
   const verb = t.direction === 'send' ? 'sending' : 'receiving';
-  return `${verb} ${t.id.slice(0, 12)} ${percent(t)} of ${formatBytes(t.total)} at ${formatBytes(t.rate)}/s (${t.name || t.peer})`;
+  return `${verb} ${t.id.slice(0, 12)} ${percent(t)} of ${formatBytes(t.total)}${filesDone(t)} at ${formatBytes(t.rate)}/s (${t.name || t.peer})`;
+}
+
+/** ", 12/40 files" for a files clip. */
+function filesDone(t: TransferInfo): string {
+  return t.files === undefined ? '' : `, ${t.files.done}/${t.files.total} files`;
 }
