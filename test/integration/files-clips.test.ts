@@ -1,7 +1,8 @@
 import { appendFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CopyFilesResponse, PasteListResponse } from '../../src/ipc/schema.js';
+import { IpcClient } from '../../src/ipc/client.js';
+import type { CopyFilesResponse, PasteFilesEvent, PasteListResponse } from '../../src/ipc/schema.js';
 import { TestDaemon, trustedHomePair } from '../helpers/daemon.js';
 import { listTree, makeSampleTree, prefixed } from '../helpers/file-trees.js';
 import { randomClipFile } from '../helpers/proxied-pair.js';
@@ -86,11 +87,18 @@ describe('files clips between daemons', () => {
 
     const out = join(dir, 'out');
     mkdirSync(out);
-    await a.cliOk(['paste', '--to', out]);
+    // What `paste --to` follows on a terminal: the fetch's progress, in files and bytes, then the result.
+    const lines: PasteFilesEvent[] = [];
+    for await (const line of new IpcClient(join(a.home, 'clipsync.sock')).lines<PasteFilesEvent>({ method: 'POST', path: '/v1/paste/files', query: { to: out, progress: '1' } })) lines.push(line);
+    const last = lines[lines.length - 1]!;
+    expect(last).toMatchObject({ event: 'result', result: { id: list.id, to: out, count: 6, written: [join(out, 'big')] } });
+    const end = lines.find((l) => l.event === 'end');
+    expect(end).toMatchObject({ event: 'end', outcome: 'completed', transfer: { direction: 'receive', files: { done: 5, total: 5 } } });
+    const progress = lines.filter((l) => l.event === 'progress').map((l) => (l as { transfer: { files?: { done: number } } }).transfer.files?.done ?? 0);
+    expect(progress.every((done, i) => i === 0 || done >= progress[i - 1]!)).toBe(true);
     const listing = listTree(join(out, 'big'));
     for (const f of files) expect(listing[`part-${files.indexOf(f)}.bin`]).toMatchObject({ sha256: f.sha256, size: f.size });
-    const progress = await a.waitForLog((l) => l.msg === 'clip received', 'the fetched clip');
-    expect(progress).toBeDefined();
+    expect(listing['notes.txt']).toMatchObject({ size: 11 });
   });
 
   it('a file changed after it was copied fails the paste cleanly, naming it; the daemons keep syncing', async () => {
