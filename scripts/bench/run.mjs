@@ -12,6 +12,7 @@ import { benchSpoolWrite } from './spool-write.mjs';
 import { benchMdnsStartup, benchMesh } from './mesh.mjs';
 import { benchClipboard } from './clipboard.mjs';
 import { benchEndToEnd } from './end-to-end.mjs';
+import { benchFiles } from './files.mjs';
 import { benchCliStartup } from './cli-startup.mjs';
 import { benchIdle } from './idle.mjs';
 import { fmt, machine } from './lib.mjs';
@@ -281,6 +282,69 @@ if (e2e.ssh !== undefined) {
   out(`OpenSSH not measured: ${e2e.sshMissing}.`);
 }
 out();
+
+const files = await benchFiles();
+out('## Files and folders, copy to pasteable');
+out();
+{
+  const [small, large] = files.workloads;
+  const eager = files.clipsync.modes?.eager;
+  out(`Two workloads, made once from a seeded generator (the same bytes in every run): A, a folder of ${small.files} files of`);
+  out(`1–64 KiB (uniform) in ${small.folders} folders, ${mib(small.bytes)} in all; B, one file of ${fmt(large.bytes / 2 ** 30, 2)} GiB. Every run copies into a new`);
+  out('empty folder on the same disk, timed from the start of the first command to the exit of the last; then the copy is');
+  out('checked (files, bytes, and one hash over every path and content) and removed. `sync` runs before each run.');
+  out(`${files.runs} rounds, every row once per round, medians; MB/s is the workload's bytes over the median.`);
+  if (files.clipsync.missing === undefined) {
+    out(`clipsync: two daemons on loopback TCP, new ones for every run, started as \`npm start\` starts one (node ${files.clipsync.nodeFlags.join(' ')});`);
+    out('`clipsync copy --files PATH --wait` on one, then `clipsync paste --to DIR` on the other, which writes the files there.');
+    out(`"Eager" moves the bytes during \`copy --wait\` (eagerLimitBytes ${eager.eagerLimitBytes}); "announced" keeps the default 32 MiB`);
+    out('eagerLimitBytes, so the peer is only told of the files and `paste --to` fetches them. Both raise maxClipBytes past B.');
+  }
+  if (files.ssh.missing === undefined) {
+    out(`OpenSSH (${files.ssh.version.split(',')[0]}): a throwaway sshd on loopback with the sftp subsystem, default cipher, connection`);
+    out(`set-up included; this \`scp -r\` speaks ${files.ssh.scpProtocol}${files.ssh.legacyFlag ? ', `scp -O -r` the old SCP protocol' : ''}.`);
+  }
+  out();
+  const seconds = (s) => `${fmt(s, 2)} s`;
+  for (const [label, w] of [[`A: ${small.files} small files`, small], [`B: one ${fmt(large.bytes / 2 ** 30, 2)} GiB file`, large]]) {
+    out(`| ${label} | median | min | MB/s |`);
+    out('| --- | --- | --- | --- |');
+    const row = (what, r) => out(`| ${what} | ${seconds(r.seconds.median)} | ${seconds(r.seconds.min)} | ${fmt(w.bytes / r.seconds.median / 1e6, 0)} |`);
+    if (files.clipsync.missing !== undefined) out(`| clipsync | not measured: ${files.clipsync.missing} | – | – |`);
+    for (const mode of ['eager', 'announced']) {
+      const r = w.rows[mode];
+      if (r !== undefined) row(`clipsync, ${mode}: \`copy --files --wait\` ${seconds(r.copy.median)} + \`paste --to\` ${seconds(r.paste.median)}`, r);
+    }
+    if (files.ssh.missing !== undefined) out(`| OpenSSH | not measured: ${files.ssh.missing} | – | – |`);
+    else {
+      row(`baseline: \`tar c -C DIR ${w.key === 'small' ? 'FOLDER' : 'FILE'} \\| ssh 127.0.0.1 'tar x -C DEST'\``, w.rows.tarSsh);
+      row(`baseline: \`scp -r\` (${files.ssh.scpProtocol})`, w.rows.scp);
+      if (w.rows.scpLegacy !== undefined) row('baseline: `scp -O -r` (SCP protocol)', w.rows.scpLegacy);
+    }
+    out();
+  }
+  if (files.clipsync.missing === undefined && files.ssh.missing === undefined) {
+    // Speed ratios: the baseline's median time over clipsync's.
+    const ratio = (w, mode, baseline) => w.rows[baseline].seconds.median / w.rows[mode].seconds.median;
+    const target = (what, w, baseline, name, goal) => {
+      const [eagerRatio, announcedRatio] = [ratio(w, 'eager', baseline), ratio(w, 'announced', baseline)];
+      out(`Target: ${what} >= ${fmt(goal, 1)}× ${name} — ${eagerRatio >= goal ? 'met' : 'NOT met'} (eager ${fmt(eagerRatio, 2)}×; announced ${fmt(announcedRatio, 2)}×).`);
+    };
+    target('small-file folder', small, 'tarSsh', 'tar|ssh', 1.0);
+    target('large file', large, 'scp', 'scp', 1.5);
+    out();
+  }
+  if (files.clipsync.missing === undefined) {
+    out('Peak resident memory (VmHWM) of each daemon over its whole life (new daemons every run; the largest of the rounds):');
+    out();
+    out('| workload | mode | sender | receiver |');
+    out('| --- | --- | --- | --- |');
+    for (const w of files.workloads) {
+      for (const mode of ['eager', 'announced']) out(`| ${w.key === 'small' ? 'A' : 'B'} | ${mode} | ${mib(w.rows[mode].peakRss.sender)} | ${mib(w.rows[mode].peakRss.receiver)} |`);
+    }
+    out();
+  }
+}
 
 const cliStart = await benchCliStartup();
 out('## CLI start-up');
