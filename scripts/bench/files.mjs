@@ -105,7 +105,7 @@ export async function benchFiles(options = {}) {
 
 /** Medians and minimums of a method's samples: whole seconds, and its parts where it has them. */
 function summarizeRow(list) {
-  const row = { seconds: summarize(list.map((s) => s.seconds)) };
+  const row = { seconds: summarize(list.map((s) => s.seconds)), samples: list.map((s) => s.seconds) };
   if (list[0]?.copy !== undefined) {
     row.copy = summarize(list.map((s) => s.copy));
     row.paste = summarize(list.map((s) => s.paste));

@@ -78,6 +78,8 @@ describe('validateConfig', () => {
         history: { size: 10, persist: true },
         peerRules: { laptop: { send: false }, 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA': { formats: ['text/*'], maxBytes: 100, receive: true } },
         notify: ['pairing', 'received'],
+        filesDir: 'received-here',
+        maxFileEntries: 500,
       },
       defaults,
       paths,
@@ -111,6 +113,9 @@ describe('validateConfig', () => {
       history: { size: 10, persist: true },
       peerRules: { laptop: { send: false }, 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA': { formats: ['text/*'], maxBytes: 100, receive: true } },
       notify: ['pairing', 'received'],
+      // Relative to the config dir, as every path in the file is.
+      filesDir: join(paths.configDir, 'received-here'),
+      maxFileEntries: 500,
     });
   });
 

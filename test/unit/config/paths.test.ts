@@ -19,6 +19,7 @@ describe('resolvePaths', () => {
       pidFile: join(home, 'clipsync.pid'),
       spoolDir: join(home, 'spool'),
       historyFile: join(home, 'history.json'),
+      filesDir: join(home, 'received'),
     });
   });
 
@@ -50,8 +51,10 @@ describe('resolvePaths', () => {
       XDG_CONFIG_HOME: '/xdg/config',
       XDG_STATE_HOME: '/xdg/state',
       XDG_RUNTIME_DIR: '/run/user/1234',
+      XDG_CACHE_HOME: '/xdg/cache',
     });
     expect(paths.home).toBeUndefined();
+    expect(paths.filesDir).toBe('/xdg/cache/clipsync/received');
     expect(paths.configDir).toBe('/xdg/config/clipsync');
     expect(paths.configFile).toBe('/xdg/config/clipsync/config.json');
     expect(paths.defaultIdentityFile).toBe('/xdg/config/clipsync/id_ed25519');
@@ -68,6 +71,7 @@ describe('resolvePaths', () => {
     expect(paths.configDir).toBe(join(homedir(), '.config', 'clipsync'));
     expect(paths.stateDir).toBe(join(homedir(), '.local', 'state', 'clipsync'));
     expect(paths.runtimeDir).toBe(join(tmpdir(), `clipsync-${userInfo().uid}`));
+    expect(paths.filesDir).toBe(join(homedir(), '.cache', 'clipsync', 'received'));
   });
 
   it('treats empty variables as unset', () => {
