@@ -5,7 +5,7 @@
 // against a throwaway sshd on loopback. Every copy is verified (files, bytes, contents), so a
 // broken path cannot look fast.
 //
-// Alone: `node scripts/bench/files.mjs` (prints the result as JSON). BENCH_FILES_RUNS,
+// Alone: `node scripts/bench/files.mjs` (prints a summary per workload). BENCH_FILES_RUNS,
 // BENCH_FILES_COUNT and BENCH_FILES_GIB shrink it for a quick trial, e.g.
 // `BENCH_FILES_RUNS=1 BENCH_FILES_COUNT=500 BENCH_FILES_GIB=0.05 node scripts/bench/files.mjs`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -109,6 +109,7 @@ function summarizeRow(list) {
   if (list[0]?.copy !== undefined) {
     row.copy = summarize(list.map((s) => s.copy));
     row.paste = summarize(list.map((s) => s.paste));
+    row.pasteTo = summarize(list.map((s) => s.pasteTo));
     // Fresh daemons every run: the largest peak over the rounds is this workload's.
     row.peakRss = { sender: Math.max(...list.map((s) => s.rss.sender)), receiver: Math.max(...list.map((s) => s.rss.receiver)) };
   }
@@ -291,8 +292,17 @@ async function clipsyncCopy(daemons, mode, workload, dst, homesDir) {
       // stderr is kept for the error a failed command throws (`copy --wait` reports there too).
       const run = (home, args) => () => execFileSync(process.execPath, [CLI, ...args, '--home', home], { env: CLI_ENV, stdio: ['ignore', 'ignore', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
       const copy = secondsOf(run(pair.homes.sender, ['copy', '--files', workload.path, '--wait']));
-      const paste = secondsOf(run(pair.homes.receiver, ['paste', '--to', dst]));
-      return { seconds: copy + paste, copy, paste, rss: { sender: pair.sender.peakRss(), receiver: pair.receiver.peakRss() } };
+      // Pasteable: plain `paste` answers with the files' local paths once they are all here,
+      // verified (fetching them first when only announced), which is when a file manager's
+      // paste could start. Its answer names the copy the receiver holds; that is checked too.
+      let pasted = '';
+      const paste = secondsOf(() => {
+        pasted = execFileSync(process.execPath, [CLI, 'paste', '--home', pair.homes.receiver], { env: CLI_ENV, stdio: ['ignore', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS }).toString();
+      });
+      verify(pasted.trim(), workload, `${mode} (received)`);
+      // Then written out where the user wants them: a copy on the receiver's own disk.
+      const pasteTo = secondsOf(run(pair.homes.receiver, ['paste', '--to', dst]));
+      return { seconds: copy + paste, copy, paste, pasteTo, rss: { sender: pair.sender.peakRss(), receiver: pair.receiver.peakRss() } };
     } finally {
       await pair.stop();
     }
@@ -333,7 +343,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   for (const w of result.workloads) {
     console.log(`\n${w.key}: ${w.files} files, ${w.folders} folders, ${(w.bytes / MiB).toFixed(1)} MiB, ${result.runs} rounds`);
     for (const [name, row] of Object.entries(w.rows)) {
-      const parts = row.copy === undefined ? '' : `  (copy ${row.copy.median.toFixed(2)} s + paste ${row.paste.median.toFixed(2)} s; peak RSS ${(row.peakRss.sender / MiB).toFixed(0)} / ${(row.peakRss.receiver / MiB).toFixed(0)} MiB)`;
+      const parts = row.copy === undefined ? '' : `  (copy ${row.copy.median.toFixed(2)} s + paste ${row.paste.median.toFixed(2)} s; then paste --to ${row.pasteTo.median.toFixed(2)} s; peak RSS ${(row.peakRss.sender / MiB).toFixed(0)} / ${(row.peakRss.receiver / MiB).toFixed(0)} MiB)`;
       console.log(`  ${name.padEnd(10)} median ${row.seconds.median.toFixed(2)} s  min ${row.seconds.min.toFixed(2)} s  ${(w.bytes / row.seconds.median / 1e6).toFixed(0)} MB/s${parts}`);
     }
   }

@@ -295,9 +295,12 @@ out();
   out(`${files.runs} rounds, every row once per round, medians; MB/s is the workload's bytes over the median.`);
   if (files.clipsync.missing === undefined) {
     out(`clipsync: two daemons on loopback TCP, new ones for every run, started as \`npm start\` starts one (node ${files.clipsync.nodeFlags.join(' ')});`);
-    out('`clipsync copy --files PATH --wait` on one, then `clipsync paste --to DIR` on the other, which writes the files there.');
+    out('`clipsync copy --files PATH --wait` on one, then `clipsync paste` on the other: it answers with the local paths once every file is');
+    out('there and verified (fetching them first when they were only announced), which is when the files are pasteable there, by a file');
+    out('manager or anything else. That is the time compared. Afterwards `clipsync paste --to DIR` writes them out (a copy on the');
+    out("receiver's own disk, timed apart, not counted); the copy at DIR and the received one are both checked.");
     out('"Eager" moves the bytes during `copy --wait` (eagerLimitBytes raised past both workloads); "announced" keeps the default 32 MiB');
-    out('eagerLimitBytes, so the peer is only told of the files and `paste --to` fetches them. Both raise maxClipBytes past B.');
+    out('eagerLimitBytes, so the peer is only told of the files (with their manifest) and `paste` fetches them. Both raise maxClipBytes past B.');
   }
   if (files.ssh.missing === undefined) {
     out(`OpenSSH (${files.ssh.version.split(',')[0]}): a throwaway sshd on loopback with the sftp subsystem, default cipher, connection`);
@@ -312,7 +315,7 @@ out();
     if (files.clipsync.missing !== undefined) out(`| clipsync | not measured: ${files.clipsync.missing} | – | – |`);
     for (const mode of ['eager', 'announced']) {
       const r = w.rows[mode];
-      if (r !== undefined) row(`clipsync, ${mode}: \`copy --files --wait\` ${seconds(r.copy.median)} + \`paste --to\` ${seconds(r.paste.median)}`, r);
+      if (r !== undefined) row(`clipsync, ${mode}: \`copy --files --wait\` ${seconds(r.copy.median)} + \`paste\` ${seconds(r.paste.median)} (then \`paste --to\`: ${seconds(r.pasteTo.median)})`, r);
     }
     if (files.ssh.missing !== undefined) out(`| OpenSSH | not measured: ${files.ssh.missing} | – | – |`);
     else {
