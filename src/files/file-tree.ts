@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import fs, { type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fail, fileErrorReason } from '../core/errors.js';
 import type { FileManifest } from './manifest.js';
@@ -61,14 +61,18 @@ export class TreeReader {
       done = manifest.copy(buffer, offset, position, Math.min(manifest.length, position + length));
     }
     let index = this.fileAt(position + done);
+    // Small files in this range are read side by side on the thread pool: their bytes are
+    // copied out of the page cache there, while this thread encrypts the chunk before.
+    const small: Promise<void>[] = [];
     while (done < length && index < this.tree.files.length) {
       const file = this.tree.files[index]!;
       const inFile = position + done - this.starts[index]!;
       const want = Math.min(length - done, file.size - inFile);
       if (want > 0 && file.size <= SMALL_FILE_BYTES) {
-        this.readSmall(index, buffer.subarray(offset + done, offset + done + want), inFile);
+        small.push(readSmall(file, buffer.subarray(offset + done, offset + done + want), inFile));
         done += want;
       } else if (want > 0) {
+        await settleAll(small.splice(0));
         const handle = await this.handleFor(index);
         let got = 0;
         while (got < want) {
@@ -82,33 +86,8 @@ export class TreeReader {
       }
       index++;
     }
+    await settleAll(small);
     return { bytesRead: done };
-  }
-
-  /**
-   * A small file, read with blocking calls: the kernel serves it from the page cache in a few
-   * microseconds, where a round trip through the thread pool for each of open, stat, read,
-   * stat and close cost ten times that, and a folder of 10,000 files waited on little else.
-   */
-  private readSmall(index: number, into: Buffer, position: number): void {
-    const file = this.tree.files[index]!;
-    let fd: number;
-    try {
-      fd = openSync(file.source, 'r');
-    } catch (err) {
-      throw openError(file, err);
-    }
-    try {
-      checkStats(file, fstatSync(fd));
-      for (let got = 0; got < into.length; ) {
-        const bytesRead = readSync(fd, into, got, into.length - got, position + got);
-        if (bytesRead === 0) throw changed(file.source, `it is shorter than the ${file.size} bytes it had`);
-        got += bytesRead;
-      }
-      if (position + into.length === file.size) checkStats(file, fstatSync(fd));
-    } finally {
-      closeSync(fd);
-    }
   }
 
   async close(): Promise<void> {
@@ -150,8 +129,57 @@ export class TreeReader {
   }
 }
 
-/** Files up to this size are read (and, received, written) with blocking calls: see `readSmall`. */
+/** Files up to this size are read (and, received, written) side by side on the thread pool: see `readSmall`. */
 export const SMALL_FILE_BYTES = 1024 * 1024;
+
+/**
+ * A small file (or the part of it asked for), with the same checks as a large one: open, its
+ * stats, the read, its stats again when read to its end, close. Callback calls, not
+ * FileHandles: thousands of these run in a row, and each FileHandle costs this thread more
+ * than the read itself.
+ */
+function readSmall(file: TreeFile, into: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.open(file.source, 'r', (openErr, fd) => {
+      if (openErr !== null) return reject(openError(file, openErr));
+      const finish = (err: unknown): void => fs.close(fd, () => (err === undefined ? resolve() : reject(err)));
+      fs.fstat(fd, (statErr, before) => {
+        if (statErr !== null) return finish(statErr);
+        try {
+          checkStats(file, before);
+        } catch (err) {
+          return finish(err);
+        }
+        const readFrom = (got: number): void => {
+          if (got === into.length) {
+            if (position + into.length !== file.size) return finish(undefined);
+            return fs.fstat(fd, (againErr, after) => {
+              if (againErr !== null) return finish(againErr);
+              try {
+                checkStats(file, after);
+                finish(undefined);
+              } catch (err) {
+                finish(err);
+              }
+            });
+          }
+          fs.read(fd, into, got, into.length - got, position + got, (readErr, bytesRead) => {
+            if (readErr !== null) return finish(readErr);
+            if (bytesRead === 0) return finish(changed(file.source, `it is shorter than the ${file.size} bytes it had`));
+            readFrom(got + bytesRead);
+          });
+        };
+        readFrom(0);
+      });
+    });
+  });
+}
+
+/** Waits for every read, then throws the first failure. */
+async function settleAll(reads: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(reads)).find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+}
 
 /** Throws FILE_CHANGED unless `info` is still the file that was hashed. */
 function checkStats(file: TreeFile, info: Stats): void {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import fs, { unlinkSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail, isClipsyncError } from '../core/errors.js';
@@ -186,21 +186,24 @@ export class FilesSink implements IncomingSink {
     const { spans } = this.parsed!;
     let position = this.received - this.manifestSize; // data offset of data[0]
     let at = 0;
+    // Small files whole in this chunk are written side by side on the thread pool, while this
+    // thread goes on decrypting what arrives: one at a time (or with blocking calls) a folder
+    // of 10,000 small files kept the receiver waiting on little else.
+    const batch: Promise<void>[] = [];
     while (this.nextSpan < spans.length) {
       const span = spans[this.nextSpan]!;
       const inFile = position - span.start;
       const take = Math.min(data.length - at, span.size - inFile);
       if (take <= 0 && span.size > 0) break; // this chunk ends before this file's bytes
       if (inFile === 0 && take === span.size && span.size <= SMALL_FILE_BYTES && this.writing === undefined) {
-        // A small file whole in this chunk: created, written and closed with blocking calls,
-        // a few microseconds each in the page cache, where three thread-pool round trips per
-        // file made a folder of 10,000 small files wait on little else.
-        this.writeSmall(span, data.subarray(at, at + take));
+        batch.push(writeNewFile(join(this.paths.part, span.path), data.subarray(at, at + take), this.modeOf(span)));
         at += take;
         position += take;
         this.nextSpan++;
+        if (batch.length >= BATCH_FILES) await settleAll(batch.splice(0));
         continue;
       }
+      await settleAll(batch.splice(0));
       const appender = await this.appenderFor(this.nextSpan, inFile);
       if (take > 0) await appender.append(data.subarray(at, at + take));
       at += Math.max(0, take);
@@ -209,15 +212,7 @@ export class FilesSink implements IncomingSink {
       await this.closeWriting();
       this.nextSpan++;
     }
-  }
-
-  private writeSmall(span: Span, bytes: Buffer): void {
-    const fd = openSync(join(this.paths.part, span.path), 'wx', this.modeOf(span));
-    try {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, done);
-    } finally {
-      closeSync(fd);
-    }
+    await settleAll(batch);
   }
 
   private modeOf(span: Span): number {
@@ -321,12 +316,14 @@ export class FilesSink implements IncomingSink {
       const { spans } = this.parsed!;
       const data = offset - this.manifestSize;
       this.nextSpan = this.spanAt(data);
-      // Files are written strictly in order: past the first one missing, none is there.
-      for (let i = this.nextSpan; i < spans.length; i++) {
+      // Files are written in order, small ones side by side within one DATA frame (at most
+      // one frame's worth of them, fewer than MAX_BATCH_FILES): past that many missing in a
+      // row, none is there (a kill -9 cut one batch at most).
+      for (let i = this.nextSpan, missing = 0; i < spans.length && missing < MAX_BATCH_FILES; i++) {
         const span = spans[i]!;
         const path = join(this.paths.part, span.path);
         if (i === this.nextSpan && data > span.start) await truncate(path, data - span.start);
-        else if (!removeIfThere(path)) break;
+        else missing = removeIfThere(path) ? 0 : missing + 1;
       }
     }
     this.received = offset;
@@ -344,6 +341,39 @@ export class FilesSink implements IncomingSink {
   private io<T>(doing: string, step: () => Promise<T>): Promise<T> {
     return step().catch((err: unknown) => Promise.reject(isClipsyncError(err) ? err : spoolIoError(err, doing, this.paths.root, 'received files')));
   }
+}
+
+/** Small files written side by side at most: enough to keep the thread pool busy. */
+const BATCH_FILES = 256;
+/**
+ * Past this many missing files in a row, none later is there: files are written in order,
+ * at most BATCH_FILES at a time, so a kill -9 leaves at most that many out of order.
+ */
+const MAX_BATCH_FILES = 16 * BATCH_FILES;
+
+/**
+ * Creates `path` (never through an existing name) holding `data`. Callback calls, not
+ * FileHandles: thousands run in a row, and each FileHandle costs the main thread more than
+ * the write.
+ */
+function writeNewFile(path: string, data: Buffer, mode: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fs.open(path, 'wx', mode, (openErr, fd) => {
+      if (openErr !== null) return reject(openErr);
+      const finish = (err: unknown): void => fs.close(fd, (closeErr) => (err !== undefined ? reject(err) : closeErr !== null ? reject(closeErr) : resolve()));
+      const writeFrom = (done: number): void => {
+        if (done === data.length) return finish(undefined);
+        fs.write(fd, data, done, data.length - done, done, (err, written) => (err !== null ? finish(err) : writeFrom(done + written)));
+      };
+      writeFrom(0);
+    });
+  });
+}
+
+/** Waits for every write, then throws the first failure: nothing is left writing after a refusal removes the folder. */
+async function settleAll(writes: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** Removes a file; false when there was none. */
