@@ -3,7 +3,7 @@ import type { FileTree } from '../files/file-tree.js';
 import { DATA_MIME, MANIFEST_MIME, encodeManifest } from '../files/manifest.js';
 import { walkPaths, type WalkLimits, type WalkedTree } from '../files/walk.js';
 import { formatsTrailer, type ClipFormat } from './clip.js';
-import { leavesOfBody } from './clip-body.js';
+import { treeLeaves } from '../files/tree-leaves.js';
 import type { LocalBody, SyncEngine } from './sync-engine.js';
 import type { Logger } from '../core/log.js';
 
@@ -31,7 +31,7 @@ export async function makeFilesClip(paths: readonly string[], limits: WalkLimits
     { mime: DATA_MIME, size: walked.manifest.totalBytes },
   ];
   const size = manifestBytes.length + walked.manifest.totalBytes;
-  const leaves = await leavesOfBody({ tree }, size);
+  const leaves = await treeLeaves(tree, size);
   return {
     body: { tree, id: rootId(leaves, formatsTrailer(formats)), size, leaves },
     formats,

@@ -107,3 +107,29 @@ describe('reading a tree as one body', () => {
     await reader.close();
   });
 });
+
+describe('the leaf hashes of a tree', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = makeTempDir();
+  });
+  afterEach(() => removeDir(dir));
+
+  it('are those of its body read in one pass, whatever the sizes (ranges are hashed side by side)', async () => {
+    const { treeLeaves } = await import('../../../src/files/tree-leaves.js');
+    const { LeafHasher } = await import('../../../src/content/content-hash.js');
+    const { randomBytes } = await import('node:crypto');
+    const { readFileSync } = await import('node:fs');
+    for (const sizes of [[0], [5], [1024 * 1024 - 300], [3 * 1024 * 1024, 1, 0, 5 * 1024 * 1024 + 7], Array.from({ length: 40 }, (_, i) => i * 10_000)]) {
+      const case_ = join(dir, `c${sizes.length}-${sizes[0]}`);
+      mkdirSync(case_);
+      sizes.forEach((n, i) => writeFileSync(join(case_, `f${String(i).padStart(3, '0')}`), randomBytes(n)));
+      const walked = await walkPaths([case_], LIMITS);
+      const tree: FileTree = { manifest: walked.manifest, manifestBytes: encodeManifest(walked.manifest), files: walked.files, roots: walked.roots };
+      const body = Buffer.concat([tree.manifestBytes, ...walked.files.map((f) => readFileSync(f.source))]);
+      const oneHasher = new LeafHasher();
+      oneHasher.update(body);
+      expect((await treeLeaves(tree, body.length)).equals(oneHasher.finish())).toBe(true);
+    }
+  });
+});
