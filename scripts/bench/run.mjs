@@ -328,11 +328,13 @@ out();
   if (files.clipsync.missing === undefined && files.ssh.missing === undefined) {
     // Speed ratios: the baseline's median time over clipsync's.
     const ratio = (w, mode, baseline) => w.rows[baseline].seconds.median / w.rows[mode].seconds.median;
+    // Judged as a user runs it: the default config, where both workloads are over
+    // eagerLimitBytes (announced, fetched when pasted); eager is shown beside.
     const target = (what, w, baseline, name, goal) => {
       const [eagerRatio, announcedRatio] = [ratio(w, 'eager', baseline), ratio(w, 'announced', baseline)];
       // Per round too: on a loaded machine one slow run moves a median of three.
-      const perRound = w.rows.eager.samples.map((t, i) => `${fmt(w.rows[baseline].samples[i] / t, 2)}×`).join(', ');
-      out(`Target: ${what} >= ${fmt(goal, 1)}× ${name} — ${eagerRatio >= goal ? 'met' : 'NOT met'} (eager ${fmt(eagerRatio, 2)}×, per round ${perRound}; announced ${fmt(announcedRatio, 2)}×).`);
+      const perRound = w.rows.announced.samples.map((t, i) => `${fmt(w.rows[baseline].samples[i] / t, 2)}×`).join(', ');
+      out(`Target: ${what} >= ${fmt(goal, 1)}× ${name} — ${announcedRatio >= goal ? 'met' : 'NOT met'} (default config, announced: ${fmt(announcedRatio, 2)}×, per round ${perRound}; eager ${fmt(eagerRatio, 2)}×).`);
     };
     target('small-file folder', small, 'tarSsh', 'tar|ssh', 1.0);
     target('large file', large, 'scp', 'scp', 1.5);
