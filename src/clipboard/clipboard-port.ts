@@ -105,9 +105,10 @@ function lazyClipToWrite(clip: Clip, selection: Selection, fetch: FetchClip): Cl
     selection,
     id: clip.id,
     local: false,
-    formats: (clip.files !== undefined ? fileListFormats(clip.files.roots) : clip.formats).map((format, i) => ({
+    // A files clip offers its local file list, whose bytes are known before its files are here.
+    formats: (clip.files !== undefined ? fileListFormats(clip.files.roots).map((f) => ({ mime: f.mime, size: f.data.length })) : clip.formats).map((format, i) => ({
       mime: format.mime,
-      size: 'size' in format ? format.size : format.data.length,
+      size: format.size,
       open: async () => (await local()).formats[i]!.open(),
     })),
   };

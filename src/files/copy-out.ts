@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail, fileErrorReason } from '../core/errors.js';
+import { settleAll } from '../core/settle-all.js';
 import { rootsOf } from './manifest.js';
 import type { FileTree } from './file-tree.js';
 
@@ -37,8 +38,7 @@ export async function copyTreeTo(tree: FileTree, destination: string): Promise<{
         // the mode comes along (received files were made 0644, or 0755 when executable).
         copyFile(tree.files[at + i]!.source, join(destination, entry.path), constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE),
       );
-      const failed = (await Promise.allSettled(copies)).find((r) => r.status === 'rejected');
-      if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+      await settleAll(copies);
     }
   } catch (err) {
     await Promise.all(roots.map((root) => rm(root, { recursive: true, force: true }).catch(() => undefined)));

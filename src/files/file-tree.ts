@@ -1,6 +1,7 @@
 import fs, { type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fail, fileErrorReason } from '../core/errors.js';
+import { settleAll } from '../core/settle-all.js';
 import type { FileManifest } from './manifest.js';
 
 /** One file of a tree: where its bytes are on this machine, and what it must still be when read. */
@@ -173,12 +174,6 @@ function readSmall(file: TreeFile, into: Buffer, position: number): Promise<void
       });
     });
   });
-}
-
-/** Waits for every read, then throws the first failure. */
-async function settleAll(reads: Promise<void>[]): Promise<void> {
-  const failed = (await Promise.allSettled(reads)).find((r) => r.status === 'rejected');
-  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** Throws FILE_CHANGED unless `info` is still the file that was hashed. */

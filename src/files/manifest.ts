@@ -40,9 +40,18 @@ export function isFilesMeta(meta: { formats: readonly { mime: string }[] }): boo
   return meta.formats.length === 2 && meta.formats[0]!.mime === MANIFEST_MIME && meta.formats[1]!.mime === DATA_MIME;
 }
 
-/** Where each file ends in a files clip's body (the manifest first), ascending: for progress in files. */
-export function fileEndsInBody(manifest: FileManifest, manifestBytes: number): number[] {
-  return fileSpans(manifest).map((s) => manifestBytes + s.start + s.size);
+/**
+ * Where each file ends in a files clip's body (the manifest first), ascending, for progress
+ * in files: worked out once, the first time it is asked for after `manifest()` knows it (a
+ * receiver learns the manifest with the clip's first bytes).
+ */
+export function fileEndsOnceKnown(manifest: () => FileManifest | undefined, manifestBytes: number): () => number[] | undefined {
+  let ends: number[] | undefined;
+  return () => {
+    const known = ends === undefined ? manifest() : undefined;
+    if (known !== undefined) ends = fileSpans(known).map((s) => manifestBytes + s.start + s.size);
+    return ends;
+  };
 }
 
 /** The top-level entries: what a file manager pastes, and what `text/uri-list` lists. */

@@ -19,12 +19,15 @@ export async function treeLeaves(tree: FileTree, size: number): Promise<Buffer> 
   for (let first = 0; first < leaves; first += perRange) {
     ranges.push({ start: first * LEAF_BYTES, end: Math.min(size, (first + perRange) * LEAF_BYTES) });
   }
-  const hashed = await Promise.all(ranges.map((range, i) => hashRange(tree, range, i === ranges.length - 1)));
+  const hashed = await Promise.all(ranges.map((range) => hashRange(tree, range)));
   return Buffer.concat(hashed);
 }
 
-/** One range's leaves; only the last range closes a partial (or empty) leaf at its end. */
-async function hashRange(tree: FileTree, range: { start: number; end: number }, last: boolean): Promise<Buffer> {
+/**
+ * One range's leaves. A middle range ends on a leaf boundary, so `finish` adds no leaf there;
+ * only the last one closes a partial leaf (or the one empty leaf of an empty body).
+ */
+async function hashRange(tree: FileTree, range: { start: number; end: number }): Promise<Buffer> {
   const hasher = new LeafHasher();
   const reader = new TreeReader(tree);
   const buffers = [Buffer.allocUnsafe(READ_BYTES), Buffer.allocUnsafe(READ_BYTES)];
@@ -45,7 +48,5 @@ async function hashRange(tree: FileTree, range: { start: number; end: number }, 
   } finally {
     await reader.close();
   }
-  // A middle range ends on a leaf boundary, so `finish` adds no leaf there (LeafHasher closes
-  // a partial leaf, or an empty one only when nothing was fed: the last range of an empty body).
-  return last || range.end > range.start ? hasher.finish() : Buffer.alloc(0);
+  return hasher.finish();
 }

@@ -69,13 +69,7 @@ export function clipRoutes(daemon: ClipView, clock: Clock): RouteTable {
           throw fail('CLIPSYNC_ERR_SPOOL', `the spooled clip cannot be read: ${(err as Error).message}`, { hint: 'copy it again' });
         });
       }
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'content-length': format.size,
-        [CLIP_HEADERS.id]: clip.id,
-        [CLIP_HEADERS.mime]: format.mime,
-        [CLIP_HEADERS.origin]: clip.origin,
-      });
+      answerClip(res, clip, format.mime, format.size);
       if (source === undefined) res.end(clip.data?.subarray(start, end) ?? Buffer.alloc(0));
       else await pipeline(source, res).catch(() => res.destroy());
       return undefined;
@@ -106,8 +100,13 @@ export async function currentOrFail(daemon: Pick<DaemonView, 'sync' | 'watcher'>
   return clip;
 }
 
+/** Starts the answer of a paste: `length` bytes of `mime`, with the clip's id and origin in headers. */
+function answerClip(res: ServerResponse, clip: Clip, mime: string, length: number): void {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': length, [CLIP_HEADERS.id]: clip.id, [CLIP_HEADERS.mime]: mime, [CLIP_HEADERS.origin]: clip.origin });
+}
+
 function sendBytes(res: ServerResponse, clip: Clip, mime: string, bytes: Buffer): undefined {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length, [CLIP_HEADERS.id]: clip.id, [CLIP_HEADERS.mime]: mime, [CLIP_HEADERS.origin]: clip.origin });
+  answerClip(res, clip, mime, bytes.length);
   res.end(bytes);
   return undefined;
 }
@@ -115,7 +114,7 @@ function sendBytes(res: ServerResponse, clip: Clip, mime: string, bytes: Buffer)
 /** One format of a files clip (its manifest, or all its files' bytes), read where the files are. */
 async function streamTreeRange(res: ServerResponse, clip: Clip, format: ClipFormat, start: number, end: number): Promise<undefined> {
   const reader = new ClipReader(bodyOf(clip), clip.size);
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': format.size, [CLIP_HEADERS.id]: clip.id, [CLIP_HEADERS.mime]: format.mime, [CLIP_HEADERS.origin]: clip.origin });
+  answerClip(res, clip, format.mime, format.size);
   try {
     for (let at = start; at < end; ) {
       const length = Math.min(TREE_READ_BYTES, end - at);

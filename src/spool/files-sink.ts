@@ -2,10 +2,11 @@ import fs, { unlinkSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail, isClipsyncError } from '../core/errors.js';
-import { LEAF_BYTES, LeafHasher, LeafMismatch, LeafVerifier, CONTENT_HASH_BYTES } from '../content/content-hash.js';
+import { settleAll } from '../core/settle-all.js';
+import { LEAF_BYTES, LeafHasher, LeafVerifier, CONTENT_HASH_BYTES } from '../content/content-hash.js';
 import type { ClipMeta } from '../sync/clip.js';
 import type { ClipBody, IncomingSink } from '../sync/clip-body.js';
-import { hashMismatchError, leafMismatchError, sizeMismatchError } from '../sync/clip-errors.js';
+import { sizeMismatchError, verifyChunk, verifyEnd } from '../sync/clip-errors.js';
 import { MAX_MANIFEST_BYTES, fileSpans, parseManifest, rootsOf, type FileManifest, type ManifestLimits } from '../files/manifest.js';
 import { SMALL_FILE_BYTES, type FileTree } from '../files/file-tree.js';
 import { receivedPaths } from './received-files.js';
@@ -97,12 +98,7 @@ export class FilesSink implements IncomingSink {
 
   async write(chunk: Buffer): Promise<void> {
     if (this.received + chunk.length > this.meta.size) throw sizeMismatchError(this.meta.id, this.received + chunk.length, this.meta.size);
-    try {
-      this.verifier.update(chunk);
-    } catch (err) {
-      if (err instanceof LeafMismatch) throw leafMismatchError(this.meta.id, err);
-      throw err;
-    }
+    verifyChunk(this.verifier, this.meta.id, chunk);
     let at = 0;
     if (this.received < this.manifestSize) {
       const take = Math.min(chunk.length, this.manifestSize - this.received);
@@ -123,12 +119,7 @@ export class FilesSink implements IncomingSink {
 
   async finish(): Promise<ClipBody> {
     if (this.received !== this.meta.size) throw sizeMismatchError(this.meta.id, this.received, this.meta.size);
-    try {
-      this.verifier.finish();
-    } catch (err) {
-      if (err instanceof LeafMismatch) throw hashMismatchError(this.meta.id);
-      throw err;
-    }
+    verifyEnd(this.verifier, this.meta.id);
     if (this.parsed === undefined) await this.manifestComplete(); // an empty clip cannot be, but stay safe
     await this.io('finishing a received files clip', async () => {
       await this.store(Buffer.alloc(0)); // trailing empty files
@@ -368,12 +359,6 @@ function writeNewFile(path: string, data: Buffer, mode: number): Promise<void> {
       writeFrom(0);
     });
   });
-}
-
-/** Waits for every write, then throws the first failure: nothing is left writing after a refusal removes the folder. */
-async function settleAll(writes: Promise<void>[]): Promise<void> {
-  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
-  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** Removes a file; false when there was none. */

@@ -1,10 +1,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { fillingFile, type FileReader } from '../core/filling-files.js';
 import { fail } from '../core/errors.js';
-import { LeafHasher, LeafMismatch, LeafVerifier } from '../content/content-hash.js';
+import { LeafHasher, LeafVerifier } from '../content/content-hash.js';
 import type { ClipMeta } from './clip.js';
 import { TreeReader, type FileTree } from '../files/file-tree.js';
-import { hashMismatchError, leafMismatchError, sizeMismatchError } from './clip-errors.js';
+import { sizeMismatchError, verifyChunk, verifyEnd } from './clip-errors.js';
 
 /**
  * Where a clip's bytes are: in memory for small clips, in a spool file for large ones, so
@@ -154,12 +154,7 @@ export class MemorySink implements IncomingSink {
   async write(chunk: Buffer): Promise<void> {
     if (this.received + chunk.length > this.meta.size) throw sizeMismatchError(this.meta.id, this.received + chunk.length, this.meta.size);
     // Each leaf is checked as soon as its last byte is in: a bad one fails here, not at the end.
-    try {
-      this.verifier.update(chunk);
-    } catch (err) {
-      if (err instanceof LeafMismatch) throw leafMismatchError(this.meta.id, err);
-      throw err;
-    }
+    verifyChunk(this.verifier, this.meta.id, chunk);
     // The chunk is a view of a freshly decrypted message that nothing else holds: no copy.
     this.chunks.push(chunk);
     this.received += chunk.length;
@@ -181,12 +176,7 @@ export class MemorySink implements IncomingSink {
 
   async finish(): Promise<ClipBody> {
     if (this.received !== this.meta.size) throw sizeMismatchError(this.meta.id, this.received, this.meta.size);
-    try {
-      this.verifier.finish();
-    } catch (err) {
-      if (err instanceof LeafMismatch) throw hashMismatchError(this.meta.id);
-      throw err;
-    }
+    verifyEnd(this.verifier, this.meta.id);
     return { data: Buffer.concat(this.chunks, this.received) };
   }
 

@@ -1,5 +1,5 @@
 import { fail, type ClipsyncError } from '../core/errors.js';
-import { LeafMismatch } from '../content/content-hash.js';
+import { LeafMismatch, type LeafVerifier } from '../content/content-hash.js';
 
 /**
  * A received clip that is not what its OFFER announced: the same errors whether it arrived in
@@ -23,6 +23,26 @@ export function leafMismatchError(id: string, mismatch: LeafMismatch): ClipsyncE
     hint: 'that leaf is asked for again; if it keeps failing, the sender\'s copy or the network is corrupting data',
     cause: mismatch,
   });
+}
+
+/** Feeds `chunk` to the verifier; a leaf that does not match throws the error sinks throw for it (rewind then). */
+export function verifyChunk(verifier: LeafVerifier, id: string, chunk: Uint8Array): void {
+  try {
+    verifier.update(chunk);
+  } catch (err) {
+    if (err instanceof LeafMismatch) throw leafMismatchError(id, err);
+    throw err;
+  }
+}
+
+/** Checks the last leaf once every byte is in: the whole clip is not what its OFFER announced otherwise. */
+export function verifyEnd(verifier: LeafVerifier, id: string): void {
+  try {
+    verifier.finish();
+  } catch (err) {
+    if (err instanceof LeafMismatch) throw hashMismatchError(id);
+    throw err;
+  }
 }
 
 /** The leaf a write refused (the sink keeps every leaf before it and can rewind to it), if that is what `err` is. */

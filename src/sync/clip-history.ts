@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { fillingFile } from '../core/filling-files.js';
 import { messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { describeClip, formatOffsets, isLocal, isText, mainFormat, type Clip, type ClipFormat } from './clip.js';
+import { describeClip, formatOffsets, holdsFilesHere, isLocal, isText, mainFormat, type Clip, type ClipFormat } from './clip.js';
 import type { SpoolPort } from './ports.js';
 
 /** One remembered clip: its meta and where its bytes are (memory, the spool, or still on the peer that announced it). */
@@ -63,9 +63,9 @@ export class ClipHistory {
     const kept = bodyOnly(clip);
     const preview = previous?.preview || filesPreview(kept) || previewFromMemory(kept);
     const entry: HistoryEntry = { clip: kept, copiedAt: this.now(), originName: originName ?? previous?.originName ?? null, preview };
-    if (previous !== undefined) this.drop(previous, heldOnDisk(entry.clip));
+    if (previous !== undefined) this.drop(previous, holdsFilesHere(entry.clip));
     this.entries.unshift(entry);
-    if (heldOnDisk(entry.clip)) this.spool?.pin(entry.clip.id);
+    if (holdsFilesHere(entry.clip)) this.spool?.pin(entry.clip.id);
     this.trim();
     this.emit();
     if (entry.clip.file !== undefined && entry.preview === '') void this.previewFromFile(entry);
@@ -106,7 +106,7 @@ export class ClipHistory {
     for (const entry of entries) {
       if (this.entries.some((e) => e.clip.id === entry.clip.id)) continue;
       this.entries.push(entry);
-      if (heldOnDisk(entry.clip)) this.spool?.pin(entry.clip.id);
+      if (holdsFilesHere(entry.clip)) this.spool?.pin(entry.clip.id);
     }
     this.trim();
     this.emit();
@@ -129,11 +129,11 @@ export class ClipHistory {
   /** Takes `entry` out; its files stay pinned when the new entry of the same clip keeps them. */
   private drop(entry: HistoryEntry, keepPin: boolean): void {
     this.entries = this.entries.filter((e) => e !== entry);
-    if (heldOnDisk(entry.clip) && !keepPin) this.unpin(entry);
+    if (holdsFilesHere(entry.clip) && !keepPin) this.unpin(entry);
   }
 
   private unpin(entry: HistoryEntry): void {
-    if (heldOnDisk(entry.clip) && !this.entries.some((e) => e.clip.id === entry.clip.id)) this.spool?.unpin(entry.clip.id);
+    if (holdsFilesHere(entry.clip) && !this.entries.some((e) => e.clip.id === entry.clip.id)) this.spool?.unpin(entry.clip.id);
   }
 
   /** Stores a large in-memory clip in the spool and keeps only the file (the id names the same bytes). */
@@ -186,11 +186,6 @@ function bodyOnly(clip: Clip): Clip {
   else if (clip.from !== undefined) kept.from = clip.from;
   if (clip.files !== undefined && clip.tree === undefined) kept.files = clip.files;
   return kept;
-}
-
-/** Whether the clip has files here for clean-up to leave alone (a spool file, received files, a fetched manifest). */
-function heldOnDisk(clip: Clip): boolean {
-  return clip.file !== undefined || clip.tree?.dir !== undefined || clip.files !== undefined;
 }
 
 /** A files clip's preview: how many files and folders, and the first names. */

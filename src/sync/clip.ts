@@ -64,6 +64,14 @@ export function isLocal(clip: Clip): boolean {
   return clip.data !== undefined || clip.file !== undefined || clip.tree !== undefined;
 }
 
+/**
+ * Whether the clip has files on this machine that clean-up must leave alone while it is
+ * current or remembered: a spool file, received files, or a files clip's fetched manifest.
+ */
+export function holdsFilesHere(clip: Clip): boolean {
+  return clip.file !== undefined || clip.tree?.dir !== undefined || clip.files !== undefined;
+}
+
 /** A clip whose bytes are in memory: what clipboard backends are given. */
 export interface InMemoryClip extends ClipMeta {
   data: Buffer;

@@ -6,7 +6,7 @@ import type { HybridClock } from './hybrid-clock.js';
 import { PartialTransfers } from './partials.js';
 import type { FilesIncomingSink, SpoolPort } from './ports.js';
 import { LEAF_BYTES } from '../content/content-hash.js';
-import { fileEndsInBody, isFilesMeta, type FileManifest } from '../files/manifest.js';
+import { fileEndsOnceKnown, isFilesMeta, type FileManifest } from '../files/manifest.js';
 import type { SessionState } from './session-state.js';
 import type { TransferBoard } from './transfer-board.js';
 import { Incoming } from './transfer/incoming.js';
@@ -132,9 +132,7 @@ export class ReceiveSide {
       // which cross the network only if someone pastes it (SyncEngine.fetch). A part left by
       // an interrupted transfer is resumed instead, as any other clip would be.
       await sink?.discard();
-      const clip: Clip = { ...metaOf(meta), from: state.fingerprint };
-      log.info({ peer: state.fingerprint, clip: meta.id.slice(0, 16), size: meta.size, formats: meta.formats.map((f) => f.mime), from: state.name }, 'clip announced');
-      return this.options.apply(clip, () => state.ack(meta.id, 'announced'), state);
+      return this.announce(state, meta);
     }
     if (sink === undefined) return;
     // A fetch may have begun while the sink opened: this offer is newer, and the sender has
@@ -153,11 +151,7 @@ export class ReceiveSide {
    * which a paste later resumes. docs/PROTOCOL.md §5.6.
    */
   private async announceFiles(state: SessionState, meta: ClipMeta, sink: FilesIncomingSink): Promise<void> {
-    const announce = async (manifest: FileManifest): Promise<void> => {
-      const clip: Clip = { ...metaOf(meta), from: state.fingerprint, files: { manifest, roots: sink.roots! } };
-      this.options.log.info({ peer: state.fingerprint, clip: meta.id.slice(0, 16), size: meta.size, files: manifest.count, from: state.name }, 'files clip announced');
-      await this.options.apply(clip, () => state.ack(meta.id, 'announced'), state);
-    };
+    const announce = (manifest: FileManifest): Promise<void> => this.announce(state, meta, { manifest, roots: sink.roots! });
     if (sink.manifest !== undefined) {
       await sink.suspend();
       return announce(sink.manifest);
@@ -183,6 +177,15 @@ export class ReceiveSide {
     });
     if (incoming === undefined) return sink.suspend();
     await incoming.request().catch(() => undefined);
+  }
+
+  /** Makes the clip current without its bytes (a files clip with its manifest), and ACKs `announced`. */
+  private async announce(state: SessionState, meta: ClipMeta, files?: Clip['files']): Promise<void> {
+    const clip: Clip = { ...metaOf(meta), from: state.fingerprint, ...(files !== undefined ? { files } : {}) };
+    const what = { peer: state.fingerprint, clip: meta.id.slice(0, 16), size: meta.size, from: state.name };
+    if (files === undefined) this.options.log.info({ ...what, formats: meta.formats.map((f) => f.mime) }, 'clip announced');
+    else this.options.log.info({ ...what, files: files.manifest.count }, 'files clip announced');
+    await this.options.apply(clip, () => state.ack(meta.id, 'announced'), state);
   }
 
   /**
@@ -311,7 +314,7 @@ export class ReceiveSide {
       mime: meta.mime,
       total: meta.size,
       resumedFrom: sink.offset,
-      ...fileEndsOf(meta, sink),
+      ...(isFilesMeta(meta) ? { fileEnds: fileEndsOnceKnown(() => (sink as FilesIncomingSink).manifest, meta.formats[0]!.size) } : {}),
     });
     const incoming = new Incoming(
       meta,
@@ -370,19 +373,6 @@ export class ReceiveSide {
 /** Where a files clip's manifest ends, rounded up to whole leaves: what must arrive for it to be checked. */
 function manifestLeavesEnd(meta: ClipMeta): number {
   return Math.min(meta.size, Math.max(1, Math.ceil(meta.formats[0]!.size / LEAF_BYTES)) * LEAF_BYTES);
-}
-
-/** For a files clip whose manifest is known, where each file ends: progress in files. */
-function fileEndsOf(meta: ClipMeta, sink: IncomingSink): { fileEnds?: () => number[] | undefined } {
-  if (!isFilesMeta(meta)) return {};
-  let ends: number[] | undefined;
-  return {
-    fileEnds: () => {
-      const manifest = (sink as Partial<FilesIncomingSink>).manifest;
-      if (ends === undefined && manifest !== undefined) ends = fileEndsInBody(manifest, meta.formats[0]!.size);
-      return ends;
-    },
-  };
 }
 
 /** Why a fetch failed, naming the peer the clip was asked of. */

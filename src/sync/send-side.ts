@@ -3,7 +3,7 @@ import type { Logger } from '../core/log.js';
 import { malformed } from '../wire/frame.js';
 import { isLocal, type Clip } from './clip.js';
 import { bodyOf, leavesOfBody } from './clip-body.js';
-import { fileEndsInBody, type FileManifest } from '../files/manifest.js';
+import { fileEndsOnceKnown } from '../files/manifest.js';
 import type { DeliveryTracker } from './delivery.js';
 import { MAX_REASON_LENGTH } from './messages.js';
 import type { SessionState } from './session-state.js';
@@ -81,7 +81,7 @@ export class SendSide {
       mime: clip.mime,
       total: clip.size,
       resumedFrom: offset,
-      ...(clip.tree !== undefined ? { fileEnds: fileEndsGetter(clip.tree.manifest, clip.tree.manifestBytes.length) } : {}),
+      ...(clip.tree !== undefined ? { fileEnds: fileEndsOnceKnown(() => clip.tree!.manifest, clip.tree.manifestBytes.length) } : {}),
     });
     outgoing.handle = handle;
     if (offset > 0) this.log.info({ peer: state.fingerprint, clip: id.slice(0, 16), offset }, 'resuming a transfer');
@@ -132,9 +132,3 @@ export class SendSide {
 }
 
 
-
-/** Where each file of a files clip ends, computed once, when progress is first shown. */
-function fileEndsGetter(manifest: FileManifest, manifestBytes: number): () => number[] {
-  let ends: number[] | undefined;
-  return () => (ends ??= fileEndsInBody(manifest, manifestBytes));
-}

@@ -3,7 +3,7 @@ import { fail, messageOf } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { CloseCode } from '../wire/close-codes.js';
 import type { Frame } from '../wire/frame.js';
-import { assembleClip, clipTree, isLocal, mainFormat, metaOf, sameContent, type Clip, type ClipFormat } from './clip.js';
+import { assembleClip, clipTree, holdsFilesHere, isLocal, mainFormat, metaOf, sameContent, type Clip, type ClipFormat } from './clip.js';
 import { clipFieldsOf, type ClipBody } from './clip-body.js';
 import { DeliveryTracker, type DeliveryResult } from './delivery.js';
 import { DeliveryGrace } from './delivery-grace.js';
@@ -312,8 +312,8 @@ export class SyncEngine {
   private setCurrent(clip: Clip): void {
     const previous = this.current;
     this.current = clip;
-    if (keepsFiles(clip)) this.options.spool?.pin(clip.id);
-    if (previous !== undefined && keepsFiles(previous) && previous.id !== clip.id) this.options.spool?.unpin(previous.id);
+    if (holdsFilesHere(clip)) this.options.spool?.pin(clip.id);
+    if (previous !== undefined && holdsFilesHere(previous) && previous.id !== clip.id) this.options.spool?.unpin(previous.id);
   }
 
   /**
@@ -329,11 +329,6 @@ export class SyncEngine {
       this.options.log.warn({ reason: messageOf(err) }, 'cannot write the system clipboard; the clip is still available through clipsync paste');
     }
   }
-}
-
-/** Whether a clip has files here that clean-up must leave alone: a spool file, received files, a fetched manifest. */
-function keepsFiles(clip: Clip): boolean {
-  return clip.file !== undefined || clip.tree?.dir !== undefined || clip.files !== undefined;
 }
 
 /** Closes after which the peer is expected back: going away, cut, silent, try again later. */

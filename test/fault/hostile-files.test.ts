@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIdentityFile, type Identity } from '../../src/identity/identity.js';
 import { clipTree } from '../../src/sync/clip.js';
+import { DATA_MIME, MANIFEST_MIME } from '../../src/files/manifest.js';
 import { FrameType } from '../../src/wire/frame.js';
 import { TestDaemon, initHome, mergeConfig } from '../helpers/daemon.js';
 import { runCliOk } from '../helpers/cli.js';
@@ -11,8 +12,8 @@ import { sshKeygen } from '../helpers/keys.js';
 import { PairingClient } from '../helpers/pairing-client.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 
-const MANIFEST = 'application/vnd.clipsync.files+json';
-const DATA = 'application/vnd.clipsync.files-data';
+const MANIFEST = MANIFEST_MIME;
+const DATA = DATA_MIME;
 
 /**
  * A hostile peer (trusted, so past the handshake) offering files clips whose manifests try to

@@ -2,11 +2,12 @@ import { constants, createReadStream } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { ClipsyncError, fail, fileErrorReason, type ErrorCode } from '../../core/errors.js';
+import { ClipsyncError, fail, fileErrorReason } from '../../core/errors.js';
 import type { IpcRequest } from '../../ipc/client.js';
-import type { CopyEvent, CopyResponse, FetchEvent, PasteListResponse } from '../../ipc/schema.js';
-import { ProgressLine, formatBytes } from '../progress-bar.js';
+import type { CopyResponse, PasteListResponse } from '../../ipc/schema.js';
+import { formatBytes } from '../progress-bar.js';
 import { clientFrom, type GlobalArgs } from '../context.js';
+import { followProgress, reportCopy } from '../copy-outcome.js';
 import { printJson, printLine, usageError } from '../output.js';
 
 /** `clipsync copy` and `clipsync paste`: the clipboard itself. */
@@ -64,28 +65,11 @@ export async function copy(args: CopyArgs): Promise<void> {
   let result: CopyResponse | undefined;
   if (path !== undefined) result = await send(args, { method: 'POST', path: '/v1/copy/file', query: { ...query, path } }).catch(unlessNoRoute);
   result ??= await send(args, { method: 'POST', path: '/v1/copy', query, body: path === undefined ? await stdinInput() : createReadStream(path, { highWaterMark: 1024 * 1024 }) });
-  const failed = result.peers.filter((p) => p.status === 'failed');
-  if (args.json === true) printJson(result);
-  else if (args.wait === true) {
-    const skipped = result.peers.filter((p) => p.status === 'skipped');
-    const delivered = result.peers.length - failed.length - skipped.length;
-    if (result.peers.length > 0) process.stderr.write(`copied ${result.size} bytes; ${delivered} of ${result.peers.length} peers have it\n`);
-    // Not sent by choice (a pause, a peer rule): said, but no failure.
-    for (const p of skipped) process.stderr.write(`skipped ${p.name || p.fingerprint}: ${p.detail ?? 'by a rule'}\n`);
-  }
-  if (args.wait === true && result.peers.length === 0) {
-    throw fail('CLIPSYNC_ERR_DELIVERY', 'nobody was reached: no peer was connected (the clip is set here)', {
-      hint: '`clipsync peers` shows which peers are known and why they are not connected',
-    });
-  }
-  if (failed.length > 0) {
-    const names = failed.map((p) => `${p.name || p.fingerprint} (${p.detail ?? 'failed'})`).join(', ');
-    throw fail('CLIPSYNC_ERR_DELIVERY', `not delivered to ${names}`);
-  }
+  reportCopy(result, args, `${result.size} bytes`);
 }
 
 function send(args: CopyArgs, request: IpcRequest): Promise<CopyResponse> {
-  return args.wait === true ? copyWithProgress(args, request) : clientFrom(args).json<CopyResponse>(request);
+  return args.wait === true ? followProgress<CopyResponse>(args, { ...request, query: { ...request.query, progress: '1' } }, 'the copy finished') : clientFrom(args).json<CopyResponse>(request);
 }
 
 function unlessNoRoute(err: unknown): undefined {
@@ -128,7 +112,7 @@ export async function paste(args: PasteArgs): Promise<void> {
   // progress bar. Elsewhere the paste itself fetches it, silently.
   if (process.stderr.isTTY) {
     const list = await clientFrom(args).json<PasteListResponse>({ method: 'GET', path: '/v1/paste', query: { list: '1' } });
-    if (list.local === false) await fetchWithProgress(args, list.id);
+    if (list.local === false) await followProgress(args, { method: 'POST', path: '/v1/fetch', query: { id: list.id } }, 'the clip was fetched');
   }
   const res = await clientFrom(args).open({ method: 'GET', path: '/v1/paste', query: { mime: args.mime } });
   await new Promise<void>((resolve, reject) => {
@@ -137,38 +121,6 @@ export async function paste(args: PasteArgs): Promise<void> {
     res.pipe(process.stdout, { end: false });
     res.on('end', () => resolve());
   });
-}
-
-/** `copy --wait`: follows the daemon's progress lines, drawing a bar on a terminal. */
-async function copyWithProgress(args: GlobalArgs, request: IpcRequest): Promise<CopyResponse> {
-  const bar = new ProgressLine();
-  try {
-    for await (const line of clientFrom(args).lines<CopyEvent>({ ...request, query: { ...request.query, progress: '1' } })) {
-      if (line.event === 'progress') bar.update(line.transfer);
-      else if (line.event === 'end') bar.finish(line.transfer);
-      else if (line.event === 'result') return line.result;
-      else throw new ClipsyncError(line.error.code as ErrorCode, line.error.message, line.error.hint === undefined ? {} : { hint: line.error.hint });
-    }
-  } finally {
-    bar.clear();
-  }
-  throw fail('CLIPSYNC_ERR_IPC', 'the daemon closed the connection before the copy finished; see its log');
-}
-
-/** `paste` of an announced clip on a terminal: follows `POST /v1/fetch`, drawing the bar. */
-async function fetchWithProgress(args: GlobalArgs, id: string): Promise<void> {
-  const bar = new ProgressLine();
-  try {
-    for await (const line of clientFrom(args).lines<FetchEvent>({ method: 'POST', path: '/v1/fetch', query: { id } })) {
-      if (line.event === 'progress') bar.update(line.transfer);
-      else if (line.event === 'end') bar.finish(line.transfer);
-      else if (line.event === 'result') return;
-      else throw new ClipsyncError(line.error.code as ErrorCode, line.error.message, line.error.hint === undefined ? {} : { hint: line.error.hint });
-    }
-  } finally {
-    bar.clear();
-  }
-  throw fail('CLIPSYNC_ERR_IPC', 'the daemon closed the connection before the clip was fetched; see its log');
 }
 
 /** The absolute path of FILE, checked here so a bad one fails at once; undefined for standard input. */
