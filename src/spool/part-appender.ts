@@ -11,8 +11,17 @@ export const DIRECT_ALIGN = 4096;
 const WASM_PAGE = 64 * 1024;
 /** Staging room for one DATA frame (under 1 MiB) and a partial block carried over. */
 const STAGING_PAGES = (1024 * 1024 + WASM_PAGE) / WASM_PAGE;
+const STAGING_BYTES = STAGING_PAGES * WASM_PAGE;
+/**
+ * Direct writes handed to the disk and not yet done, per file. Two: the disk takes the next
+ * block while this thread stages (and the caller hashes) the chunk after it, so a received
+ * clip goes at the disk's speed rather than at the disk's plus the staging's (docs/BENCHMARKS.md).
+ */
+export const WRITES_IN_FLIGHT = 2;
 /** Staging buffers kept for the next transfer rather than left to the garbage collector. */
-const IDLE_STAGING_KEPT = 2;
+const IDLE_STAGING_KEPT = WRITES_IN_FLIGHT + 1;
+/** The most an appender holds that is not in the file yet: its writes under way and a partial block. */
+export const MAX_UNWRITTEN_BYTES = WRITES_IN_FLIGHT * STAGING_BYTES + DIRECT_ALIGN;
 
 /**
  * Node has no aligned allocation, and a Buffer's memory comes from malloc. A WebAssembly
@@ -26,6 +35,14 @@ function takeStaging(): Buffer {
 }
 function giveStaging(buffer: Buffer): void {
   if (idleStaging.length < IDLE_STAGING_KEPT) idleStaging.push(buffer);
+}
+
+/** A direct write under way: its staging buffer is the kernel's until `done` settles. */
+interface InFlight {
+  staging: Buffer;
+  /** File offset where it ends: the file holds everything before it once `done` resolves. */
+  end: number;
+  done: Promise<void>;
 }
 
 export interface AppenderOptions {
@@ -58,6 +75,12 @@ let directUsable = process.platform === 'linux' && constants.O_DIRECT !== undefi
  */
 export class PartAppender {
   private carry = 0;
+  /** Oldest first; each one's bytes follow the one before, so they complete `inFile` in order. */
+  private readonly inFlight: InFlight[] = [];
+  /** Where the next direct write goes: after every staged write, done or not. */
+  private dispatched: number;
+  /** A direct write was refused (EINVAL) and rewritten through the page cache: direct I/O stops here. */
+  private refused = false;
 
   private constructor(
     private readonly file: FileHandle,
@@ -65,7 +88,9 @@ export class PartAppender {
     private staging: Buffer | undefined,
     /** Bytes in the file: what a checkpoint may claim once synced. */
     private inFile: number,
-  ) {}
+  ) {
+    this.dispatched = inFile;
+  }
 
   /**
    * `file` is the part, open for reading and writing and already cut to `offset`, where
@@ -91,12 +116,12 @@ export class PartAppender {
     }
   }
 
-  /** Bytes appended so far (in the file, or staged for it). */
+  /** Bytes appended so far (in the file, on their way to it, or staged for it). */
   get appended(): number {
-    return this.inFile + this.carry;
+    return this.dispatched + this.carry;
   }
 
-  /** Bytes already in the file, staged ones not counted. */
+  /** Bytes already in the file: not those staged, nor those of direct writes still under way. */
   get written(): number {
     return this.inFile;
   }
@@ -106,26 +131,28 @@ export class PartAppender {
     return this.direct !== undefined;
   }
 
-  /** Appends `chunk`; it may be reused once this resolves. */
+  /**
+   * Appends `chunk`; it may be reused once this resolves. With direct I/O its whole blocks may
+   * still be on their way to the disk then (`settle` waits for them); a write that failed
+   * rejects the next append, `settle` or `flush`.
+   */
   async append(chunk: Buffer): Promise<void> {
-    const staging = this.staging;
-    if (this.direct === undefined || staging === undefined) {
+    if (this.direct === undefined || this.staging === undefined) {
       await writeAll(this.file, chunk, this.inFile);
       this.inFile += chunk.length;
+      this.dispatched = this.inFile;
       return;
     }
     for (let done = 0; done < chunk.length; ) {
+      const staging = this.staging;
       const length = Math.min(chunk.length - done, staging.length - this.carry);
       chunk.copy(staging, this.carry, done, done + length);
       done += length;
       const staged = this.carry + length;
       const whole = staged - (staged % DIRECT_ALIGN);
-      if (whole > 0) {
-        await this.writeDirect(staging.subarray(0, whole));
-        staging.copy(staging, 0, whole, staged); // the partial block moves to the front
-      }
-      this.carry = staged - whole;
-      if (this.direct === undefined) {
+      this.carry = staged;
+      if (whole > 0) await this.dispatch(whole);
+      if (this.refused) {
         // Direct I/O was refused mid-way: the rest goes through the page cache.
         await this.flush();
         await this.append(chunk.subarray(done));
@@ -134,37 +161,79 @@ export class PartAppender {
     }
   }
 
+  /** Waits until every direct write handed to the disk is done: then `written` is all but the staged partial block. */
+  async settle(): Promise<void> {
+    while (this.inFlight.length > 0) await this.completeOldest();
+  }
+
   /**
    * Writes the staged partial block through the page cache. From here on the file holds every
    * appended byte, and later appends go through the page cache too (the end is not aligned).
    */
   async flush(): Promise<void> {
+    await this.settle();
     if (this.carry > 0) {
       await writeAll(this.file, this.staging!.subarray(0, this.carry), this.inFile);
       this.inFile += this.carry;
+      this.dispatched = this.inFile;
       this.carry = 0;
     }
     await this.close();
   }
 
-  /** Releases the direct handle and the staging memory; the part file handle stays the caller's. */
+  /**
+   * Releases the direct handle and the staging memory; the part file handle stays the caller's.
+   * Direct writes still under way are waited for (their memory is the kernel's until then) and
+   * their errors dropped: closing gives up on what was not flushed.
+   */
   async close(): Promise<void> {
+    await this.settle().catch(() => undefined);
+    for (const entry of this.inFlight.splice(0)) giveStaging(entry.staging);
     await this.closeDirectHandle();
     if (this.staging !== undefined) giveStaging(this.staging);
     this.staging = undefined;
   }
 
-  private async writeDirect(data: Buffer): Promise<void> {
+  /**
+   * Hands the staging buffer's first `whole` bytes to the disk without waiting, and moves the
+   * partial block after them to the front of a free staging buffer, which becomes the current
+   * one. At most WRITES_IN_FLIGHT are under way: beyond that the oldest is waited for first.
+   */
+  private async dispatch(whole: number): Promise<void> {
+    while (this.inFlight.length >= WRITES_IN_FLIGHT) await this.completeOldest();
+    const full = this.staging!;
+    const next = takeStaging();
+    full.copy(next, 0, whole, this.carry); // the partial block moves to the front
+    this.carry -= whole;
+    this.staging = next;
+    const at = this.dispatched;
+    this.dispatched += whole;
+    const done = this.writeDirect(full.subarray(0, whole), at);
+    done.catch(() => undefined); // awaited in completeOldest; a failure is not unhandled meanwhile
+    this.inFlight.push({ staging: full, end: at + whole, done });
+  }
+
+  private async completeOldest(): Promise<void> {
+    const oldest = this.inFlight[0]!;
     try {
-      await writeAll(this.direct!, data, this.inFile);
+      await oldest.done;
+    } finally {
+      this.inFlight.shift();
+      giveStaging(oldest.staging);
+    }
+    this.inFile = oldest.end;
+  }
+
+  private async writeDirect(data: Buffer, at: number): Promise<void> {
+    try {
+      await writeAll(this.direct!, data, at);
     } catch (err) {
       // EINVAL: the file system or the memory does not meet direct I/O's alignment after all.
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
       directUsable = false;
-      await this.closeDirectHandle(); // the staging buffer still holds the partial block
-      await writeAll(this.file, data, this.inFile);
+      this.refused = true;
+      await writeAll(this.file, data, at);
     }
-    this.inFile += data.length;
   }
 
   private async closeDirectHandle(): Promise<void> {

@@ -326,6 +326,7 @@ export class IncomingSpool {
 
   private async checkpointNow(): Promise<void> {
     await this.settleBackground();
+    await this.appender?.settle(); // writes under way count: a checkpoint asked for claims all it can
     // A partial block still staged for a direct write is not claimed: a resume fetches it again.
     if (this.handle === undefined || this.inFile === this.synced) return;
     const offset = this.inFile;

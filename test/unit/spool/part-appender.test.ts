@@ -2,7 +2,7 @@ import { constants, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIRECT_ALIGN, PartAppender } from '../../../src/spool/part-appender.js';
+import { DIRECT_ALIGN, MAX_UNWRITTEN_BYTES, PartAppender, WRITES_IN_FLIGHT } from '../../../src/spool/part-appender.js';
 import { Prng } from '../../helpers/prng.js';
 import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 
@@ -28,14 +28,18 @@ async function directSupported(): Promise<boolean> {
 }
 
 /** Appends `data` in pieces of the sizes `prng` picks (up to 1.2 MiB: larger than the staging room). */
-async function appendInPieces(appender: PartAppender, data: Buffer, prng: Prng, check: () => void = () => undefined): Promise<void> {
+async function appendInPieces(appender: PartAppender, data: Buffer, prng: Prng, check: () => Promise<void> | void = () => undefined): Promise<void> {
   const base = appender.appended;
   for (let at = 0; at < data.length; ) {
     const length = Math.min(data.length - at, 1 + Math.floor(prng.next() * 1.2 * 1024 * 1024));
-    await appender.append(data.subarray(at, at + length));
+    const piece = data.subarray(at, at + length);
+    const copy = Buffer.from(piece);
+    await appender.append(piece);
+    piece.fill(0xa5); // the caller may reuse a chunk as soon as append resolves
+    piece.set(copy); // (restored: `data` is compared with the file at the end)
     at += length;
     expect(appender.appended).toBe(base + at);
-    check();
+    await check();
   }
 }
 
@@ -45,14 +49,21 @@ describe('PartAppender', () => {
     const data = prng.bytes(5 * 1024 * 1024 + 777);
     const appender = await PartAppender.open(path, file, 0);
     expect(appender.isDirect).toBe(await directSupported());
-    await appendInPieces(appender, data, prng, () => {
-      // The file holds every whole block; only the partial one waits for the next chunk.
+    let behind = 0;
+    await appendInPieces(appender, data, prng, async () => {
+      // Whole blocks may still be on their way to the disk, a few staging buffers' worth at most.
+      expect(statSync(path).size).toBeGreaterThanOrEqual(appender.written);
+      behind = Math.max(behind, appender.appended - appender.written);
+      expect(appender.appended - appender.written).toBeLessThan(MAX_UNWRITTEN_BYTES);
+      // Once settled, the file holds every whole block; only the partial one waits for the next chunk.
+      await appender.settle();
       expect(statSync(path).size).toBe(appender.written);
       if (appender.isDirect) {
         expect(appender.written % DIRECT_ALIGN).toBe(0);
         expect(appender.appended - appender.written).toBeLessThan(DIRECT_ALIGN);
       } else expect(appender.written).toBe(appender.appended);
     });
+    if (appender.isDirect) expect(behind).toBeGreaterThanOrEqual(DIRECT_ALIGN); // writes did go on behind append
     await appender.flush();
     expect(appender.written).toBe(data.length);
     expect(readFileSync(path).equals(data)).toBe(true);
@@ -92,6 +103,38 @@ describe('PartAppender', () => {
     expect(readFileSync(path).equals(data)).toBe(true);
   });
 
+  it('a direct write that fails rejects a later append or flush, and close still waits for the writes under way', async () => {
+    const data = new Prng(18).bytes(3 * 1024 * 1024);
+    let writes = 0;
+    let finishWrite: (() => void) | undefined;
+    const failing = {
+      write: async (_data: Buffer, _offset: number, length: number) => {
+        writes++;
+        if (writes === 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        await new Promise<void>((resolve) => (finishWrite = resolve));
+        return { bytesWritten: length };
+      },
+      close: async () => undefined,
+    } as unknown as FileHandle;
+    const appender = await PartAppender.open(path, file, 0, { openDirect: async () => failing });
+    let failure: unknown;
+    try {
+      for (let at = 0; at < data.length; at += 512 * 1024) await appender.append(data.subarray(at, at + 512 * 1024));
+      await appender.flush();
+    } catch (err) {
+      failure = err;
+    }
+    expect((failure as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    // The second write never finishes until told to: close waits for it rather than freeing its memory.
+    let closed = false;
+    const closing = appender.close().then(() => (closed = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(writes < 2); // nothing left under way only when the failure came first
+    finishWrite?.();
+    await closing;
+    expect(closed).toBe(true);
+  });
+
   // Last in this file: a refusal turns direct I/O off for the rest of the process.
   it('falls back to the page cache, losing nothing, when a direct write is refused with EINVAL', async () => {
     const data = new Prng(16).bytes(2 * 1024 * 1024 + 99);
@@ -106,7 +149,9 @@ describe('PartAppender', () => {
     const appender = await PartAppender.open(path, file, 0, { openDirect: async () => refusing });
     expect(appender.isDirect).toBe(true);
     await appendInPieces(appender, data, new Prng(17));
-    expect(refused).toBe(1);
+    // The writes already under way when the first refusal came back are refused too.
+    expect(refused).toBeGreaterThanOrEqual(1);
+    expect(refused).toBeLessThanOrEqual(WRITES_IN_FLIGHT);
     expect(appender.isDirect).toBe(false);
     await appender.flush();
     expect(readFileSync(path).equals(data)).toBe(true);

@@ -8,6 +8,7 @@ import { LeafHasher, contentTree, rootId } from '../../../src/content/content-ha
 import { clipId, clipTree, formatsTrailer } from '../../../src/sync/clip.js';
 import { ClipReader } from '../../../src/sync/clip-body.js';
 import { fillingFile, whenComplete } from '../../../src/core/filling-files.js';
+import { MAX_UNWRITTEN_BYTES } from '../../../src/spool/part-appender.js';
 import { planCleanup, type SpoolEntry } from '../../../src/spool/spool-cleanup.js';
 import { spoolIoError } from '../../../src/spool/spool-errors.js';
 import { DEFAULT_SPOOL_CHUNK_BYTES, Spool, type IncomingMeta } from '../../../src/spool/spool.js';
@@ -484,11 +485,13 @@ describe('Spool: incoming clips', () => {
     const sidecar = join(spoolDir, `${meta.id}.part.json`);
     const incoming = await spool.beginIncoming(meta);
     const written = pieces(data, 100_003);
-    for (const piece of written.slice(0, -3)) {
+    for (const [i, piece] of written.slice(0, -3).entries()) {
       await incoming.write(piece);
+      // One checkpoint for sure past the first leaf; the others come in the background as they may.
+      if (i === 20) await incoming.checkpoint();
       const recorded = (JSON.parse(readFileSync(sidecar, 'utf8')) as { offset: number }).offset;
       expect(recorded).toBeLessThanOrEqual(statSync(part).size);
-      expect(incoming.offset - statSync(part).size).toBeLessThan(4096);
+      expect(incoming.offset - statSync(part).size).toBeLessThan(MAX_UNWRITTEN_BYTES);
     }
     // A crash now: a new daemon resumes from the recorded offset and the clip still verifies.
     const afterCrash = join(dir, 'restarted');
@@ -814,15 +817,16 @@ describe('Spool: bounded memory', () => {
     expect(largestHashed).toBeLessThanOrEqual(2 * chunk);
   });
 
-  it('receives 64 MiB with every write on disk before it resolves, and sends it in chunks of the asked size', async () => {
+  it('receives 64 MiB with no more than a few writes under way behind it, and sends it in chunks of the asked size', async () => {
     const spool = await Spool.open(spoolDir, { checkpointEveryBytes: 16 * MiB });
     const meta: IncomingMeta = { id: expectedId, size: total, leaves: expectedLeaves };
     const incoming = await spool.beginIncoming(meta);
     const part = join(spoolDir, `${meta.id}.part`);
     for (let i = 0; i < total / chunk; i++) {
       await incoming.write(chunkAt(i));
-      // Nothing is held back in memory: what was accepted is in the file.
-      if (i % 64 === 0) expect(statSync(part).size).toBe(incoming.offset);
+      // Nothing is held back in memory: what was accepted is in the file, or on its way there
+      // in one of the appender's few staging buffers.
+      if (i % 64 === 0) expect(incoming.offset - statSync(part).size).toBeLessThan(MAX_UNWRITTEN_BYTES);
     }
     await incoming.checkpoint();
     expect(incoming.checkpointed).toBe(total);
