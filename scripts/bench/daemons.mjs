@@ -34,20 +34,34 @@ export function trustedHomes(dir, config = {}) {
 }
 
 /**
- * The Node flags `npm start` (and the systemd and launchd units) give the daemon, read from
- * package.json so the benchmark measures the daemon as it is run. BENCH_DAEMON_NODE_FLAGS
- * replaces them, e.g. with '' to measure without, or with profiling flags.
+ * The Node flags and the environment `npm start` (and the systemd unit) give the daemon, read
+ * from package.json so the benchmark measures the daemon as it is run. BENCH_DAEMON_NODE_FLAGS
+ * replaces the flags, e.g. with '' to measure without, or with profiling flags;
+ * BENCH_DAEMON_PLAIN_ENV=1 leaves out the environment (GLIBC_TUNABLES), as a plain
+ * `clipsync daemon` runs.
  */
+const START_WORDS = (() => {
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'));
+  return pkg.scripts.start.split(/\s+/);
+})();
 export const DAEMON_NODE_FLAGS = (() => {
   if (process.env.BENCH_DAEMON_NODE_FLAGS !== undefined) return process.env.BENCH_DAEMON_NODE_FLAGS.split(' ').filter(Boolean);
-  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'));
-  const words = pkg.scripts.start.split(/\s+/);
-  return words.slice(1, words.indexOf('dist/cli/main.js')).filter((word) => word.startsWith('--'));
+  return START_WORDS.slice(START_WORDS.indexOf('node') + 1, START_WORDS.indexOf('dist/cli/main.js')).filter((word) => word.startsWith('--'));
 })();
+export const DAEMON_ENV = (() => {
+  if (process.env.BENCH_DAEMON_PLAIN_ENV === '1') return {};
+  const words = START_WORDS.slice(0, START_WORDS.indexOf('node')).filter((word) => /^[A-Z_][A-Z0-9_]*=/.test(word));
+  return Object.fromEntries(words.map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]));
+})();
+
+/** How the daemons here are started, for the report: `GLIBC_TUNABLES=… node --flags`. */
+export function daemonStartLine(nodeFlags = DAEMON_NODE_FLAGS) {
+  return [...Object.entries(DAEMON_ENV).map(([name, value]) => `${name}=${value}`), 'node', ...nodeFlags].join(' ');
+}
 
 export async function startDaemon(home, args, nodeFlags = DAEMON_NODE_FLAGS) {
   const child = spawn(process.execPath, [...nodeFlags, CLI, 'daemon', '--home', home, '--clipboard', 'memory', '--no-mdns', ...args], {
-    env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...DAEMON_ENV, CLIPSYNC_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const client = new IpcClient(join(home, 'clipsync.sock'));

@@ -4,7 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cli, DAEMON_NODE_FLAGS, startDaemon } from './daemons.mjs';
+import { cli, DAEMON_ENV, DAEMON_NODE_FLAGS, startDaemon } from './daemons.mjs';
 import { tempDir } from './lib.mjs';
 
 /** USER_HZ: /proc reports CPU time in these ticks. */
@@ -43,7 +43,7 @@ export async function benchIdle() {
 }
 
 function startBareWsServer() {
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, '-e', BARE_WS_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, '-e', BARE_WS_SERVER], { env: { ...process.env, ...DAEMON_ENV }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout.once('data', () => resolve(child));
     child.once('exit', (code) => reject(new Error(`the bare ws server exited (${code})`)));

@@ -1,4 +1,4 @@
-import { programArguments, type Installation, type ServiceProgram } from './command-line.js';
+import { daemonEnvWords, programArguments, type Installation, type ServiceProgram } from './command-line.js';
 
 /**
  * systemd user units for the daemon and the tray, as pure functions of where things are: the
@@ -40,6 +40,8 @@ export function renderDaemonUnit(options: UnitOptions): string {
     'Type=simple',
     `ExecStart=${execLine(programArguments(options, 'daemon'))}`,
     'Environment=CLIPSYNC_LOG_LEVEL=info',
+    "# glibc's malloc keeps freed memory for the next message instead of faulting it in again (README).",
+    ...daemonEnvWords().map((word) => `Environment=${word}`),
     '# `systemctl --user reload clipsync`: SIGHUP re-reads config.json (as a change to the file would).',
     'ExecReload=/bin/kill -HUP $MAINPID',
     '# stderr is the journal: one JSON line per record (`journalctl --user -u clipsync -f`).',

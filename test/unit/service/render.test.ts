@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DAEMON_NODE_FLAGS, programArguments, shellLine } from '../../../src/service/command-line.js';
+import { DAEMON_NODE_FLAGS, daemonEnvWords, programArguments, shellLine } from '../../../src/service/command-line.js';
 import { renderDaemonPlist } from '../../../src/service/launchd-plist.js';
 import { chooseTarget } from '../../../src/service/session-target.js';
 import { shippedFiles } from '../../../src/service/shipped-files.js';
@@ -15,9 +15,11 @@ describe('service files', () => {
     for (const { path, content } of shippedFiles()) expect(readFileSync(ROOT + path, 'utf8'), path).toBe(content);
   });
 
-  it("runs the daemon with package.json's start flags", () => {
+  it("runs the daemon with package.json's start flags and environment", () => {
     const pkg = JSON.parse(readFileSync(ROOT + 'package.json', 'utf8')) as { scripts: { start: string } };
-    expect(pkg.scripts.start).toBe(`exec node ${DAEMON_NODE_FLAGS.join(' ')} dist/cli/main.js daemon`);
+    expect(pkg.scripts.start).toBe(`exec env ${daemonEnvWords().join(' ')} node ${DAEMON_NODE_FLAGS.join(' ')} dist/cli/main.js daemon`);
+    const unit = renderDaemonUnit({ ...install, target: 'default.target' });
+    for (const word of daemonEnvWords()) expect(unit).toContain(`\nEnvironment=${word}\n`);
     expect(programArguments(install, 'daemon')).toEqual([install.nodePath, ...DAEMON_NODE_FLAGS, install.entryPath, 'daemon', '--home', install.home]);
     expect(programArguments({ nodePath: '/n', entryPath: '/m.js' }, 'tray')).toEqual(['/n', '/m.js', 'tray']);
   });
