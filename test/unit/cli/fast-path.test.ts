@@ -12,6 +12,14 @@ describe('parseFastCommand', () => {
     expect(parseFastCommand(['copy', '--mime', 'image/png', '-', '--json'])).toEqual({ command: 'copy', args: { mime: 'image/png', file: '-', json: true } });
   });
 
+  it('takes copy --files PATH… (every word up to the next option) and paste --to DIR', () => {
+    expect(parseFastCommand(['copy', '--files', 'a', 'b c', '--wait'])).toEqual({ command: 'copy', args: { files: ['a', 'b c'], wait: true } });
+    expect(parseFastCommand(['copy', '--json', '--files', '/x/y'])).toEqual({ command: 'copy', args: { json: true, files: ['/x/y'] } });
+    // FILE with --files is a usage error copy itself reports, as it does after yargs
+    expect(parseFastCommand(['copy', 'f', '--files', 'a'])).toEqual({ command: 'copy', args: { file: 'f', files: ['a'] } });
+    expect(parseFastCommand(['paste', '--to', '/dst'])).toEqual({ command: 'paste', args: { to: '/dst' } });
+  });
+
   it('takes paste and status in their plain forms', () => {
     expect(parseFastCommand(['paste'])).toEqual({ command: 'paste', args: {} });
     expect(parseFastCommand(['paste', '--mime', 'text/html', '--home', '/h'])).toEqual({ command: 'paste', args: { mime: 'text/html', home: '/h' } });
@@ -33,6 +41,11 @@ describe('parseFastCommand', () => {
       ['copy', '--timeout', 'soon'],
       ['copy', '-w'],
       ['copy', '--wait=true'],
+      ['copy', '--files'],
+      ['copy', '--files', '--wait'],
+      ['copy', '--files', 'a', '--files', 'b'],
+      ['copy', '--files', '-'],
+      ['paste', '--to'],
       ['paste', '--help'],
       ['paste', '-h'],
       ['paste', '--mime=text/html'],
