@@ -8,6 +8,8 @@
 // Alone: `node scripts/bench/files.mjs` (prints a summary per workload). BENCH_FILES_RUNS,
 // BENCH_FILES_COUNT and BENCH_FILES_GIB shrink it for a quick trial, e.g.
 // `BENCH_FILES_RUNS=1 BENCH_FILES_COUNT=500 BENCH_FILES_GIB=0.05 node scripts/bench/files.mjs`.
+// BENCH_FILES_ONLY=small|large keeps one workload, BENCH_FILES_METHODS=scp,announced (a comma
+// list of row names) keeps those methods: for trying one change against its baseline.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -26,6 +28,8 @@ const DEFAULTS = {
   smallFiles: Number(process.env.BENCH_FILES_COUNT ?? 10_000),
   /** Workload B: one file this large. */
   largeBytes: Math.round(Number(process.env.BENCH_FILES_GIB ?? 1) * GiB),
+  only: process.env.BENCH_FILES_ONLY,
+  methods: process.env.BENCH_FILES_METHODS?.split(',').filter(Boolean),
 };
 const FILES_PER_FOLDER = 100;
 
@@ -48,13 +52,15 @@ const CLIPSYNC_MODES = {
 };
 
 export async function benchFiles(options = {}) {
-  const { runs, smallFiles, largeBytes } = { ...DEFAULTS, ...options };
+  const { runs, smallFiles, largeBytes, only, methods: keepMethods } = { ...DEFAULTS, ...options };
   const log = options.log ?? (() => undefined);
   const { dir, remove } = tempDir('cs-bench-files-');
   let ssh;
   try {
     log('writing the workloads');
-    const workloads = [smallTree(join(dir, 'src-a', 'tree'), smallFiles, 1), largeFile(join(dir, 'src-b', 'large.bin'), largeBytes, 2)];
+    const workloads = [];
+    if (only !== 'large') workloads.push(smallTree(join(dir, 'src-a', 'tree'), smallFiles, 1));
+    if (only !== 'small') workloads.push(largeFile(join(dir, 'src-b', 'large.bin'), largeBytes, 2));
     ssh = await startSftpSshd(join(dir, 'ssh'));
     const clipsync = await clipsyncReady();
     const methods = [];
@@ -65,6 +71,7 @@ export async function benchFiles(options = {}) {
     if (clipsync.missing === undefined) {
       for (const mode of Object.keys(CLIPSYNC_MODES)) methods.push([mode, (w, dst) => clipsyncCopy(clipsync.daemons, mode, w, dst, join(dir, 'homes'))]);
     }
+    if (keepMethods !== undefined) methods.splice(0, methods.length, ...methods.filter(([name]) => keepMethods.includes(name)));
     const samples = workloads.map(() => Object.fromEntries(methods.map(([name]) => [name, []])));
     // Interleaved rounds: each round runs every method on every workload once, so drifting
     // load hits them all alike.
