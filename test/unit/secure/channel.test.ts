@@ -1,7 +1,7 @@
 import sodiumNative from 'sodium-native';
 import { describe, expect, it } from 'vitest';
 import { CloseCode } from '../../../src/wire/close-codes.js';
-import { REKEY_AFTER_MESSAGES, SEAL_OVERHEAD, Opener, Sealer } from '../../../src/secure/channel.js';
+import { OPENSSL_OPEN_MIN_BYTES, REKEY_AFTER_MESSAGES, SEAL_OVERHEAD, Opener, Sealer } from '../../../src/secure/channel.js';
 import { randomBytes } from '../../../src/secure/sodium.js';
 import { channel } from '../_support/channel.js';
 import { expectViolation } from '../_support/handshake.js';
@@ -36,6 +36,16 @@ describe('Sealer / Opener: round trips', () => {
     const sealedCopy = Buffer.from(sealed);
     expect(opener.open(sealed).equals(plaintext)).toBe(true);
     expect(sealed.equals(sealedCopy)).toBe(true); // open() leaves its input alone
+  });
+
+  it('opens messages on both sides of the size where OpenSSL takes over from libsodium, in order, as libsodium opens them', () => {
+    const { sealer, newOpener } = channel();
+    const opener = newOpener();
+    const sizes = [OPENSSL_OPEN_MIN_BYTES - 1, OPENSSL_OPEN_MIN_BYTES, OPENSSL_OPEN_MIN_BYTES + 1, 100, 983_040 + 77, 0, 4 * OPENSSL_OPEN_MIN_BYTES];
+    for (const size of sizes) {
+      const plaintext = randomBytes(size);
+      expect(opener.openInPlace(sealer.seal(plaintext)).equals(plaintext)).toBe(true);
+    }
   });
 
   it('opens many messages of mixed sizes in order', () => {
@@ -123,6 +133,14 @@ describe('Sealer / Opener: refusals (4008)', () => {
       await expectViolation(() => newOpener().open(flipBit(sealed, bit)), CloseCode.decryptFailed);
     }
     expect(newOpener().open(sealed).length).toBe(300 * 1024);
+  });
+
+  it('a tampered large message (opened by OpenSSL) leaves no unverified plaintext in the buffer', async () => {
+    const { sealer, newOpener } = channel();
+    const plaintext = randomBytes(OPENSSL_OPEN_MIN_BYTES * 3 + 5);
+    const sealed = flipBit(sealer.seal(plaintext), 8 * (plaintext.length - 1));
+    await expectViolation(() => newOpener().openInPlace(sealed), CloseCode.decryptFailed);
+    expect(sealed.subarray(0, plaintext.length).equals(Buffer.alloc(plaintext.length))).toBe(true);
   });
 
   it('a replayed message', async () => {
