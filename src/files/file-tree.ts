@@ -134,44 +134,40 @@ export class TreeReader {
 export const SMALL_FILE_BYTES = 1024 * 1024;
 
 /**
- * A small file (or the part of it asked for), with the same checks as a large one: open, its
- * stats, the read, its stats again when read to its end, close. Callback calls, not
- * FileHandles: thousands of these run in a row, and each FileHandle costs this thread more
- * than the read itself.
+ * A small file (or the part of it asked for), with the same checks as a large one: open, the
+ * read, its stats, close. Read to its end, one look at its stats after the read covers every
+ * change since the walk (size, mtime, inode); only a part read stops before the end, and
+ * that is checked before it is read. Callback calls, not FileHandles: thousands of these run
+ * in a row, and each FileHandle (or each extra call) costs this thread more than the read itself.
  */
 function readSmall(file: TreeFile, into: Buffer, position: number): Promise<void> {
+  const toEnd = position + into.length === file.size;
   return new Promise((resolve, reject) => {
     fs.open(file.source, 'r', (openErr, fd) => {
       if (openErr !== null) return reject(openError(file, openErr));
       const finish = (err: unknown): void => fs.close(fd, () => (err === undefined ? resolve() : reject(err)));
-      fs.fstat(fd, (statErr, before) => {
+      const checked = (then: () => void) => (statErr: NodeJS.ErrnoException | null, stats: fs.Stats): void => {
         if (statErr !== null) return finish(statErr);
         try {
-          checkStats(file, before);
+          checkStats(file, stats);
         } catch (err) {
           return finish(err);
         }
-        const readFrom = (got: number): void => {
-          if (got === into.length) {
-            if (position + into.length !== file.size) return finish(undefined);
-            return fs.fstat(fd, (againErr, after) => {
-              if (againErr !== null) return finish(againErr);
-              try {
-                checkStats(file, after);
-                finish(undefined);
-              } catch (err) {
-                finish(err);
-              }
-            });
-          }
-          fs.read(fd, into, got, into.length - got, position + got, (readErr, bytesRead) => {
-            if (readErr !== null) return finish(readErr);
-            if (bytesRead === 0) return finish(changed(file.source, `it is shorter than the ${file.size} bytes it had`));
-            readFrom(got + bytesRead);
-          });
-        };
-        readFrom(0);
-      });
+        then();
+      };
+      const readFrom = (got: number): void => {
+        if (got === into.length) {
+          if (!toEnd) return finish(undefined);
+          return fs.fstat(fd, checked(() => finish(undefined)));
+        }
+        fs.read(fd, into, got, into.length - got, position + got, (readErr, bytesRead) => {
+          if (readErr !== null) return finish(readErr);
+          if (bytesRead === 0) return finish(changed(file.source, `it is shorter than the ${file.size} bytes it had`));
+          readFrom(got + bytesRead);
+        });
+      };
+      if (toEnd) readFrom(0);
+      else fs.fstat(fd, checked(() => readFrom(0)));
     });
   });
 }
