@@ -53,6 +53,8 @@ export interface AppenderOptions {
    * refusal no real file system here produces on demand.
    */
   openDirect?: (path: string) => Promise<FileHandle>;
+  /** Direct writes under way at most (default WRITES_IN_FLIGHT); the benchmark compares 1. */
+  writesInFlight?: number;
 }
 
 /** Whether this process still tries O_DIRECT: a file system that refused it once is not asked again. */
@@ -88,6 +90,7 @@ export class PartAppender {
     private staging: Buffer | undefined,
     /** Bytes in the file: what a checkpoint may claim once synced. */
     private inFile: number,
+    private readonly maxInFlight = WRITES_IN_FLIGHT,
   ) {
     this.dispatched = inFile;
   }
@@ -104,7 +107,7 @@ export class PartAppender {
     if (direct === undefined) return new PartAppender(file, undefined, undefined, offset);
     const staging = takeStaging();
     const start = offset - (offset % DIRECT_ALIGN);
-    const appender = new PartAppender(file, direct, staging, start);
+    const appender = new PartAppender(file, direct, staging, start, Math.max(1, options.writesInFlight ?? WRITES_IN_FLIGHT));
     try {
       const { bytesRead } = await file.read(staging, 0, offset - start, start);
       if (bytesRead !== offset - start) throw new Error(`part file ends before ${offset} bytes`);
@@ -197,10 +200,10 @@ export class PartAppender {
   /**
    * Hands the staging buffer's first `whole` bytes to the disk without waiting, and moves the
    * partial block after them to the front of a free staging buffer, which becomes the current
-   * one. At most WRITES_IN_FLIGHT are under way: beyond that the oldest is waited for first.
+   * one. At most `maxInFlight` are under way: beyond that the oldest is waited for first.
    */
   private async dispatch(whole: number): Promise<void> {
-    while (this.inFlight.length >= WRITES_IN_FLIGHT) await this.completeOldest();
+    while (this.inFlight.length >= this.maxInFlight) await this.completeOldest();
     const full = this.staging!;
     const next = takeStaging();
     full.copy(next, 0, whole, this.carry); // the partial block moves to the front

@@ -70,6 +70,18 @@ describe('PartAppender', () => {
     await appender.close();
   });
 
+  it('with one write under way at most, no more than one staging buffer is behind the file when append resolves', async () => {
+    const prng = new Prng(19);
+    const data = prng.bytes(3 * 1024 * 1024 + 321);
+    const appender = await PartAppender.open(path, file, 0, { writesInFlight: 1 });
+    await appendInPieces(appender, data, prng, () => {
+      // The one write may still be under way; the one before it is done.
+      expect(appender.appended - appender.written).toBeLessThan(MAX_UNWRITTEN_BYTES / WRITES_IN_FLIGHT + DIRECT_ALIGN);
+    });
+    await appender.flush();
+    expect(readFileSync(path).equals(data)).toBe(true);
+  });
+
   it('through the page cache when asked, every byte is in the file as soon as append resolves', async () => {
     const prng = new Prng(12);
     const data = prng.bytes(3 * 1024 * 1024 + 5);
