@@ -59,9 +59,10 @@ export function daemonStartLine(nodeFlags = DAEMON_NODE_FLAGS) {
   return [...Object.entries(DAEMON_ENV).map(([name, value]) => `${name}=${value}`), 'node', ...nodeFlags].join(' ');
 }
 
-export async function startDaemon(home, args, nodeFlags = DAEMON_NODE_FLAGS) {
+/** `plainEnv`: without DAEMON_ENV, as a daemon started by hand (`clipsync daemon`) runs. */
+export async function startDaemon(home, args, nodeFlags = DAEMON_NODE_FLAGS, { plainEnv = false } = {}) {
   const child = spawn(process.execPath, [...nodeFlags, CLI, 'daemon', '--home', home, '--clipboard', 'memory', '--no-mdns', ...args], {
-    env: { ...process.env, ...DAEMON_ENV, CLIPSYNC_LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...(plainEnv ? {} : DAEMON_ENV), CLIPSYNC_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const client = new IpcClient(join(home, 'clipsync.sock'));

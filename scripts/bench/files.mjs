@@ -49,7 +49,11 @@ const COMMAND_TIMEOUT_MS = 30 * 60 * 1000;
 const CLIPSYNC_MODES = {
   eager: { eagerLimitBytes: 2 ** 40, maxClipBytes: 16 * GiB },
   announced: { maxClipBytes: 16 * GiB },
+  // As announced, with daemons started without npm start's GLIBC_TUNABLES (a plain
+  // `clipsync daemon`): what that setting buys, measured beside it.
+  announcedPlainEnv: { maxClipBytes: 16 * GiB },
 };
+const PLAIN_ENV_MODES = new Set(['announcedPlainEnv']);
 
 export async function benchFiles(options = {}) {
   const { runs, smallFiles, largeBytes, only, methods: keepMethods } = { ...DEFAULTS, ...options };
@@ -294,7 +298,7 @@ async function clipsyncReady() {
 async function clipsyncCopy(daemons, mode, workload, dst, homesDir) {
   mkdirSync(homesDir);
   try {
-    const pair = await startPair(daemons, homesDir, CLIPSYNC_MODES[mode]);
+    const pair = await startPair(daemons, homesDir, CLIPSYNC_MODES[mode], PLAIN_ENV_MODES.has(mode));
     try {
       // stderr is kept for the error a failed command throws (`copy --wait` reports there too).
       const run = (home, args) => () => execFileSync(process.execPath, [CLI, ...args, '--home', home], { env: CLI_ENV, stdio: ['ignore', 'ignore', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
@@ -319,10 +323,10 @@ async function clipsyncCopy(daemons, mode, workload, dst, homesDir) {
 }
 
 /** Two daemons that trust each other on loopback TCP, as transfer.mjs's pair, with this config. */
-async function startPair({ trustedHomes, startDaemon }, dir, config) {
+async function startPair({ trustedHomes, startDaemon, DAEMON_NODE_FLAGS }, dir, config, plainEnv) {
   const homes = trustedHomes(dir, config);
-  const receiver = await startDaemon(homes.receiver, ['--listen', 'tcp://127.0.0.1:0']);
-  const sender = await startDaemon(homes.sender, ['--listen', `unix:${join(dir, 's.sock')}`, '--peer', receiver.listen[0]]);
+  const receiver = await startDaemon(homes.receiver, ['--listen', 'tcp://127.0.0.1:0'], DAEMON_NODE_FLAGS, { plainEnv });
+  const sender = await startDaemon(homes.sender, ['--listen', `unix:${join(dir, 's.sock')}`, '--peer', receiver.listen[0]], DAEMON_NODE_FLAGS, { plainEnv });
   await sender.waitConnected();
   return { homes, sender, receiver, stop: () => Promise.all([sender.stop(), receiver.stop()]) };
 }

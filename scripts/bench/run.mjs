@@ -315,9 +315,10 @@ out();
     out('| --- | --- | --- | --- |');
     const row = (what, r) => out(`| ${what} | ${seconds(r.seconds.median)} | ${seconds(r.seconds.min)} | ${fmt(w.bytes / r.seconds.median / 1e6, 0)} |`);
     if (files.clipsync.missing !== undefined) out(`| clipsync | not measured: ${files.clipsync.missing} | – | – |`);
-    for (const mode of ['eager', 'announced']) {
+    for (const mode of ['eager', 'announced', 'announcedPlainEnv']) {
       const r = w.rows[mode];
-      if (r !== undefined) row(`clipsync, ${mode}: \`copy --files --wait\` ${seconds(r.copy.median)} + \`paste\` ${seconds(r.paste.median)} (then \`paste --to\`: ${seconds(r.pasteTo.median)})`, r);
+      const label = mode === 'announcedPlainEnv' ? 'announced, daemons without GLIBC_TUNABLES (as a plain `clipsync daemon`)' : mode;
+      if (r !== undefined) row(`clipsync, ${label}: \`copy --files --wait\` ${seconds(r.copy.median)} + \`paste\` ${seconds(r.paste.median)} (then \`paste --to\`: ${seconds(r.pasteTo.median)})`, r);
     }
     if (files.ssh.missing !== undefined) out(`| OpenSSH | not measured: ${files.ssh.missing} | – | – |`);
     else {
@@ -348,7 +349,9 @@ out();
     out('| workload | mode | sender | receiver |');
     out('| --- | --- | --- | --- |');
     for (const w of files.workloads) {
-      for (const mode of ['eager', 'announced']) out(`| ${w.key === 'small' ? 'A' : 'B'} | ${mode} | ${mib(w.rows[mode].peakRss.sender)} | ${mib(w.rows[mode].peakRss.receiver)} |`);
+      for (const mode of ['eager', 'announced', 'announcedPlainEnv']) {
+        if (w.rows[mode] !== undefined) out(`| ${w.key === 'small' ? 'A' : 'B'} | ${mode === 'announcedPlainEnv' ? 'announced, without GLIBC_TUNABLES' : mode} | ${mib(w.rows[mode].peakRss.sender)} | ${mib(w.rows[mode].peakRss.receiver)} |`);
+      }
     }
     out();
   }

@@ -20,11 +20,13 @@ export const DAEMON_NODE_FLAGS = ['--initial-old-space-size=64', '--max-semi-spa
  * `start` script the same way. glibc's malloc otherwise hands memory back to the kernel as soon
  * as 128 KiB lie free at the top of its heap (and maps anything over 128 KiB on its own): each
  * megabyte-sized message a large transfer passes through is then fresh pages to fault in, which
- * on a virtual machine costs more than decrypting them. Keeping up to 16 MiB of free heap, and
- * taking allocations under 4 MiB from it, makes a received gigabyte about a tenth faster with the
- * same peak memory (docs/BENCHMARKS.md). Only glibc reads it; elsewhere it is ignored.
+ * on a virtual machine costs more than decrypting them. Keeping up to 4 MiB of free heap, and
+ * taking allocations under 4 MiB from it, cut the receiver's page faults per GiB from 12,000–40,000
+ * to about 8,000 and a received gigabyte from 2.3–2.9 s to about 2.0 s, with the same peak memory.
+ * More free heap kept (8 or 16 MiB) was no faster and left an idle daemon 6 MiB larger
+ * (docs/BENCHMARKS.md). Only glibc reads it; elsewhere it is ignored.
  */
-export const DAEMON_ENV = { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=16777216' } as const;
+export const DAEMON_ENV = { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=4194304' } as const;
 
 /** DAEMON_ENV as `NAME=value` words, for `env` and systemd's Environment=. */
 export function daemonEnvWords(): string[] {
