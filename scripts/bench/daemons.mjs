@@ -59,10 +59,10 @@ export function daemonStartLine(nodeFlags = DAEMON_NODE_FLAGS) {
   return [...Object.entries(DAEMON_ENV).map(([name, value]) => `${name}=${value}`), 'node', ...nodeFlags].join(' ');
 }
 
-/** `plainEnv`: without DAEMON_ENV, as a daemon started by hand (`clipsync daemon`) runs. */
-export async function startDaemon(home, args, nodeFlags = DAEMON_NODE_FLAGS, { plainEnv = false } = {}) {
+/** `plainEnv`: without DAEMON_ENV, as a daemon started by hand (`clipsync daemon`) runs; `env`: more variables. */
+export async function startDaemon(home, args, nodeFlags = DAEMON_NODE_FLAGS, { plainEnv = false, env = {} } = {}) {
   const child = spawn(process.execPath, [...nodeFlags, CLI, 'daemon', '--home', home, '--clipboard', 'memory', '--no-mdns', ...args], {
-    env: { ...process.env, ...(plainEnv ? {} : DAEMON_ENV), CLIPSYNC_LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...(plainEnv ? {} : DAEMON_ENV), ...env, CLIPSYNC_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const client = new IpcClient(join(home, 'clipsync.sock'));

@@ -52,8 +52,12 @@ const CLIPSYNC_MODES = {
   // As announced, with daemons started without npm start's GLIBC_TUNABLES (a plain
   // `clipsync daemon`): what that setting buys, measured beside it.
   announcedPlainEnv: { maxClipBytes: 16 * GiB },
+  // As announced, with the receiver opening large messages with libsodium, as before
+  // OpenSSL took them over (secure/channel.ts): what that change buys.
+  announcedSodiumOpen: { maxClipBytes: 16 * GiB },
 };
 const PLAIN_ENV_MODES = new Set(['announcedPlainEnv']);
+const MODE_ENV = { announcedSodiumOpen: { CLIPSYNC_OPEN_LARGE_WITH: 'libsodium' } };
 
 export async function benchFiles(options = {}) {
   const { runs, smallFiles, largeBytes, only, methods: keepMethods } = { ...DEFAULTS, ...options };
@@ -298,7 +302,7 @@ async function clipsyncReady() {
 async function clipsyncCopy(daemons, mode, workload, dst, homesDir) {
   mkdirSync(homesDir);
   try {
-    const pair = await startPair(daemons, homesDir, CLIPSYNC_MODES[mode], PLAIN_ENV_MODES.has(mode));
+    const pair = await startPair(daemons, homesDir, CLIPSYNC_MODES[mode], { plainEnv: PLAIN_ENV_MODES.has(mode), env: MODE_ENV[mode] ?? {} });
     try {
       // stderr is kept for the error a failed command throws (`copy --wait` reports there too).
       const run = (home, args) => () => execFileSync(process.execPath, [CLI, ...args, '--home', home], { env: CLI_ENV, stdio: ['ignore', 'ignore', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
@@ -323,10 +327,10 @@ async function clipsyncCopy(daemons, mode, workload, dst, homesDir) {
 }
 
 /** Two daemons that trust each other on loopback TCP, as transfer.mjs's pair, with this config. */
-async function startPair({ trustedHomes, startDaemon, DAEMON_NODE_FLAGS }, dir, config, plainEnv) {
+async function startPair({ trustedHomes, startDaemon, DAEMON_NODE_FLAGS }, dir, config, environment) {
   const homes = trustedHomes(dir, config);
-  const receiver = await startDaemon(homes.receiver, ['--listen', 'tcp://127.0.0.1:0'], DAEMON_NODE_FLAGS, { plainEnv });
-  const sender = await startDaemon(homes.sender, ['--listen', `unix:${join(dir, 's.sock')}`, '--peer', receiver.listen[0]], DAEMON_NODE_FLAGS, { plainEnv });
+  const receiver = await startDaemon(homes.receiver, ['--listen', 'tcp://127.0.0.1:0'], DAEMON_NODE_FLAGS, environment);
+  const sender = await startDaemon(homes.sender, ['--listen', `unix:${join(dir, 's.sock')}`, '--peer', receiver.listen[0]], DAEMON_NODE_FLAGS, environment);
   await sender.waitConnected();
   return { homes, sender, receiver, stop: () => Promise.all([sender.stop(), receiver.stop()]) };
 }

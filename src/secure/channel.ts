@@ -51,6 +51,12 @@ const REKEY_LABEL = Buffer.from('clipsync rekey v1');
 /** From this many bytes a message is opened by OpenSSL; below, libsodium's single call is cheaper than a cipher context. */
 export const OPENSSL_OPEN_MIN_BYTES = 64 * 1024;
 /**
+ * CLIPSYNC_OPEN_LARGE_WITH=libsodium opens every message with libsodium, as before: for a
+ * machine whose OpenSSL is slower here, and for the benchmark that measures the two side by
+ * side (scripts/bench/files.mjs). Read once, when the daemon starts.
+ */
+const OPEN_LARGE_WITH_OPENSSL = process.env['CLIPSYNC_OPEN_LARGE_WITH'] !== 'libsodium';
+/**
  * OpenSSL is fed this much at a time: node allocates each piece's output, and pieces this
  * size come from malloc's heap and are still in cache as they are copied back in place, where
  * a whole frame's output would be a fresh megabyte to fault in.
@@ -171,7 +177,7 @@ export class Opener extends Direction {
   openInPlace(ciphertext: Buffer): Buffer {
     if (ciphertext.length < SEAL_OVERHEAD) throw decryptFailure();
     const plaintext = ciphertext.subarray(0, ciphertext.length - SEAL_OVERHEAD);
-    if (plaintext.length >= OPENSSL_OPEN_MIN_BYTES) {
+    if (OPEN_LARGE_WITH_OPENSSL && plaintext.length >= OPENSSL_OPEN_MIN_BYTES) {
       this.openLarge(ciphertext, plaintext);
     } else {
       try {
