@@ -56,8 +56,8 @@ const CLIPSYNC_MODES = {
   // OpenSSL took them over (secure/channel.ts): what that change buys.
   announcedSodiumOpen: { maxClipBytes: 16 * GiB },
 };
-const PLAIN_ENV_MODES = new Set(['announcedPlainEnv']);
-const MODE_ENV = { announcedSodiumOpen: { CLIPSYNC_OPEN_LARGE_WITH: 'libsodium' } };
+/** How each mode's daemons are started, beyond its config (startDaemon's options). */
+const MODE_DAEMONS = { announcedPlainEnv: { plainEnv: true }, announcedSodiumOpen: { env: { CLIPSYNC_OPEN_LARGE_WITH: 'libsodium' } } };
 
 export async function benchFiles(options = {}) {
   const { runs, smallFiles, largeBytes, only, methods: keepMethods } = { ...DEFAULTS, ...options };
@@ -302,7 +302,7 @@ async function clipsyncReady() {
 async function clipsyncCopy(daemons, mode, workload, dst, homesDir) {
   mkdirSync(homesDir);
   try {
-    const pair = await startPair(daemons, homesDir, CLIPSYNC_MODES[mode], { plainEnv: PLAIN_ENV_MODES.has(mode), env: MODE_ENV[mode] ?? {} });
+    const pair = await startPair(daemons, homesDir, CLIPSYNC_MODES[mode], MODE_DAEMONS[mode] ?? {});
     try {
       // stderr is kept for the error a failed command throws (`copy --wait` reports there too).
       const run = (home, args) => () => execFileSync(process.execPath, [CLI, ...args, '--home', home], { env: CLI_ENV, stdio: ['ignore', 'ignore', 'pipe'], timeout: COMMAND_TIMEOUT_MS });

@@ -290,6 +290,13 @@ if (e2e.ssh !== undefined) {
 out();
 
 const files = await benchFiles();
+/** The clipsync modes of the files bench (scripts/bench/files.mjs), as the tables name them. */
+const CLIPSYNC_ROWS = {
+  eager: { label: 'eager', short: 'eager' },
+  announced: { label: 'announced', short: 'announced' },
+  announcedPlainEnv: { label: 'announced, daemons without GLIBC_TUNABLES (as a plain `clipsync daemon`)', short: 'announced, without GLIBC_TUNABLES' },
+  announcedSodiumOpen: { label: 'announced, large messages opened with libsodium (`CLIPSYNC_OPEN_LARGE_WITH=libsodium`, as before)', short: 'announced, libsodium open' },
+};
 out('## Files and folders, copy to pasteable');
 out();
 {
@@ -319,14 +326,9 @@ out();
     out('| --- | --- | --- | --- |');
     const row = (what, r) => out(`| ${what} | ${seconds(r.seconds.median)} | ${seconds(r.seconds.min)} | ${fmt(w.bytes / r.seconds.median / 1e6, 0)} |`);
     if (files.clipsync.missing !== undefined) out(`| clipsync | not measured: ${files.clipsync.missing} | – | – |`);
-    const labels = {
-      announcedPlainEnv: 'announced, daemons without GLIBC_TUNABLES (as a plain `clipsync daemon`)',
-      announcedSodiumOpen: 'announced, large messages opened with libsodium (`CLIPSYNC_OPEN_LARGE_WITH=libsodium`, as before)',
-    };
-    for (const mode of ['eager', 'announced', 'announcedPlainEnv', 'announcedSodiumOpen']) {
+    for (const [mode, { label: modeLabel }] of Object.entries(CLIPSYNC_ROWS)) {
       const r = w.rows[mode];
-      const label = labels[mode] ?? mode;
-      if (r !== undefined) row(`clipsync, ${label}: \`copy --files --wait\` ${seconds(r.copy.median)} + \`paste\` ${seconds(r.paste.median)} (then \`paste --to\`: ${seconds(r.pasteTo.median)})`, r);
+      if (r !== undefined) row(`clipsync, ${modeLabel}: \`copy --files --wait\` ${seconds(r.copy.median)} + \`paste\` ${seconds(r.paste.median)} (then \`paste --to\`: ${seconds(r.pasteTo.median)})`, r);
     }
     if (files.ssh.missing !== undefined) out(`| OpenSSH | not measured: ${files.ssh.missing} | – | – |`);
     else {
@@ -357,9 +359,8 @@ out();
     out('| workload | mode | sender | receiver |');
     out('| --- | --- | --- | --- |');
     for (const w of files.workloads) {
-      const short = { announcedPlainEnv: 'announced, without GLIBC_TUNABLES', announcedSodiumOpen: 'announced, libsodium open' };
-      for (const mode of ['eager', 'announced', 'announcedPlainEnv', 'announcedSodiumOpen']) {
-        if (w.rows[mode] !== undefined) out(`| ${w.key === 'small' ? 'A' : 'B'} | ${short[mode] ?? mode} | ${mib(w.rows[mode].peakRss.sender)} | ${mib(w.rows[mode].peakRss.receiver)} |`);
+      for (const [mode, { short }] of Object.entries(CLIPSYNC_ROWS)) {
+        if (w.rows[mode] !== undefined) out(`| ${w.key === 'small' ? 'A' : 'B'} | ${short} | ${mib(w.rows[mode].peakRss.sender)} | ${mib(w.rows[mode].peakRss.receiver)} |`);
       }
     }
     out();

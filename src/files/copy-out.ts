@@ -6,6 +6,9 @@ import { settleAll } from '../core/settle-all.js';
 import { rootsOf } from './manifest.js';
 import type { FileTree } from './file-tree.js';
 
+/** Files copied side by side: enough to keep the thread pool busy. */
+const COPIES_AT_ONCE = 32;
+
 /**
  * Writes a files clip out into `destination` (`clipsync paste --to DIR`): its top-level
  * entries become entries of DIR, folders made and files copied in manifest order, executables
@@ -13,9 +16,6 @@ import type { FileTree } from './file-tree.js';
  * before anything is written, naming it. A failure part way (a full disk) removes what this
  * paste wrote, so DIR is as it was.
  */
-/** Files copied side by side: enough to keep the thread pool busy. */
-const COPIES_AT_ONCE = 32;
-
 export async function copyTreeTo(tree: FileTree, destination: string): Promise<{ written: string[] }> {
   const info = await stat(destination).catch((err: unknown) => {
     throw fail('CLIPSYNC_ERR_USAGE', `cannot paste into ${destination} (${fileErrorReason(err)})`, { hint: 'name an existing folder' });

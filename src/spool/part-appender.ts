@@ -190,8 +190,8 @@ export class PartAppender {
    * their errors dropped: closing gives up on what was not flushed.
    */
   async close(): Promise<void> {
-    await this.settle().catch(() => undefined);
-    for (const entry of this.inFlight.splice(0)) giveStaging(entry.staging);
+    // Every one, not up to the first that failed: the others' buffers are still being written from.
+    while (this.inFlight.length > 0) await this.completeOldest().catch(() => undefined);
     await this.closeDirectHandle();
     if (this.staging !== undefined) giveStaging(this.staging);
     this.staging = undefined;

@@ -1,21 +1,24 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LeafHasher } from '../../../src/content/content-hash.js';
 import { TreeReader, type FileTree } from '../../../src/files/file-tree.js';
+import { treeLeaves } from '../../../src/files/tree-leaves.js';
 import { encodeManifest } from '../../../src/files/manifest.js';
 import { walkPaths } from '../../../src/files/walk.js';
 import { makeTempDir, removeDir } from '../../helpers/tmp.js';
 
 const LIMITS = { maxEntries: 1000, maxBytes: 1 << 30 };
 
-describe('walking copied paths', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = makeTempDir();
-  });
-  afterEach(() => removeDir(dir));
+let dir: string;
+beforeEach(() => {
+  dir = makeTempDir();
+});
+afterEach(() => removeDir(dir));
 
+describe('walking copied paths', () => {
   it('lists folders depth first in byte order, files with size and executable bit, and leaves links, FIFOs and sockets out', async () => {
     mkdirSync(join(dir, 'top', 'b'), { recursive: true });
     mkdirSync(join(dir, 'top', 'a'));
@@ -57,12 +60,6 @@ describe('walking copied paths', () => {
 });
 
 describe('reading a tree as one body', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = makeTempDir();
-  });
-  afterEach(() => removeDir(dir));
-
   async function treeOf(names: string[]): Promise<FileTree> {
     const walked = await walkPaths(names.map((n) => join(dir, n)), LIMITS);
     return { manifest: walked.manifest, manifestBytes: encodeManifest(walked.manifest), files: walked.files, roots: walked.roots };
@@ -109,17 +106,7 @@ describe('reading a tree as one body', () => {
 });
 
 describe('the leaf hashes of a tree', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = makeTempDir();
-  });
-  afterEach(() => removeDir(dir));
-
   it('are those of its body read in one pass, whatever the sizes (ranges are hashed side by side)', async () => {
-    const { treeLeaves } = await import('../../../src/files/tree-leaves.js');
-    const { LeafHasher } = await import('../../../src/content/content-hash.js');
-    const { randomBytes } = await import('node:crypto');
-    const { readFileSync } = await import('node:fs');
     for (const sizes of [[0], [5], [1024 * 1024 - 300], [3 * 1024 * 1024, 1, 0, 5 * 1024 * 1024 + 7], Array.from({ length: 40 }, (_, i) => i * 10_000)]) {
       const case_ = join(dir, `c${sizes.length}-${sizes[0]}`);
       mkdirSync(case_);
