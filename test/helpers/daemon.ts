@@ -31,6 +31,8 @@ export class TestDaemon {
   readonly logs: LogLine[] = [];
   stderrText = '';
   private readonly waiters = new Set<() => void>();
+  /** Set at `close`: every line the daemon wrote has been read. */
+  private outputEnded = false;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(
@@ -48,7 +50,9 @@ export class TestDaemon {
       }
       for (const wake of this.waiters) wake();
     });
-    proc.once('exit', () => {
+    // `close`, not `exit`: the daemon's last lines can still be in the pipe when its exit is reported.
+    proc.once('close', () => {
+      this.outputEnded = true;
       for (const wake of this.waiters) wake();
     });
   }
@@ -83,7 +87,7 @@ export class TestDaemon {
         if (found !== undefined) {
           done();
           resolve(found);
-        } else if (this.proc.exitCode !== null || this.proc.signalCode !== null) {
+        } else if (this.outputEnded) {
           done();
           reject(new Error(`daemon exited before ${what}:\n${this.stderrText}`));
         }

@@ -15,7 +15,9 @@ export class JsonLineProcess {
   /** Everything on stderr, JSON or not (a crash's stack trace lands here). */
   stderrText = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly waiters = new OutputWaiters(() => this.alive, (message) => this.failure(message));
+  /** Set at `close`: every line the child wrote has been read. */
+  private outputEnded = false;
+  private readonly waiters = new OutputWaiters(() => this.outputEnded, (message) => this.failure(message));
 
   constructor(
     readonly label: string,
@@ -32,7 +34,10 @@ export class JsonLineProcess {
       if (parsed !== undefined) this.logs.push(parsed);
       this.waiters.wake();
     });
-    child.once('exit', () => this.waiters.wake());
+    child.once('close', () => {
+      this.outputEnded = true;
+      this.waiters.wake();
+    });
   }
 
   get alive(): boolean {

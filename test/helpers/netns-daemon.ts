@@ -39,7 +39,9 @@ export class NetnsDaemon {
   /** Wall-clock time (ms) just before the process was spawned: comparable to log `time`. */
   readonly spawnedAt: number;
   readonly proc: ChildProcess;
-  private readonly waiters = new OutputWaiters(() => this.alive, (message) => this.failure(message));
+  /** Set at `close`: every line the child wrote has been read. */
+  private outputEnded = false;
+  private readonly waiters = new OutputWaiters(() => this.outputEnded, (message) => this.failure(message));
 
   private constructor(
     readonly bed: Testbed,
@@ -67,7 +69,10 @@ export class NetnsDaemon {
       }
       this.waiters.wake();
     });
-    proc.once('exit', () => this.waiters.wake());
+    proc.once('close', () => {
+      this.outputEnded = true;
+      this.waiters.wake();
+    });
   }
 
   /** Starts the daemon in its host and waits for `daemon ready`. */

@@ -1,17 +1,18 @@
 /**
  * Waits on a child process's output: each re-checks its condition whenever the owner reports
- * new output (`wake`), and fails when the process exits first or a deadline passes. The
- * deadline is a failure bound for a hung test, not a timing assertion.
+ * new output (`wake`), and fails when the process's output has ended first or a deadline passes.
+ * "Ended" is the child's `close`, not its `exit`: the last lines can still be in the pipe when
+ * the exit is reported. The deadline is a failure bound for a hung test, not a timing assertion.
  */
 export class OutputWaiters {
   private readonly wakers = new Set<() => void>();
 
   constructor(
-    private readonly isAlive: () => boolean,
+    private readonly outputEnded: () => boolean,
     private readonly failure: (message: string) => Error,
   ) {}
 
-  /** New output (or an exit): every waiter checks again. */
+  /** New output (or its end): every waiter checks again. */
   wake(): void {
     for (const wake of [...this.wakers]) wake();
   }
@@ -22,7 +23,7 @@ export class OutputWaiters {
       const check = (): void => {
         const found = find();
         if (found !== undefined) return done(() => resolve(found));
-        if (!this.isAlive()) return done(() => reject(this.failure(`exited before ${what}`)));
+        if (this.outputEnded()) return done(() => reject(this.failure(`exited before ${what}`)));
       };
       const done = (settle: () => void): void => {
         clearTimeout(timer);

@@ -13,15 +13,21 @@ import { waitFor } from '../helpers/wait.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DAEMON_ARGS = ['--clipboard', 'memory', '--no-mdns', '--listen', 'tcp://127.0.0.1:0'];
 
-/** A child's stderr, line by line, with a way to wait for a line. */
+/**
+ * A child's stderr, line by line, with a way to wait for a line. A wait gives up only once the
+ * stream has ended (`close`), not at `exit`: a child's last lines can still be in the pipe when
+ * its exit is reported.
+ */
 function stderrLines(child: ChildProcess): { lines: string[]; waitFor: (match: RegExp) => Promise<string> } {
   const lines: string[] = [];
   const waiters = new Set<() => void>();
+  let ended = false;
   createInterface({ input: child.stderr! }).on('line', (line) => {
     lines.push(line);
     for (const wake of waiters) wake();
   });
-  child.once('exit', () => {
+  child.once('close', () => {
+    ended = true;
     for (const wake of waiters) wake();
   });
   return {
@@ -30,7 +36,7 @@ function stderrLines(child: ChildProcess): { lines: string[]; waitFor: (match: R
       new Promise((resolve, reject) => {
         const check = (): void => {
           const found = lines.find((l) => match.test(l));
-          if (found !== undefined || child.exitCode !== null || child.signalCode !== null) {
+          if (found !== undefined || ended) {
             waiters.delete(check);
             if (found !== undefined) resolve(found);
             else reject(new Error(`exited before a line matching ${match}:\n${lines.join('\n')}`));
