@@ -13,9 +13,9 @@ export class PairingClient {
   readonly frames: Frame[] = [];
   closeSeen: { code: number; reason: string } | undefined;
   peer: HandshakeResult | undefined;
-  // Never "exited": a close is itself something callers wait for (see `closed`).
+  // Never "ended": a close is itself something callers wait for (see `closed`).
   private readonly waiters = new OutputWaiters(
-    () => true,
+    () => false,
     (message) => new Error(`pairing client: ${message} (close: ${JSON.stringify(this.closeSeen)}, frames: ${this.frames.length})`),
   );
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +88,20 @@ describe('daemon lifecycle', () => {
       await waitFor(() => processGone(status.pid), { what: `the daemon (pid ${status.pid}) to exit after npm got ${signal}`, intervalMs: 50 });
       expect((await runCli(['status', '--home', home])).code).toBe(3);
     }
+  });
+
+  it('a SIGTERM during start-up ends in a clean stop: exit 0, socket and pid file removed', async () => {
+    const home = join(dir, 'early');
+    const child = spawn(process.execPath, [CLI_ENTRY, 'daemon', '--home', home, ...DAEMON_ARGS], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CLIPSYNC_LOG_LEVEL: 'info' } });
+    children.push(child);
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+    const log = stderrLines(child);
+    await log.waitFor(/"msg":"created a new identity"/); // the first line: set-up has only begun
+    child.kill('SIGTERM');
+    await log.waitFor(/"msg":"daemon stopped"/);
+    expect(await exited).toEqual([0, null]);
+    expect(existsSync(join(home, 'clipsync.sock'))).toBe(false);
+    expect(existsSync(join(home, 'clipsync.pid'))).toBe(false);
   });
 
   it('--log-format pretty writes one short line per record; json (and the default off a terminal) JSON lines', async () => {
