@@ -42,7 +42,7 @@ export async function runDaemon(paths: Paths, flags: DaemonFlags, root: Logger):
   // once, before the next statement runs (it did, about one time in five, on a busy 2-core
   // machine), and a SIGTERM during start-up should still end in a clean stop, not node's default
   // (killed, socket and pid file left behind).
-  stopOnSignals(log, () => requestStop());
+  stopOnSignals(log, requestStop);
   const setup = await loadSetup(paths, flags, root);
   const { config, identity } = setup;
 

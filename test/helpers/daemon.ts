@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CLI_ENTRY, runCli, runCliOk, type CliResult } from './cli.js';
+import { childOutputWaiters, type OutputWaiters } from './output-waiters.js';
 import { waitFor } from './wait.js';
 
 export interface LogLine {
@@ -30,9 +31,7 @@ export interface DaemonOptions {
 export class TestDaemon {
   readonly logs: LogLine[] = [];
   stderrText = '';
-  private readonly waiters = new Set<() => void>();
-  /** Set at `close`: every line the daemon wrote has been read. */
-  private outputEnded = false;
+  private readonly waiters: OutputWaiters;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(
@@ -40,6 +39,7 @@ export class TestDaemon {
     readonly proc: ChildProcess,
   ) {
     this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    this.waiters = childOutputWaiters(proc, (message) => new Error(`daemon ${message}; daemon log:\n${this.stderrText}`));
     const lines = createInterface({ input: proc.stderr! });
     lines.on('line', (line) => {
       this.stderrText += `${line}\n`;
@@ -48,12 +48,7 @@ export class TestDaemon {
       } catch {
         // not a log line (e.g. a crash message); kept in stderrText
       }
-      for (const wake of this.waiters) wake();
-    });
-    // `close`, not `exit`: the daemon's last lines can still be in the pipe when its exit is reported.
-    proc.once('close', () => {
-      this.outputEnded = true;
-      for (const wake of this.waiters) wake();
+      this.waiters.wake();
     });
   }
 
@@ -81,28 +76,7 @@ export class TestDaemon {
 
   /** Resolves with the first log line (past or future) matching `match`. */
   waitForLog(match: (line: LogLine) => boolean, what = 'a log line', timeoutMs = 30_000): Promise<LogLine> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const found = this.logs.find(match);
-        if (found !== undefined) {
-          done();
-          resolve(found);
-        } else if (this.outputEnded) {
-          done();
-          reject(new Error(`daemon exited before ${what}:\n${this.stderrText}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out waiting for ${what}; daemon log:\n${this.stderrText}`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
+    return this.waiters.until(() => this.logs.find(match), what, timeoutMs);
   }
 
   cli(args: string[], options: { input?: Buffer | string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { OutputWaiters } from './output-waiters.js';
+import { childOutputWaiters, type OutputWaiters } from './output-waiters.js';
 
 export type JsonLine = Record<string, unknown>;
 
@@ -15,15 +15,14 @@ export class JsonLineProcess {
   /** Everything on stderr, JSON or not (a crash's stack trace lands here). */
   stderrText = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Set at `close`: every line the child wrote has been read. */
-  private outputEnded = false;
-  private readonly waiters = new OutputWaiters(() => this.outputEnded, (message) => this.failure(message));
+  private readonly waiters: OutputWaiters;
 
   constructor(
     readonly label: string,
     readonly child: ChildProcess,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.waiters = childOutputWaiters(child, (message) => this.failure(message));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       this.events.push(parse(line) ?? { event: 'non-json', line });
       this.waiters.wake();
@@ -32,10 +31,6 @@ export class JsonLineProcess {
       this.stderrText += `${line}\n`;
       const parsed = parse(line);
       if (parsed !== undefined) this.logs.push(parsed);
-      this.waiters.wake();
-    });
-    child.once('close', () => {
-      this.outputEnded = true;
       this.waiters.wake();
     });
   }

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { CLI_ENTRY, runCli, runCliOk, type CliResult } from './cli.js';
 import type { LogLine, PeerJson, StatusJson } from './daemon.js';
 import { endProcess, type Testbed } from './netns.js';
-import { OutputWaiters } from './output-waiters.js';
+import { childOutputWaiters, type OutputWaiters } from './output-waiters.js';
 
 /**
  * A real `clipsync daemon` running inside a testbed host (a network namespace), with mDNS on.
@@ -39,9 +39,7 @@ export class NetnsDaemon {
   /** Wall-clock time (ms) just before the process was spawned: comparable to log `time`. */
   readonly spawnedAt: number;
   readonly proc: ChildProcess;
-  /** Set at `close`: every line the child wrote has been read. */
-  private outputEnded = false;
-  private readonly waiters = new OutputWaiters(() => this.outputEnded, (message) => this.failure(message));
+  private readonly waiters: OutputWaiters;
 
   private constructor(
     readonly bed: Testbed,
@@ -59,6 +57,7 @@ export class NetnsDaemon {
     });
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    this.waiters = childOutputWaiters(proc, (message) => this.failure(message));
     createInterface({ input: proc.stderr! }).on('line', (line) => {
       this.stderrText += `${line}\n`;
       try {
@@ -67,10 +66,6 @@ export class NetnsDaemon {
       } catch {
         // not a log line (a crash's stack trace); kept in stderrText
       }
-      this.waiters.wake();
-    });
-    proc.once('close', () => {
-      this.outputEnded = true;
       this.waiters.wake();
     });
   }

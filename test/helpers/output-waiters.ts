@@ -1,8 +1,10 @@
+import type { ChildProcess } from 'node:child_process';
+
 /**
  * Waits on a child process's output: each re-checks its condition whenever the owner reports
- * new output (`wake`), and fails when the process's output has ended first or a deadline passes.
- * "Ended" is the child's `close`, not its `exit`: the last lines can still be in the pipe when
- * the exit is reported. The deadline is a failure bound for a hung test, not a timing assertion.
+ * new output (`wake`), and fails when the process's output has ended first (see
+ * childOutputWaiters) or a deadline passes. The deadline is a failure bound for a hung test,
+ * not a timing assertion.
  */
 export class OutputWaiters {
   private readonly wakers = new Set<() => void>();
@@ -35,4 +37,18 @@ export class OutputWaiters {
       check();
     });
   }
+}
+
+/**
+ * Waiters on a child process's output. They give up once its output has ended: at `close`,
+ * not `exit`, because the child's last lines can still be in the pipe when its exit is reported.
+ */
+export function childOutputWaiters(child: ChildProcess, failure: (message: string) => Error): OutputWaiters {
+  let ended = false;
+  const waiters = new OutputWaiters(() => ended, failure);
+  child.once('close', () => {
+    ended = true;
+    waiters.wake();
+  });
+  return waiters;
 }

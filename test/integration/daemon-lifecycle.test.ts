@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { processGone } from '../../src/cli/process-gone.js';
 import { CLI_ENTRY, runCli, runCliOk } from '../helpers/cli.js';
 import { TestDaemon, type StatusJson } from '../helpers/daemon.js';
+import { childOutputWaiters } from '../helpers/output-waiters.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { skipUnlessTools } from '../helpers/tools.js';
 import { waitFor } from '../helpers/wait.js';
@@ -14,39 +15,15 @@ import { waitFor } from '../helpers/wait.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DAEMON_ARGS = ['--clipboard', 'memory', '--no-mdns', '--listen', 'tcp://127.0.0.1:0'];
 
-/**
- * A child's stderr, line by line, with a way to wait for a line. A wait gives up only once the
- * stream has ended (`close`), not at `exit`: a child's last lines can still be in the pipe when
- * its exit is reported.
- */
+/** A child's stderr, line by line, with a way to wait for a line. */
 function stderrLines(child: ChildProcess): { lines: string[]; waitFor: (match: RegExp) => Promise<string> } {
   const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  let ended = false;
+  const waiters = childOutputWaiters(child, (message) => new Error(`${message}:\n${lines.join('\n')}`));
   createInterface({ input: child.stderr! }).on('line', (line) => {
     lines.push(line);
-    for (const wake of waiters) wake();
+    waiters.wake();
   });
-  child.once('close', () => {
-    ended = true;
-    for (const wake of waiters) wake();
-  });
-  return {
-    lines,
-    waitFor: (match) =>
-      new Promise((resolve, reject) => {
-        const check = (): void => {
-          const found = lines.find((l) => match.test(l));
-          if (found !== undefined || ended) {
-            waiters.delete(check);
-            if (found !== undefined) resolve(found);
-            else reject(new Error(`exited before a line matching ${match}:\n${lines.join('\n')}`));
-          }
-        };
-        waiters.add(check);
-        check();
-      }),
-  };
+  return { lines, waitFor: (match) => waiters.until(() => lines.find((l) => match.test(l)), `a line matching ${match}`) };
 }
 
 describe('daemon lifecycle', () => {
